@@ -1,0 +1,64 @@
+import type { Node, NodeStatus } from 'node-red';
+
+/**
+ * Status updates are pushed to every open editor over the websocket, so a busy node must not
+ * call node.status() per message. StatusThrottle keeps the latest status and emits at most one
+ * update per interval (the first one at once), and never emits a repeat of the last one.
+ */
+export class StatusThrottle {
+  private pending: NodeStatus | undefined;
+  private last = '';
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(private readonly node: Pick<Node, 'status'>, private readonly intervalMs = 500) {}
+
+  set(status: NodeStatus): void {
+    if (this.closed) return;
+    this.pending = status;
+    if (!this.timer) this.emit();
+  }
+
+  /** Shows a status at once (state changes the user must see immediately, e.g. failures). */
+  now(status: NodeStatus): void {
+    if (this.closed) return;
+    this.pending = status;
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    this.emit();
+  }
+
+  close(final?: NodeStatus): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (final) this.node.status(final);
+    this.closed = true;
+  }
+
+  private emit(): void {
+    const status = this.pending;
+    this.pending = undefined;
+    if (status) {
+      const key = JSON.stringify(status);
+      if (key !== this.last) {
+        this.last = key;
+        this.node.status(status);
+      }
+    }
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      if (this.pending) this.emit();
+    }, this.intervalMs);
+    this.timer.unref?.();
+  }
+}
+
+/** Compact rate text for status lines: 950, 12.3k, 1.2M. */
+export function formatRate(perSecond: number): string {
+  if (perSecond >= 1e6) return `${(perSecond / 1e6).toFixed(1)}M`;
+  if (perSecond >= 1e4) return `${Math.round(perSecond / 1e3)}k`;
+  if (perSecond >= 1e3) return `${(perSecond / 1e3).toFixed(1)}k`;
+  return `${Math.round(perSecond)}`;
+}
