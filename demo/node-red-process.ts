@@ -1,0 +1,188 @@
+/**
+ * Runs a real Node-RED as a child process with its own user dir, this package installed into
+ * it, given flows and credentials. Used by the demo, the end-to-end and chaos tests and the
+ * benchmarks, so that all of them exercise the package exactly as a user's Node-RED loads it.
+ */
+import { ChildProcess, spawn } from 'child_process';
+import * as fs from 'fs';
+import * as net from 'net';
+import * as path from 'path';
+import { PACKAGE_ROOT } from '../lib/paths';
+
+export interface NodeRedProcessOptions {
+  userDir: string;
+  /** 0 or absent: a free port is chosen */
+  port?: number;
+  flows: object[];
+  /** node id → credentials; written unencrypted (credentialSecret: false) */
+  credentials?: Record<string, Record<string, string>>;
+  /** extra settings.js values (JSON-serialisable) */
+  settings?: Record<string, unknown>;
+  /** 'link' symlinks this checkout (built dist/); a path installs that npm tarball with npm, as the palette manager does */
+  install?: 'link' | { tarball: string };
+  /** node binary to run Node-RED with (e.g. a Node 24 binary for Node-RED 5) */
+  nodeBinary?: string;
+  /** red.js of the Node-RED to run; default the dev dependency */
+  redJs?: string;
+  env?: NodeJS.ProcessEnv;
+  /** receives every output line of the process */
+  onLine?: (line: string) => void;
+  /** extra node arguments (e.g. --cpu-prof) */
+  nodeArgs?: string[];
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const PACKAGE_NAME = '@ot-lakehouse/node-red-zerobus';
+
+export function installPackage(userDir: string, install: NodeRedProcessOptions['install'] = 'link'): void {
+  fs.mkdirSync(userDir, { recursive: true });
+  const manifest = path.join(userDir, 'package.json');
+  if (!fs.existsSync(manifest)) {
+    fs.writeFileSync(manifest, JSON.stringify({ name: 'node-red-project', private: true, dependencies: {} }, null, 2));
+  }
+  if (install === 'link') {
+    const target = path.join(userDir, 'node_modules', '@ot-lakehouse', 'node-red-zerobus');
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    fs.rmSync(target, { recursive: true, force: true });
+    fs.symlinkSync(PACKAGE_ROOT, target, 'dir');
+    if (!fs.existsSync(path.join(PACKAGE_ROOT, 'dist', 'nodes'))) {
+      throw new Error('dist/ is missing: run `npm run build` first');
+    }
+  } else {
+    const { execFileSync } = require('child_process') as typeof import('child_process');
+    const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+    execFileSync(npm, ['install', '--no-audit', '--no-fund', '--omit=dev', '--no-save', install.tarball], {
+      cwd: userDir,
+      stdio: 'pipe',
+    });
+  }
+}
+
+export class NodeRedProcess {
+  readonly userDir: string;
+  port = 0;
+  private child: ChildProcess | undefined;
+  private exited: Promise<number | null> | undefined;
+  private readonly output: string[] = [];
+
+  constructor(private readonly opts: NodeRedProcessOptions) {
+    this.userDir = opts.userDir;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** Everything the process printed (bounded to the last 5,000 lines). */
+  get log(): string[] {
+    return this.output;
+  }
+
+  /** Writes user dir, settings, flows and credentials, installs the package once. */
+  prepare(): void {
+    const { userDir } = this;
+    installPackage(userDir, this.opts.install);
+    const settings = {
+      flowFile: 'flows.json',
+      credentialSecret: false,
+      logging: { console: { level: 'info', metrics: false, audit: false } },
+      editorTheme: { tours: false, projects: { enabled: false } },
+      ...this.opts.settings,
+    };
+    fs.writeFileSync(path.join(userDir, 'settings.js'), `module.exports = ${JSON.stringify(settings, null, 2)};\n`);
+    this.writeFlows(this.opts.flows, this.opts.credentials);
+  }
+
+  writeFlows(flows: object[], credentials?: Record<string, Record<string, string>>): void {
+    fs.writeFileSync(path.join(this.userDir, 'flows.json'), JSON.stringify(flows, null, 2));
+    fs.writeFileSync(path.join(this.userDir, 'flows_cred.json'), JSON.stringify(credentials ?? {}, null, 2));
+  }
+
+  /** Starts Node-RED and resolves once its flows have started. */
+  async start(timeoutMs = 60_000): Promise<void> {
+    if (!this.port) this.port = this.opts.port || (await freePort());
+    if (!fs.existsSync(path.join(this.userDir, 'settings.js'))) this.prepare();
+    const redJs = this.opts.redJs ?? require.resolve('node-red/red.js');
+    const child = spawn(
+      this.opts.nodeBinary ?? process.execPath,
+      [...(this.opts.nodeArgs ?? []), redJs, '--userDir', this.userDir, '--port', String(this.port)],
+      { env: { ...process.env, ...this.opts.env }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    this.child = child;
+    this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+    let started: () => void = () => undefined;
+    const startedPromise = new Promise<void>((resolve) => (started = resolve));
+    const onData = (chunk: Buffer) => {
+      for (const line of chunk.toString('utf8').split('\n')) {
+        if (!line) continue;
+        this.output.push(line);
+        if (this.output.length > 5000) this.output.shift();
+        this.opts.onLine?.(line);
+        if (line.includes('Started flows')) started();
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        startedPromise,
+        this.exited.then((code) => {
+          throw new Error(`Node-RED exited with code ${code} before its flows started:\n${this.output.slice(-30).join('\n')}`);
+        }),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`Node-RED did not start its flows within ${timeoutMs} ms:\n${this.output.slice(-30).join('\n')}`)), timeoutMs);
+        }),
+      ]);
+    } catch (err) {
+      await this.kill();
+      throw err;
+    } finally {
+      if (timer) clearTimeout(timer);
+    }
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  /** Graceful stop (SIGINT, as Ctrl-C): Node-RED closes every node. */
+  async stop(timeoutMs = 20_000): Promise<number | null> {
+    return this.signal('SIGINT', timeoutMs);
+  }
+
+  /** Hard kill: nothing gets a chance to flush. */
+  async kill(): Promise<number | null> {
+    return this.signal('SIGKILL', 10_000);
+  }
+
+  private async signal(sig: NodeJS.Signals, timeoutMs: number): Promise<number | null> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return child?.exitCode ?? null;
+    child.kill(sig);
+    let timer: NodeJS.Timeout | undefined;
+    const code = await Promise.race([
+      this.exited!,
+      new Promise<null>((resolve) => {
+        timer = setTimeout(() => {
+          child.kill('SIGKILL');
+          resolve(null);
+        }, timeoutMs);
+      }),
+    ]);
+    if (timer) clearTimeout(timer);
+    await this.exited;
+    this.child = undefined;
+    return code;
+  }
+}
