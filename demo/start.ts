@@ -1,0 +1,201 @@
+/**
+ * `npm start`: the whole product on one machine, without a Databricks workspace.
+ * Starts the Zerobus emulator, an MQTT broker, a Node-RED with this package and the example
+ * flows, a simulated Ignition gateway, a Sparkplug edge node and MQTT energy meters.
+ * One Ctrl-C stops everything cleanly.
+ *
+ *   npm start -- --rate 2000        events/s from the Ignition simulator (default 300)
+ *   npm start -- --port 1881        Node-RED port (default 1880, or a free one when taken)
+ *   npm start -- --duration 60      stop by itself after 60 s (used by tests)
+ */
+import { ChildProcess, spawn } from 'child_process';
+import * as fs from 'fs';
+import * as http from 'http';
+import * as net from 'net';
+import * as path from 'path';
+import Aedes from 'aedes';
+import { PACKAGE_ROOT } from '../lib/paths';
+import { allExampleFlows } from './example-flows';
+import { IgnitionGatewaySimulator } from './ignition-simulator';
+import { EnergyMeterSimulator } from './mqtt-json-simulator';
+import { freePort, NodeRedProcess } from './node-red-process';
+import { SparkplugEdgeSimulator } from './sparkplug-simulator';
+
+interface DemoArgs {
+  port: number;
+  rate: number;
+  duration: number;
+  dir: string;
+}
+
+function parseArgs(argv: string[]): DemoArgs {
+  const args: DemoArgs = { port: 1880, rate: 300, duration: 0, dir: path.join(PACKAGE_ROOT, '.demo') };
+  for (let i = 0; i < argv.length; i++) {
+    const next = () => argv[++i];
+    switch (argv[i]) {
+      case '--port': args.port = Number(next()); break;
+      case '--rate': args.rate = Number(next()); break;
+      case '--duration': args.duration = Number(next()); break;
+      case '--dir': args.dir = path.resolve(next()); break;
+      case '--help':
+        console.log('usage: npm start -- [--port 1880] [--rate 300] [--duration seconds] [--dir .demo]');
+        process.exit(0);
+    }
+  }
+  return args;
+}
+
+async function portOrFree(preferred: number): Promise<number> {
+  const free = await new Promise<boolean>((resolve) => {
+    const srv = net.createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(preferred, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+  return free ? preferred : freePort();
+}
+
+function getJson(url: string): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          try {
+            resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+          } catch (err) {
+            reject(err);
+          }
+        });
+      })
+      .on('error', reject);
+  });
+}
+
+async function waitFor<T>(what: string, probe: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await probe();
+    } catch (err) {
+      if (Date.now() > deadline) throw new Error(`${what} did not come up: ${(err as Error).message}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}
+
+const say = (who: string, line: string) => console.log(`[${who}] ${line}`);
+
+export async function main(argv = process.argv.slice(2)): Promise<void> {
+  const args = parseArgs(argv);
+  fs.mkdirSync(args.dir, { recursive: true });
+  const ports = {
+    grpcPort: await portOrFree(50051),
+    httpPort: await portOrFree(50052),
+    mqttPort: await portOrFree(1883),
+    nodeRed: await portOrFree(args.port),
+  };
+  const stops: (() => Promise<void> | void)[] = [];
+  let stopping = false;
+  const stopAll = async (code = 0) => {
+    if (stopping) return;
+    stopping = true;
+    say('demo', 'stopping…');
+    for (const stop of stops.reverse()) {
+      try {
+        await stop();
+      } catch (err) {
+        say('demo', `while stopping: ${(err as Error).message}`);
+      }
+    }
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void stopAll());
+  process.on('SIGTERM', () => void stopAll());
+
+  try {
+    // 1. The Zerobus emulator, in its own process like the real service
+    const cli = path.join(PACKAGE_ROOT, 'dist', 'lib', 'emulator', 'cli.js');
+    const emulator: ChildProcess = spawn(process.execPath, [
+      cli, '--grpc-port', String(ports.grpcPort), '--http-port', String(ports.httpPort),
+      '--data-dir', path.join(args.dir, 'emulator'),
+      '--schema', path.join(PACKAGE_ROOT, 'examples', 'tables', 'ot_events.sql'),
+      '--schema', path.join(PACKAGE_ROOT, 'examples', 'tables', 'energy_readings.sql'),
+    ], { stdio: ['ignore', 'pipe', 'pipe'] });
+    emulator.stdout!.on('data', (c: Buffer) => c.toString().split('\n').filter(Boolean).forEach((l) => say('emulator', l)));
+    emulator.stderr!.on('data', (c: Buffer) => c.toString().split('\n').filter(Boolean).forEach((l) => say('emulator', l)));
+    stops.push(() => new Promise<void>((resolve) => {
+      if (emulator.exitCode !== null) return resolve();
+      emulator.once('exit', () => resolve());
+      emulator.kill('SIGINT');
+    }));
+    const emulatorUrl = `http://127.0.0.1:${ports.httpPort}`;
+    await waitFor('the emulator', () => getJson(`${emulatorUrl}/api/tables`));
+
+    // 2. An MQTT broker for the Sparkplug edge node and the energy meters
+    const aedes = new Aedes();
+    const broker = net.createServer(aedes.handle);
+    await new Promise<void>((resolve) => broker.listen(ports.mqttPort, '127.0.0.1', resolve));
+    stops.push(() => new Promise<void>((resolve) => {
+      aedes.close(() => broker.close(() => resolve()));
+    }));
+    say('broker', `MQTT broker on mqtt://127.0.0.1:${ports.mqttPort}`);
+
+    // 3. Node-RED with this package and the example flows
+    const nodeRed = new NodeRedProcess({
+      userDir: path.join(args.dir, 'node-red'),
+      port: ports.nodeRed,
+      flows: allExampleFlows(ports),
+      // node routes and the editor share the root; a larger apiMaxLength lets the Ignition
+      // receiver, not the editor's body parser, decide about big batches
+      settings: { apiMaxLength: '11mb', zerobusDemo: true },
+      onLine: (line) => {
+        if (/\[(warn|error)\]|Server now running|Started flows/.test(line)) say('node-red', line.replace(/^\d+ \w+ \d+:\d+:\d+ - /, ''));
+      },
+    });
+    nodeRed.prepare();
+    await nodeRed.start();
+    stops.push(async () => {
+      await nodeRed.stop();
+    });
+
+    // 4. The sources
+    const gateway = new IgnitionGatewaySimulator({
+      url: `${nodeRed.url}/system/zerobus/ingest/batch`,
+      eventsPerSecond: args.rate,
+      log: (l) => say('ignition', l),
+    });
+    gateway.start();
+    stops.push(() => gateway.stop());
+    const edge = new SparkplugEdgeSimulator({ brokerUrl: `mqtt://127.0.0.1:${ports.mqttPort}`, deviceCycleMs: 60_000, log: (l) => say('sparkplug', l) });
+    edge.start();
+    stops.push(() => edge.stop());
+    const meters = new EnergyMeterSimulator({ brokerUrl: `mqtt://127.0.0.1:${ports.mqttPort}` });
+    meters.start();
+    stops.push(() => meters.stop());
+
+    console.log('');
+    console.log(`  Node-RED editor:       ${nodeRed.url}/`);
+    console.log(`  Zerobus emulator page: ${emulatorUrl}/`);
+    console.log(`  Ignition receiver:     ${nodeRed.url}/system/zerobus/ingest/batch  (health: /system/zerobus/health)`);
+    console.log(`  MQTT broker:           mqtt://127.0.0.1:${ports.mqttPort}`);
+    console.log('  Press Ctrl-C to stop everything.');
+    console.log('');
+
+    const report = setInterval(() => {
+      getJson(`${emulatorUrl}/api/tables`)
+        .then((tables) => {
+          const counts = (tables as { name: string; rowCount: number }[]).map((t) => `${t.name}=${t.rowCount}`).join(' ');
+          say('demo', `rows: ${counts} · gateway posted ${gateway.stats.eventsDelivered} events · sparkplug ${edge.stats.metrics} metrics`);
+        })
+        .catch(() => undefined);
+    }, 10_000);
+    stops.push(() => clearInterval(report));
+    if (args.duration > 0) setTimeout(() => void stopAll(), args.duration * 1000);
+  } catch (err) {
+    say('demo', `failed to start: ${(err as Error).message}`);
+    await stopAll(1);
+  }
+}
+
+if (require.main === module) void main();
