@@ -1,0 +1,63 @@
+import type { Node, NodeAPI } from 'node-red';
+
+/** What a node shows in the editor's "Zerobus" sidebar. No secrets: it goes to every editor. */
+export interface LiveStatsPayload {
+  id: string;
+  type: string;
+  name: string;
+  /** machine state: streaming, reconnecting, failed, listening, connected, … */
+  state: string;
+  /** events per second entering the node */
+  eventsPerSec: number;
+  ackedPerSec?: number;
+  inFlight?: number;
+  backlog?: number;
+  latencyP50?: number;
+  latencyP99?: number;
+  reconnects?: number;
+  lastError?: string;
+  /** a few extra figures the node wants to show, label → value */
+  extra?: Record<string, string | number>;
+  at: number;
+}
+
+export const LIVE_STATS_TOPIC = 'zerobus/stats';
+
+/**
+ * Publishes a node's figures to the editor over RED.comms at most once a second, retained so
+ * that an editor opened later sees the latest figures at once. `close()` withdraws the node.
+ */
+export class LiveStats {
+  private latest: LiveStatsPayload | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly topic: string;
+
+  constructor(private readonly RED: NodeAPI, node: Pick<Node, 'id'>, private readonly intervalMs = 1000) {
+    this.topic = `${LIVE_STATS_TOPIC}/${node.id}`;
+  }
+
+  publish(stats: Omit<LiveStatsPayload, 'at'>): void {
+    this.latest = { ...stats, at: Date.now() };
+    if (this.timer) return;
+    this.flush();
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      if (this.latest) this.flush();
+    }, this.intervalMs);
+    this.timer.unref?.();
+  }
+
+  private flush(): void {
+    const data = this.latest;
+    this.latest = undefined;
+    if (data) this.RED.comms.publish(this.topic, data as unknown as object, true);
+  }
+
+  close(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.latest = undefined;
+    // a retained empty message removes the node from editors' sidebars
+    this.RED.comms.publish(this.topic, { removed: true } as object, true);
+  }
+}
