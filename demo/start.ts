@@ -46,6 +46,7 @@ function parseArgs(argv: string[]): DemoArgs {
 }
 
 async function portOrFree(preferred: number): Promise<number> {
+  if (!preferred) return freePort();
   const free = await new Promise<boolean>((resolve) => {
     const srv = net.createServer();
     srv.once('error', () => resolve(false));
@@ -175,6 +176,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     stops.push(() => meters.stop());
 
     console.log('');
+    console.log('  The demo is running.');
     console.log(`  Node-RED editor:       ${nodeRed.url}/`);
     console.log(`  Zerobus emulator page: ${emulatorUrl}/`);
     console.log(`  Ignition receiver:     ${nodeRed.url}/system/zerobus/ingest/batch  (health: /system/zerobus/health)`);
