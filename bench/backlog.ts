@@ -1,0 +1,75 @@
+/**
+ * Memory with a large backlog (SPEC §10: ≤ 250 MB RSS with 1,000,000 events spooled): the
+ * emulator is down while a load generator pushes 1M events through zerobus-ignition-in (durable)
+ * into a zerobus-out disk spool; then the emulator comes back and the spool drains.
+ * Baseline in the same run: Node-RED's RSS with the same flow deployed and idle.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { freePort, NodeRedProcess } from '../demo/node-red-process';
+import { EmulatorProcess } from './e2e';
+import { memoryMb, sampleRss } from './process-stats';
+import { BenchOptions, BenchResult, runDirectly, withRatio } from './result';
+import { execFile } from 'child_process';
+
+function push(url: string, events: number): Promise<{ okEvents: number; seconds: number }> {
+  // closed loop until `events` were accepted: seconds is generous, the generator stops when told
+  const argv = [require.resolve('tsx/cli'), path.join(__dirname, 'load-generator.ts'), '--url', url, '--concurrency', '4', '--warmup', '0', '--seconds', String(Math.ceil(events / 20_000) + 5)];
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, argv, { maxBuffer: 1 << 20 }, (err, stdout, stderr) => (err ? reject(new Error(stderr || err.message)) : resolve(JSON.parse(stdout.trim().split('\n').pop()!))));
+  });
+}
+
+export async function run(opts: BenchOptions): Promise<BenchResult[]> {
+  const target = opts.quick ? 100_000 : 1_000_000;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-bench-backlog-'));
+  const ports = { grpc: await freePort(), http: await freePort() };
+  const emulator = new EmulatorProcess(ports.grpc, ports.http, path.join(dir, 'emulator'));
+  const flows = [
+    { id: 'bl-tab', type: 'tab', label: 'backlog' },
+    { id: 'bl-cfg', type: 'zerobus-config', name: 'emulator', endpoint: `http://127.0.0.1:${ports.grpc}`, workspaceUrl: `http://127.0.0.1:${ports.http}`, authType: 'oauth' },
+    { id: 'bl-in', type: 'zerobus-ignition-in', z: 'bl-tab', path: '/bench/backlog', ack: 'durable', maxBodyBytes: 10485760, maxEvents: 10000, wires: [['bl-out']] },
+    { id: 'bl-out', type: 'zerobus-out', z: 'bl-tab', connection: 'bl-cfg', table: 'main.ot.tag_events', format: 'ot-event', recordType: 'proto', sourceSystem: 'bench', spool: 'disk', spoolDir: path.join(dir, 'spool'), spoolMaxMB: 2048, statsInterval: 0, wires: [[]] },
+  ];
+  const nodeRed = new NodeRedProcess({ userDir: path.join(dir, 'node-red'), flows, settings: { apiMaxLength: '11mb', logging: { console: { level: 'error' } } } });
+  const results: BenchResult[] = [];
+  try {
+    nodeRed.prepare();
+    await nodeRed.start();
+    const pid = nodeRed.pid!;
+    await new Promise((r) => setTimeout(r, 2000));
+    const idle = memoryMb(pid).rss;
+    const fill = sampleRss(pid);
+    // push in rounds until the target is spooled (the generator runs by time)
+    let spooled = 0;
+    const t0 = Date.now();
+    while (spooled < target) spooled += (await push(`${nodeRed.url}/bench/backlog/ingest/batch`, target - spooled)).okEvents;
+    const fillSeconds = (Date.now() - t0) / 1000;
+    await new Promise((r) => setTimeout(r, 2000));
+    const peakFill = fill.stop();
+    const spooledRss = memoryMb(pid).rss;
+    results.push(withRatio({ scenario: `backlog ${target.toLocaleString('en-US')} events, emulator down`, metric: 'peak RSS while filling', value: peakFill, unit: 'MB', baseline: { name: 'idle Node-RED', value: idle }, notes: `spooled ${spooled} events in ${fillSeconds.toFixed(1)} s (${Math.round(spooled / fillSeconds)} events/s); RSS at rest ${Math.round(spooledRss)} MB` }));
+
+    const drain = sampleRss(pid);
+    const d0 = Date.now();
+    await emulator.start();
+    let rows = 0;
+    const deadline = Date.now() + (opts.quick ? 120_000 : 600_000);
+    while (rows < spooled && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 500));
+      rows = await emulator.rowCount();
+    }
+    const drainSeconds = (Date.now() - d0) / 1000;
+    const peakDrain = drain.stop();
+    results.push(withRatio({ scenario: 'backlog drain after the emulator returns', metric: 'drain rate', value: rows / drainSeconds, unit: 'events/s', notes: `${rows} of ${spooled} rows in ${drainSeconds.toFixed(1)} s; peak RSS while draining ${Math.round(peakDrain)} MB` }));
+    results.push(withRatio({ scenario: 'backlog drain after the emulator returns', metric: 'peak RSS while draining', value: peakDrain, unit: 'MB', baseline: { name: 'idle Node-RED', value: idle } }));
+  } finally {
+    await nodeRed.stop();
+    await emulator.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  return results;
+}
+
+if (require.main === module) runDirectly('spool backlog memory', run);
