@@ -1,0 +1,77 @@
+/**
+ * Sparkplug topic namespace (3.0 §4.1): `spBv1.0/<group>/<verb>/<edge>[/<device>]`, and the host
+ * STATE topic `spBv1.0/STATE/<host_id>` whose payload is JSON, never protobuf.
+ */
+export const NAMESPACE = 'spBv1.0';
+
+export type MessageType = 'NBIRTH' | 'NDEATH' | 'NDATA' | 'NCMD' | 'DBIRTH' | 'DDEATH' | 'DDATA' | 'DCMD';
+
+export type SparkplugTopic =
+  | { kind: 'state'; hostId: string }
+  | { kind: 'edge'; group: string; type: MessageType; edge: string; device?: string };
+
+const NODE_TYPES = new Set(['NBIRTH', 'NDEATH', 'NDATA', 'NCMD']);
+const DEVICE_TYPES = new Set(['DBIRTH', 'DDEATH', 'DDATA', 'DCMD']);
+
+/** Parses a topic; undefined when it is not a Sparkplug B topic. */
+export function parseTopic(topic: string): SparkplugTopic | undefined {
+  const t = topic.split('/');
+  if (t[0] !== NAMESPACE) return undefined;
+  if (t[1] === 'STATE' && t.length === 3) return t[2] ? { kind: 'state', hostId: t[2] } : undefined;
+  if (t.length < 4 || t.length > 5 || !t[1] || !t[3]) return undefined;
+  const type = t[2];
+  if (t.length === 4 && NODE_TYPES.has(type)) return { kind: 'edge', group: t[1], type: type as MessageType, edge: t[3] };
+  if (t.length === 5 && DEVICE_TYPES.has(type) && t[4]) {
+    return { kind: 'edge', group: t[1], type: type as MessageType, edge: t[3], device: t[4] };
+  }
+  return undefined;
+}
+
+export function stateTopic(hostId: string): string {
+  return `${NAMESPACE}/STATE/${hostId}`;
+}
+
+export function ncmdTopic(group: string, edge: string): string {
+  return `${NAMESPACE}/${group}/NCMD/${edge}`;
+}
+
+/** Subscription filter for a group filter (`+` = every group). */
+export function groupFilter(group: string): string {
+  return `${NAMESPACE}/${group || '+'}/#`;
+}
+
+/** A Sparkplug id may hold any UTF-8 except the MQTT wildcards and the level separator. */
+export function isValidId(id: string): boolean {
+  return id.length > 0 && !/[+#/]/.test(id);
+}
+
+/** MQTT topic filter matching (`+` one level, `#` the rest); `$` topics never match wildcards at the start. */
+export function topicMatches(filter: string, topic: string): boolean {
+  if (topic.startsWith('$') && (filter.startsWith('+') || filter.startsWith('#'))) return false;
+  const f = filter.split('/');
+  const t = topic.split('/');
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === '#') return true;
+    if (i >= t.length) return false;
+    if (f[i] !== '+' && f[i] !== t[i]) return false;
+  }
+  return f.length === t.length;
+}
+
+/** Host STATE payload (3.0): `{"online": bool, "timestamp": ms}`; undefined when not that shape. */
+export function parseStatePayload(payload: Uint8Array): { online: boolean; timestamp?: number } | undefined {
+  try {
+    const v = JSON.parse(Buffer.from(payload).toString('utf8')) as unknown;
+    if (v && typeof v === 'object' && typeof (v as { online?: unknown }).online === 'boolean') {
+      const ts = (v as { timestamp?: unknown }).timestamp;
+      return { online: (v as { online: boolean }).online, ...(typeof ts === 'number' ? { timestamp: ts } : {}) };
+    }
+  } catch {
+    // not JSON
+  }
+  return undefined;
+}
+
+export function statePayload(online: boolean, timestamp: number): Buffer {
+  return Buffer.from(JSON.stringify({ online, timestamp }), 'utf8');
+}
