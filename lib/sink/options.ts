@@ -1,0 +1,50 @@
+import type { ZerobusClient, StreamOptions } from '../zerobus';
+import type { SpoolOptions } from '../spool';
+
+export type SinkFormat = 'ot-event' | 'rows';
+export type SinkRecordType = 'proto' | 'json';
+
+export interface ZerobusSinkOptions {
+  /** A client shared with others (e.g. owned by a zerobus-config node): never closed by the sink. */
+  client?: ZerobusClient;
+  /** Or a factory for a client the sink owns and closes with itself. */
+  clientFactory?: () => ZerobusClient;
+  /** catalog.schema.table */
+  table: string;
+  /** 'ot-event' (default): items are tag events mapped to the SPEC §5 row; 'rows': items are table rows. */
+  format?: SinkFormat;
+  /** default 'proto' */
+  recordType?: SinkRecordType;
+  /** Text of the source_system column when an event has none (ot-event format). */
+  sourceSystem?: string;
+  /** CREATE TABLE text of the target table: required for rows + proto, optional for rows + json. */
+  schemaSql?: string;
+  /** Where accepted records wait for their acknowledgement: `dir` set ⇒ disk, else memory. */
+  spool?: SpoolOptions;
+  /** Records handed to the stream and not yet acknowledged (default 50,000). */
+  maxInflightRecords?: number;
+  /** Records per ingest request (default 1,000). */
+  maxBatchRecords?: number;
+  /** Bytes per ingest request (default 4 MiB, at most 10 MB); a larger record can never be sent. */
+  maxBatchBytes?: number;
+  /** Backoff of the client's automatic recovery from retryable failures. */
+  backoff?: StreamOptions['backoff'];
+  ackTimeoutMs?: number;
+  createTimeoutMs?: number;
+  /** After a final error (bad credentials, missing grant, ...), try a new stream this often (default 60 s). */
+  failedRetryMs?: number;
+  /** Clock (ms since epoch), for tests. */
+  now?: () => number;
+}
+
+export const SINK_DEFAULTS = {
+  format: 'ot-event' as SinkFormat,
+  recordType: 'proto' as SinkRecordType,
+  maxInflightRecords: 50_000,
+  maxBatchRecords: 1_000,
+  maxBatchBytes: 4 * 1024 * 1024,
+  failedRetryMs: 60_000,
+};
+
+/** Zerobus refuses any message above 10 MB; keep room for the request envelope. */
+export const MAX_REQUEST_BYTES = 10 * 1000 * 1000 - 64 * 1024;

@@ -1,0 +1,56 @@
+import type * as protobuf from 'protobufjs';
+import { createRowNormalizer, RowError, type TableSchema } from '../schema';
+import type { EncodeOutcome } from './record-encoder';
+
+/**
+ * Encoders of custom table rows (format 'rows'). With a schema, lib/schema's normalizer checks
+ * the row and gives its stored form (VARIANT as JSON text, BIGINT strings as numbers when they
+ * fit, BINARY as base64, DECIMAL as text, column names as in the table); that form is both the
+ * JSON record and the input of the protobuf message.
+ */
+
+type Row = Record<string, unknown>;
+
+export function schemaRowEncoder(table: TableSchema, messageType?: protobuf.Type): (row: Row) => EncodeOutcome {
+  const normalize = createRowNormalizer(table);
+  return (row) => {
+    let stored: Row;
+    try {
+      stored = normalize(row);
+    } catch (err) {
+      if (err instanceof RowError) return { ok: false, reason: err.message };
+      throw err;
+    }
+    if (!messageType) return { ok: true, data: Buffer.from(JSON.stringify(stored), 'utf8') };
+    const nullAt = nullInsideCollection(stored, '');
+    if (nullAt) return { ok: false, reason: `column '${nullAt}': protobuf records cannot carry NULL inside an ARRAY or MAP` };
+    return { ok: true, data: Buffer.from(messageType.encode(messageType.fromObject(stored)).finish()) };
+  };
+}
+
+/** JSON text of a row sent without schema; BigInt values become numbers or decimal strings. */
+export function plainRowToJson(row: Row): string {
+  return JSON.stringify(row, (_key, value: unknown) => {
+    if (typeof value !== 'bigint') return value;
+    return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value.toString();
+  });
+}
+
+/** Path of a null element of an array or value of a map (struct NULLs are already left out). */
+function nullInsideCollection(value: unknown, path: string, inCollection = false): string | undefined {
+  if (value === null || value === undefined) return inCollection ? path : undefined;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = nullInsideCollection(value[i], `${path}[${i}]`, true);
+      if (found) return found;
+    }
+    return undefined;
+  }
+  if (typeof value === 'object' && !ArrayBuffer.isView(value)) {
+    for (const [key, v] of Object.entries(value as Row)) {
+      const found = nullInsideCollection(v, path ? `${path}.${key}` : key, v === null && path !== '');
+      if (found) return found;
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,562 @@
+import { EventEmitter } from 'events';
+import { createSpool, SpoolFullError, type Spool } from '../spool';
+import type { StreamState, ZerobusClient, ZerobusStream } from '../zerobus';
+import { BackpressureError, SinkConfigError } from './errors';
+import { LatencyWindow, RateMeter } from './meters';
+import { MAX_REQUEST_BYTES, SINK_DEFAULTS, type SinkFormat, type SinkRecordType, type ZerobusSinkOptions } from './options';
+import { createRecordEncoder, type RecordEncoder } from './record-encoder';
+import { prepareSpoolFormat, type RecordConverter } from './spool-format';
+import type { AcceptResult, RejectedRecord, SinkFailure, SinkReceipt, SinkStats, SinkStatus } from './types';
+
+/** Records handed to the stream in one ingest request, in spool order. */
+interface InflightBatch {
+  lastSeq: number;
+  count: number;
+  sentAt: number;
+  acked: boolean;
+}
+
+/** accept() in memory mode waits for the acknowledgement of its last record. */
+interface AckWaiter {
+  seq: number;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+export interface ZerobusSinkEvents {
+  state: [SinkStatus];
+  receipt: [SinkReceipt];
+  /** a final error: emitted once when the sink enters 'failed', not again while it stays failed */
+  failure: [SinkFailure];
+  /** the spool discarded old records (overflow 'drop-oldest') */
+  drop: [{ records: number; bytes: number }];
+  /** something worth a log line that does not change the state (e.g. a spool ack write failed) */
+  warning: [string];
+}
+
+/**
+ * The store-and-forward pipeline behind zerobus-out, free of Node-RED.
+ *
+ * accept() encodes items and appends them to the spool; a sender loop reads the spool in
+ * order, keeps several ingest requests in flight on ONE stream, and releases spool space only
+ * when Zerobus acknowledged the records. The spool is the single source of truth for what
+ * still has to be sent: whenever a stream is replaced (final error, restart, crash) the
+ * sender starts again from the oldest unacknowledged record, so nothing is skipped and
+ * duplicates (at-least-once) carry the same event_id.
+ *
+ * Durability of accept(): with a disk spool it resolves once the records are fsync'd; with a
+ * memory spool (nothing survives a restart) it resolves only when Zerobus acknowledged them.
+ */
+export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
+  readonly table: string;
+  readonly format: SinkFormat;
+  readonly recordType: SinkRecordType;
+  private readonly encoder: RecordEncoder;
+  private readonly spool: Spool;
+  private readonly memory: boolean;
+  private readonly client: ZerobusClient;
+  private readonly ownsClient: boolean;
+  private readonly maxInflight: number;
+  private readonly maxBatchRecords: number;
+  private readonly maxBatchBytes: number;
+  private readonly failedRetryMs: number;
+  private readonly now: () => number;
+  private readonly streamOptions: Parameters<ZerobusClient['createStream']>[0];
+
+  private status: SinkStatus = { state: 'starting' };
+  private startPromise: Promise<void> | undefined;
+  private startError: Error | undefined;
+  private closePromise: Promise<void> | undefined;
+  private closing = false;
+  private spoolOpen = false;
+
+  private convert: RecordConverter = (_seq, data) => data;
+  private stream: ZerobusStream | undefined;
+  /** bumped whenever a stream is abandoned: callbacks of older generations are ignored */
+  private generation = 0;
+  private cursor = 0;
+  private ackedSeq = 0;
+  private appendedSeq = 0;
+  private inflight: InflightBatch[] = [];
+  private inflightRecords = 0;
+  private wakeSender: (() => void) | undefined;
+  private waiters: AckWaiter[] = [];
+  private retryTimer: NodeJS.Timeout | undefined;
+  private inFailureEpisode = false;
+  private lastFailure: SinkFailure | undefined;
+
+  private spoolAckTarget = 0;
+  private spoolAckDone = 0;
+  private spoolAcking: Promise<void> | undefined;
+
+  private recordsIn = 0;
+  private recordsOut = 0;
+  private reconnects = 0;
+  private dropped = 0;
+  private rejected = 0;
+  private readonly rateIn: RateMeter;
+  private readonly rateOut: RateMeter;
+  private readonly latencies = new LatencyWindow();
+
+  constructor(opts: ZerobusSinkOptions) {
+    super();
+    if (!opts.client && !opts.clientFactory) throw new SinkConfigError('a Zerobus client (or client factory) is required');
+    this.table = opts.table;
+    this.format = opts.format ?? SINK_DEFAULTS.format;
+    this.recordType = opts.recordType ?? SINK_DEFAULTS.recordType;
+    this.now = opts.now ?? Date.now;
+    this.maxInflight = Math.max(1, opts.maxInflightRecords ?? SINK_DEFAULTS.maxInflightRecords);
+    this.maxBatchRecords = Math.max(1, opts.maxBatchRecords ?? SINK_DEFAULTS.maxBatchRecords);
+    this.maxBatchBytes = Math.min(MAX_REQUEST_BYTES, Math.max(1024, opts.maxBatchBytes ?? SINK_DEFAULTS.maxBatchBytes));
+    this.failedRetryMs = Math.max(10, opts.failedRetryMs ?? SINK_DEFAULTS.failedRetryMs);
+    this.rateIn = new RateMeter(5, this.now);
+    this.rateOut = new RateMeter(5, this.now);
+    this.encoder = createRecordEncoder({
+      format: this.format,
+      recordType: this.recordType,
+      table: this.table,
+      sourceSystem: opts.sourceSystem ?? '',
+      schemaSql: opts.schemaSql,
+    });
+    this.spool = createSpool(opts.spool ?? {});
+    this.memory = !opts.spool?.dir;
+    this.spool.on('drop', (info: { records: number; bytes: number }) => this.onSpoolDrop(info));
+    this.client = opts.client ?? opts.clientFactory!();
+    this.ownsClient = !opts.client;
+    this.streamOptions = {
+      table: this.table,
+      recordType: this.recordType,
+      descriptorProto: this.encoder.descriptorProto,
+      maxInflightRecords: this.maxInflight,
+      maxRequestBytes: this.maxBatchBytes,
+      backoff: opts.backoff,
+      ackTimeoutMs: opts.ackTimeoutMs,
+      createTimeoutMs: opts.createTimeoutMs,
+    };
+  }
+
+  /** Opens the spool (recovering what a previous run left), then starts streaming it. */
+  start(): Promise<void> {
+    this.startPromise ??= this.doStart();
+    return this.startPromise;
+  }
+
+  get state(): SinkStatus {
+    return this.status;
+  }
+
+  /** false when new data would be refused now (spool full under 'block', closing, failed to start). */
+  get accepting(): boolean {
+    if (this.closing || this.startError || !this.spoolOpen) return false;
+    if (this.memory && this.status.state === 'failed') return false;
+    return this.spool.canAppend(1);
+  }
+
+  /**
+   * Maps and spools items. Items that can never be accepted are listed in `rejected` and never
+   * reach the stream; the rest resolve once durable (see the class comment). Throws a
+   * BackpressureError, keeping none of the call's records, when the spool is full ('block'),
+   * the sink is closing or could not start: the caller should resend later.
+   */
+  async accept(items: unknown[]): Promise<AcceptResult> {
+    this.refuseIfClosing();
+    await this.start().catch(() => undefined);
+    this.refuseIfClosing();
+    if (this.startError) throw new BackpressureError('failed', `not accepting records: ${this.startError.message}`);
+    if (this.memory && this.status.state === 'failed') {
+      throw new BackpressureError('failed', `not accepting records: the memory spool cannot keep them while Zerobus refuses the stream (${this.lastFailure?.message ?? 'failed'})`);
+    }
+
+    const ingestionMicros = Math.round(this.now() * 1000);
+    const records: Buffer[] = [];
+    const rejected: RejectedRecord[] = [];
+    let bytes = 0;
+    for (let index = 0; index < items.length; index++) {
+      const outcome = this.encoder.encode(items[index], ingestionMicros);
+      if (!outcome.ok) rejected.push({ index, reason: outcome.reason });
+      else if (outcome.data.length > this.maxBatchBytes) {
+        rejected.push({ index, reason: `the encoded record has ${outcome.data.length} bytes, more than the ${this.maxBatchBytes} bytes one request may carry` });
+      } else {
+        records.push(outcome.data);
+        bytes += outcome.data.length;
+      }
+    }
+    this.rejected += rejected.length;
+    if (records.length === 0) return { accepted: 0, rejected };
+
+    if (!this.spool.canAppend(bytes)) throw this.spoolFull();
+    let seqs: { firstSeq: number; lastSeq: number };
+    try {
+      seqs = await this.spool.append(records);
+    } catch (err) {
+      if (err instanceof SpoolFullError) throw this.spoolFull();
+      throw err;
+    }
+    this.recordsIn += records.length;
+    this.rateIn.add(records.length);
+    if (seqs.lastSeq > this.appendedSeq) this.appendedSeq = seqs.lastSeq;
+    this.wake();
+    if (this.memory) await this.waitForAck(seqs.lastSeq);
+    return { accepted: records.length, rejected, firstSeq: seqs.firstSeq, lastSeq: seqs.lastSeq };
+  }
+
+  stats(): SinkStats {
+    const spool = this.spoolOpen ? this.spool.stats() : undefined;
+    return {
+      state: this.status.state,
+      table: this.table,
+      recordsIn: this.recordsIn,
+      recordsOut: this.recordsOut,
+      rateIn: this.rateIn.perSecond(),
+      rateOut: this.rateOut.perSecond(),
+      backlog: spool?.backlogRecords ?? 0,
+      backlogBytes: spool?.backlogBytes ?? 0,
+      inFlight: this.inflightRecords,
+      latencyMs: this.latencies.percentiles(),
+      reconnects: this.reconnects,
+      dropped: this.dropped,
+      rejected: this.rejected,
+      spoolMode: this.memory ? 'memory' : 'disk',
+      lastError: this.lastFailure,
+    };
+  }
+
+  /**
+   * Stops accepting, gives the stream up to `timeoutMs` to get the backlog acknowledged, then
+   * closes the stream and the spool (what is left stays on disk for the next start).
+   */
+  close(timeoutMs = 5000): Promise<void> {
+    this.closePromise ??= this.doClose(timeoutMs);
+    return this.closePromise;
+  }
+
+  // ---- start and streams -------------------------------------------------------------------
+
+  private async doStart(): Promise<void> {
+    try {
+      await this.spool.open();
+      this.spoolOpen = true;
+      this.convert = await prepareSpoolFormat(this.spool, {
+        format: this.format,
+        recordType: this.recordType,
+        table: this.table,
+        where: this.memory ? 'the spool' : 'the spool folder',
+      });
+      const stats = this.spool.stats();
+      this.ackedSeq = this.spoolAckDone = this.spoolAckTarget = stats.ackedSeq;
+      this.appendedSeq = stats.lastSeq;
+    } catch (err) {
+      this.startError = err as Error;
+      this.fail(err, false);
+      throw err;
+    }
+    if (!this.closing) this.startStream();
+  }
+
+  private startStream(): void {
+    const gen = ++this.generation;
+    this.cursor = this.ackedSeq;
+    this.inflight = [];
+    this.inflightRecords = 0;
+    let stream: ZerobusStream;
+    try {
+      stream = this.client.createStream(this.streamOptions);
+    } catch (err) {
+      this.enterFailed(gen, err);
+      return;
+    }
+    this.stream = stream;
+    stream.on('state', (state: StreamState, detail?: { retryInMs?: number; error?: Error }) => this.onStreamState(gen, state, detail));
+    stream.on('error', (err: Error) => this.enterFailed(gen, err));
+    this.setStatus({ state: stream.state === 'open' ? 'streaming' : 'connecting' });
+    void this.sendLoop(gen);
+  }
+
+  private onStreamState(gen: number, state: StreamState, detail?: { retryInMs?: number; error?: Error }): void {
+    if (gen !== this.generation || this.closing) return;
+    switch (state) {
+      case 'idle':
+      case 'connecting':
+        if (this.status.state !== 'reconnecting') this.setStatus({ state: 'connecting' });
+        break;
+      case 'open':
+      case 'paused':
+        this.inFailureEpisode = false;
+        this.setStatus({ state: 'streaming' });
+        break;
+      case 'reconnecting':
+        this.reconnects++;
+        this.setStatus({ state: 'reconnecting', retryInMs: detail?.retryInMs, error: detail?.error ? toFailure(detail.error) : undefined });
+        break;
+      case 'failed':
+        this.enterFailed(gen, detail?.error ?? new Error('the Zerobus stream failed'));
+        break;
+      default:
+        break;
+    }
+  }
+
+  /**
+   * A final error: abandon the stream, keep everything spooled, and try a fresh stream (new
+   * token, new channel state) every failedRetryMs in case an operator fixes the cause.
+   */
+  private enterFailed(gen: number, err: unknown): void {
+    if (gen !== this.generation || this.closing) return;
+    this.generation++;
+    const old = this.stream;
+    this.stream = undefined;
+    if (old) {
+      old.removeAllListeners('state');
+      old.removeAllListeners('error');
+      old.on('error', () => undefined);
+      old.close(0).catch(() => undefined);
+    }
+    this.inflight = [];
+    this.inflightRecords = 0;
+    this.cursor = this.ackedSeq;
+    this.wake();
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      if (!this.closing) this.startStream();
+    }, this.failedRetryMs);
+    this.retryTimer.unref?.();
+    this.fail(err, true);
+  }
+
+  private fail(err: unknown, willRetry: boolean): void {
+    const failure = toFailure(err);
+    this.lastFailure = failure;
+    this.setStatus({ state: 'failed', error: failure, retryInMs: willRetry ? this.failedRetryMs : undefined });
+    if (!this.inFailureEpisode) {
+      this.inFailureEpisode = true;
+      this.emit('failure', failure);
+    }
+  }
+
+  // ---- sending -----------------------------------------------------------------------------
+
+  private async sendLoop(gen: number): Promise<void> {
+    try {
+      while (gen === this.generation) {
+        const stream = this.stream;
+        const room = this.maxInflight - this.inflightRecords;
+        if (!stream || room <= 0 || this.cursor >= this.appendedSeq) {
+          await this.sleep();
+          continue;
+        }
+        const records = await this.spool.readAfter(this.cursor, Math.min(room, this.maxBatchRecords), this.maxBatchBytes);
+        if (gen !== this.generation) return;
+        if (records.length === 0) {
+          // The spool has nothing past the cursor yet (an append still in progress): wait for it.
+          await this.sleep(20);
+          continue;
+        }
+        const batch: InflightBatch = { lastSeq: records[records.length - 1].seq, count: records.length, sentAt: this.now(), acked: false };
+        this.cursor = batch.lastSeq;
+        const payload = this.payloadOf(records);
+        this.inflight.push(batch);
+        this.inflightRecords += batch.count;
+        if (payload.length === 0) {
+          this.onBatchAcked(gen, batch);
+          continue;
+        }
+        stream.ingest(payload as Buffer[]).then(
+          () => this.onBatchAcked(gen, batch),
+          (err: unknown) => this.enterFailed(gen, err),
+        );
+      }
+    } catch (err) {
+      if (gen === this.generation && !this.closing) this.enterFailed(gen, new SpoolReadError(err as Error));
+    }
+  }
+
+  /** Records in the stream's type; a record the converter cannot read is skipped (and counted). */
+  private payloadOf(records: { seq: number; data: Buffer }[]): Buffer[] | string[] {
+    const json = this.recordType === 'json';
+    const out: (Buffer | string)[] = [];
+    for (const record of records) {
+      try {
+        const data = this.convert(record.seq, record.data);
+        out.push(json ? data.toString('utf8') : data);
+      } catch (err) {
+        this.rejected++;
+        this.emit('warning', `skipped spooled record ${record.seq}: it cannot be converted to ${this.recordType.toUpperCase()} (${(err as Error).message})`);
+      }
+    }
+    return out as Buffer[] | string[];
+  }
+
+  /** Acknowledgements are cumulative and arrive in order; release everything acked in front. */
+  private onBatchAcked(gen: number, batch: InflightBatch): void {
+    if (gen !== this.generation) return;
+    batch.acked = true;
+    let upto = -1;
+    let count = 0;
+    let latencyMs = 0;
+    const at = this.now();
+    while (this.inflight.length > 0 && this.inflight[0].acked) {
+      const done = this.inflight.shift()!;
+      upto = done.lastSeq;
+      count += done.count;
+      latencyMs = at - done.sentAt;
+      this.latencies.add(latencyMs);
+    }
+    if (upto < 0) return;
+    this.inflightRecords -= count;
+    this.ackedSeq = upto;
+    this.recordsOut += count;
+    this.rateOut.add(count);
+    this.resolveWaiters(upto);
+    this.ackSpool(upto);
+    if (this.status.state !== 'streaming' && !this.closing) {
+      this.inFailureEpisode = false;
+      this.setStatus({ state: 'streaming' });
+    }
+    this.emit('receipt', { acknowledged: count, offset: upto, latencyMs, backlog: Math.max(0, this.appendedSeq - upto) });
+    this.wake();
+  }
+
+  /** One spool.ack at a time, always for the newest acknowledged sequence. */
+  private ackSpool(upto: number): void {
+    this.spoolAckTarget = Math.max(this.spoolAckTarget, upto);
+    if (this.spoolAcking) return;
+    this.spoolAcking = (async () => {
+      while (this.spoolAckTarget > this.spoolAckDone) {
+        const target = this.spoolAckTarget;
+        await this.spool.ack(target);
+        this.spoolAckDone = target;
+      }
+    })()
+      .catch((err: Error) => {
+        this.emit('warning', `could not release acknowledged records from the spool: ${err.message}`);
+      })
+      .finally(() => {
+        this.spoolAcking = undefined;
+      });
+  }
+
+  private sleep(fallbackMs?: number): Promise<void> {
+    return new Promise((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      const done = () => {
+        if (timer) clearTimeout(timer);
+        if (this.wakeSender === done) this.wakeSender = undefined;
+        resolve();
+      };
+      if (fallbackMs) timer = setTimeout(done, fallbackMs);
+      this.wakeSender = done;
+    });
+  }
+
+  private wake(): void {
+    this.wakeSender?.();
+  }
+
+  // ---- memory-mode acknowledgement waits ---------------------------------------------------
+
+  private waitForAck(seq: number): Promise<void> {
+    if (seq <= this.ackedSeq) return Promise.resolve();
+    return new Promise((resolve, reject) => this.waiters.push({ seq, resolve, reject }));
+  }
+
+  private resolveWaiters(upto: number): void {
+    while (this.waiters.length > 0 && this.waiters[0].seq <= upto) this.waiters.shift()!.resolve();
+  }
+
+  private rejectWaiters(err: Error, below = Infinity): void {
+    const keep: AckWaiter[] = [];
+    for (const w of this.waiters) (w.seq < below ? w.reject(err) : keep.push(w));
+    this.waiters = keep;
+  }
+
+  private onSpoolDrop(info: { records: number; bytes: number }): void {
+    this.dropped += info.records;
+    this.emit('drop', info);
+    if (this.waiters.length > 0) {
+      const first = this.spool.stats().firstSeq;
+      this.rejectWaiters(new Error('the records were dropped from the full memory spool (overflow: drop-oldest) before Zerobus acknowledged them'), first);
+    }
+  }
+
+  // ---- closing -----------------------------------------------------------------------------
+
+  private async doClose(timeoutMs: number): Promise<void> {
+    this.closing = true;
+    const deadline = Date.now() + Math.max(0, timeoutMs);
+    const left = () => Math.max(0, deadline - Date.now());
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    this.setStatus({ state: 'closing' });
+    await bounded(this.startPromise?.catch(() => undefined), left());
+
+    if (this.stream && this.ackedSeq < this.appendedSeq) {
+      await bounded(this.waitForAck(this.appendedSeq).catch(() => undefined), left());
+    }
+    this.generation++;
+    this.wake();
+    const stream = this.stream;
+    this.stream = undefined;
+    if (stream) {
+      stream.removeAllListeners('state');
+      stream.removeAllListeners('error');
+      stream.on('error', () => undefined);
+      await bounded(stream.close(Math.min(left(), 1000)).catch(() => undefined), Math.max(left(), 200));
+    }
+    this.rejectWaiters(new BackpressureError('closing', 'the sink closed before Zerobus acknowledged the records; resend them'));
+    // The spool must close on every path (file handles); give it a short grace past the deadline.
+    await bounded(this.spoolAcking, Math.max(left(), 200));
+    await bounded(this.spool.close().catch((err: Error) => this.emit('warning', `closing the spool failed: ${err.message}`)), Math.max(left(), 1000));
+    this.spoolOpen = false;
+    if (this.ownsClient) await bounded(this.client.close().catch(() => undefined), Math.max(left(), 200));
+    this.setStatus({ state: 'closed' });
+  }
+
+  // ---- helpers -----------------------------------------------------------------------------
+
+  private refuseIfClosing(): void {
+    if (this.closing) throw new BackpressureError('closing', 'not accepting records: the node is closing');
+  }
+
+  private spoolFull(): BackpressureError {
+    const s = this.spool.stats();
+    const mb = (s.backlogBytes / (1024 * 1024)).toFixed(1);
+    return new BackpressureError('spool-full', `spool full (${s.backlogRecords} records, ${mb} MB waiting): records not accepted, resend later`);
+  }
+
+  private setStatus(status: SinkStatus): void {
+    const prev = this.status;
+    if (prev.state === status.state && prev.retryInMs === status.retryInMs && prev.error?.message === status.error?.message) return;
+    this.status = status;
+    this.emit('state', status);
+  }
+}
+
+/** The spool could not be read: reported like a final error, retried like one. */
+class SpoolReadError extends Error {
+  readonly code = 'SPOOL';
+  readonly retryable = false;
+  readonly hint = 'Check the spool folder (disk full, permissions, removed folder).';
+  constructor(cause: Error) {
+    super(`reading the spool failed: ${cause.message}`);
+    this.name = 'SpoolReadError';
+  }
+}
+
+/** Failure in words for the node; ZerobusError carries code, hint and retryability. */
+export function toFailure(err: unknown): SinkFailure {
+  const e = (err ?? {}) as { code?: unknown; message?: unknown; hint?: unknown; retryable?: unknown };
+  return {
+    code: typeof e.code === 'string' ? e.code : 'ERROR',
+    message: typeof e.message === 'string' && e.message ? e.message : String(err),
+    hint: typeof e.hint === 'string' && e.hint ? e.hint : undefined,
+    retryable: e.retryable === true,
+  };
+}
+
+/** Waits for `promise` at most `ms`; never rejects, never leaves a timer behind. */
+async function bounded(promise: Promise<unknown> | undefined, ms: number): Promise<void> {
+  if (!promise) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([promise.catch(() => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  if (timer) clearTimeout(timer);
+}

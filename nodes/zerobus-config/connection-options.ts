@@ -1,0 +1,79 @@
+import type { ZerobusClientOptions } from '../../lib/zerobus';
+import { PACKAGE_VERSION } from '../../lib/paths';
+
+export type AuthType = 'oauth' | 'token';
+
+/** What a zerobus-config holds, as typed in the editor (after Node-RED's ${ENV} substitution). */
+export interface ConnectionSettings {
+  workspaceUrl?: string;
+  endpoint?: string;
+  authType?: string;
+  clientId?: string;
+  clientSecret?: string;
+  token?: string;
+}
+
+/** Catalog key of the problem (zerobus-config.errors.<key>) when the settings cannot work. */
+export type SettingsProblem = 'endpointMissing' | 'endpointInvalid' | 'workspaceUrlMissing' | 'workspaceUrlInvalid' | 'clientIdMissing' | 'clientSecretMissing' | 'tokenMissing';
+
+export const USER_AGENT = `node-red-zerobus/${PACKAGE_VERSION}`;
+
+/** Endpoint forms: host, host:port, https://host[:port], http://host:port (plaintext, explicit). */
+const ENDPOINT_RE = /^(https?:\/\/)?[A-Za-z0-9.-]+(:\d{1,5})?\/?$|^(https?:\/\/)?\[[0-9A-Fa-f:.]+\](:\d{1,5})?\/?$/;
+
+export function isValidEndpoint(endpoint: string): boolean {
+  return ENDPOINT_RE.test(endpoint.trim());
+}
+
+export function isValidWorkspaceUrl(url: string): boolean {
+  try {
+    const u = new URL(url.trim());
+    // http:// is allowed (an emulator in a container), and warned about when it leaves the machine.
+    return (u.protocol === 'https:' || u.protocol === 'http:') && !!u.hostname;
+  } catch {
+    return false;
+  }
+}
+
+export function clientOptionsFrom(s: ConnectionSettings): { ok: true; options: ZerobusClientOptions } | { ok: false; problem: SettingsProblem } {
+  const endpoint = (s.endpoint ?? '').trim();
+  if (!endpoint) return { ok: false, problem: 'endpointMissing' };
+  if (!isValidEndpoint(endpoint)) return { ok: false, problem: 'endpointInvalid' };
+  const workspaceUrl = (s.workspaceUrl ?? '').trim().replace(/\/+$/, '');
+  if (workspaceUrl && !isValidWorkspaceUrl(workspaceUrl)) return { ok: false, problem: 'workspaceUrlInvalid' };
+  if (s.authType === 'token') {
+    if (!s.token) return { ok: false, problem: 'tokenMissing' };
+    return { ok: true, options: { endpoint, workspaceUrl: workspaceUrl || undefined, auth: { type: 'token', token: s.token }, userAgent: USER_AGENT } };
+  }
+  if (!workspaceUrl) return { ok: false, problem: 'workspaceUrlMissing' };
+  if (!s.clientId?.trim()) return { ok: false, problem: 'clientIdMissing' };
+  if (!s.clientSecret) return { ok: false, problem: 'clientSecretMissing' };
+  return {
+    ok: true,
+    options: { endpoint, workspaceUrl, auth: { type: 'oauth', clientId: s.clientId.trim(), clientSecret: s.clientSecret }, userAgent: USER_AGENT },
+  };
+}
+
+/** Hosts for which plaintext is acceptable (the local emulator). */
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127\./.test(h);
+}
+
+/** The host of a plaintext (http://) URL that leaves the machine, if any. */
+export function plaintextRemoteHost(url: string | undefined): string | undefined {
+  if (!url || !/^http:\/\//i.test(url.trim())) return undefined;
+  try {
+    const host = new URL(url.trim()).hostname;
+    return isLoopback(host) ? undefined : host;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `${NAME}` → process.env.NAME, for values the editor sends before Node-RED substituted them. */
+export function resolveEnvValue(value: string | undefined): string | undefined {
+  if (typeof value !== 'string') return value;
+  const m = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(value.trim());
+  return m ? process.env[m[1]] : value;
+}

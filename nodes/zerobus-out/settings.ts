@@ -1,0 +1,108 @@
+import * as os from 'os';
+import * as path from 'path';
+import type { NodeDef } from 'node-red';
+import type { SinkFormat, SinkRecordType, ZerobusSinkOptions } from '../../lib/sink';
+
+/** The zerobus-out node's properties as saved in the flow (numbers may be strings or ${ENV}). */
+export interface ZerobusOutDef extends NodeDef {
+  connection?: string;
+  table?: string;
+  format?: string;
+  recordType?: string;
+  sourceSystem?: string;
+  spool?: string;
+  spoolDir?: string;
+  maxInflight?: string | number;
+  batchBytes?: string | number;
+  retryBackoffMax?: string | number;
+  spoolMaxMB?: string | number;
+  overflow?: string;
+  schema?: string;
+  statsInterval?: string | number;
+  failedRetryInterval?: string | number;
+}
+
+/** Settings from settings.js this node reads (all optional). */
+export interface ZerobusOutRuntimeSettings {
+  userDir?: string;
+  /** base folder of the per-node spool folders (default <userDir>/zerobus-spool) */
+  zerobusOutSpoolDir?: string;
+  /** how long close/redeploy waits for acknowledgements before leaving the rest spooled (ms, default 5000) */
+  zerobusOutCloseTimeout?: number;
+}
+
+export const OUT_DEFAULTS = {
+  table: 'main.ot.tag_events',
+  maxInflight: 50_000,
+  batchBytes: 4 * 1024 * 1024,
+  retryBackoffMax: 30,
+  spoolMaxMB: 1024,
+  memorySpoolMaxMB: 64,
+  statsInterval: 10,
+  failedRetryInterval: 60,
+  closeTimeoutMs: 5000,
+};
+
+export const TABLE_NAME_RE = /^[^.\s`]+\.[^.\s`]+\.[^.\s`]+$/;
+
+export interface ResolvedOutSettings {
+  table: string;
+  statsIntervalMs: number;
+  closeTimeoutMs: number;
+  spoolDir?: string;
+  sink: Omit<ZerobusSinkOptions, 'client' | 'clientFactory'>;
+}
+
+export function resolveOutSettings(def: ZerobusOutDef, runtime: ZerobusOutRuntimeSettings): ResolvedOutSettings {
+  const table = (def.table ?? '').trim() || OUT_DEFAULTS.table;
+  const format: SinkFormat = def.format === 'rows' ? 'rows' : 'ot-event';
+  const recordType: SinkRecordType = def.recordType === 'json' ? 'json' : 'proto';
+  const memory = def.spool === 'memory';
+  const spoolMaxMB = num(def.spoolMaxMB, memory ? OUT_DEFAULTS.memorySpoolMaxMB : OUT_DEFAULTS.spoolMaxMB);
+  const spoolDir = memory ? undefined : spoolDirFor(def, runtime);
+  return {
+    table,
+    statsIntervalMs: Math.max(0, num(def.statsInterval, OUT_DEFAULTS.statsInterval)) * 1000,
+    closeTimeoutMs: Math.max(0, num(runtime.zerobusOutCloseTimeout, OUT_DEFAULTS.closeTimeoutMs)),
+    spoolDir,
+    sink: {
+      table,
+      format,
+      recordType,
+      sourceSystem: (def.sourceSystem ?? '').trim() || os.hostname(),
+      schemaSql: def.schema?.trim() ? def.schema : undefined,
+      spool: {
+        dir: spoolDir,
+        maxBytes: Math.max(1, Math.round(spoolMaxMB * 1024 * 1024)),
+        overflow: def.overflow === 'drop-oldest' ? 'drop-oldest' : 'block',
+      },
+      maxInflightRecords: Math.max(1, Math.round(num(def.maxInflight, OUT_DEFAULTS.maxInflight))),
+      maxBatchBytes: Math.max(1024, Math.round(num(def.batchBytes, OUT_DEFAULTS.batchBytes))),
+      backoff: { maxMs: Math.max(0.1, num(def.retryBackoffMax, OUT_DEFAULTS.retryBackoffMax)) * 1000 },
+      failedRetryMs: Math.max(0.01, num(def.failedRetryInterval, OUT_DEFAULTS.failedRetryInterval)) * 1000,
+    },
+  };
+}
+
+/**
+ * A folder per node: `spoolDir` when set (relative to the user dir), else under the
+ * `zerobusOutSpoolDir` setting, else `<userDir>/zerobus-spool`, else (no user dir, as under the
+ * test helper) the system temp folder. The node id keeps two nodes from sharing a log.
+ */
+export function spoolDirFor(def: Pick<ZerobusOutDef, 'id' | 'spoolDir'>, runtime: ZerobusOutRuntimeSettings): string {
+  const configured = (def.spoolDir ?? '').trim();
+  const base = runtime.userDir ?? process.cwd();
+  if (configured) return path.resolve(base, configured);
+  const root = runtime.zerobusOutSpoolDir
+    ? path.resolve(base, runtime.zerobusOutSpoolDir)
+    : runtime.userDir
+      ? path.join(runtime.userDir, 'zerobus-spool')
+      : path.join(os.tmpdir(), 'node-red-zerobus-spool');
+  return path.join(root, def.id.replace(/[^A-Za-z0-9_.-]/g, '_'));
+}
+
+function num(value: unknown, fallback: number): number {
+  if (value === undefined || value === null || value === '') return fallback;
+  const n = typeof value === 'number' ? value : Number(String(value).trim());
+  return Number.isFinite(n) ? n : fallback;
+}

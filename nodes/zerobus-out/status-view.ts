@@ -1,0 +1,51 @@
+import type { NodeStatus } from 'node-red';
+import type { SinkFailure, SinkStats, SinkStatus } from '../../lib/sink';
+import { formatRate } from '../shared/status';
+import type { Translate } from '../zerobus-config/i18n';
+
+/** Catalog key of the short label for a final error, by lib error code. */
+const FAILURE_KIND: Record<string, string> = {
+  TOKEN_REJECTED: 'auth',
+  UNAUTHENTICATED: 'auth',
+  TOKEN_UNAVAILABLE: 'auth',
+  PERMISSION_DENIED: 'grant',
+  NOT_FOUND: 'table',
+  INVALID_ARGUMENT: 'schema',
+  CONFIG: 'config',
+  SPOOL: 'spool',
+};
+
+export function failureKind(f: SinkFailure): string {
+  return FAILURE_KIND[f.code] ?? 'other';
+}
+
+/** The status line: state, rate and backlog in few words (SPEC §4.2). */
+export function statusFor(status: SinkStatus, stats: SinkStats, accepting: boolean, t: Translate): NodeStatus {
+  const backlog = formatRate(stats.backlog);
+  switch (status.state) {
+    case 'starting':
+    case 'connecting':
+      return { fill: 'yellow', shape: 'ring', text: t('status.connecting', { backlog }) };
+    case 'streaming':
+      if (!accepting) return { fill: 'yellow', shape: 'ring', text: t('status.spoolFull', { backlog }) };
+      return { fill: 'green', shape: 'dot', text: t('status.streaming', { rate: formatRate(stats.rateOut), backlog }) };
+    case 'reconnecting': {
+      const seconds = status.retryInMs ? Math.max(1, Math.round(status.retryInMs / 1000)) : 0;
+      const text = seconds ? t('status.reconnectingIn', { seconds, backlog }) : t('status.reconnecting', { backlog });
+      return { fill: 'yellow', shape: 'ring', text };
+    }
+    case 'failed': {
+      const f = status.error ?? { code: 'ERROR', message: '', retryable: false };
+      return { fill: 'red', shape: 'ring', text: t(`status.failed.${failureKind(f)}`, { reason: shorten(f.message, 60), backlog }) };
+    }
+    case 'closing':
+      return { fill: 'grey', shape: 'ring', text: t('status.closing') };
+    default:
+      return {};
+  }
+}
+
+export function shorten(text: string, max: number): string {
+  const oneLine = text.replace(/\s+/g, ' ').trim();
+  return oneLine.length <= max ? oneLine : `${oneLine.slice(0, max - 1)}…`;
+}

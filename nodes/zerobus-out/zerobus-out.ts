@@ -1,0 +1,224 @@
+import type { Node, NodeAPI, NodeMessage, NodeMessageInFlow } from 'node-red';
+import { deliveryTracker, ticketsOf, type TicketCounts } from '../../lib/delivery/tickets';
+import { sinkRegistry } from '../../lib/delivery/sinks';
+import { ZerobusSink, isBackpressureError, type SinkFailure, type SinkReceipt } from '../../lib/sink';
+import { StatusThrottle } from '../shared/status';
+import { redact } from '../zerobus-config/test-connection';
+import { translator } from '../zerobus-config/i18n';
+import type { ZerobusConfigNode } from '../zerobus-config/zerobus-config';
+import { resolveOutSettings, TABLE_NAME_RE, type ZerobusOutDef, type ZerobusOutRuntimeSettings } from './settings';
+import { failureKind, shorten, statusFor } from './status-view';
+
+/** Receipts are summed and sent at most this often, so a dashboard is not flooded at 100k/s. */
+const RECEIPT_INTERVAL_MS = 1000;
+const STATUS_REFRESH_MS = 1000;
+const DROP_WARN_INTERVAL_MS = 10_000;
+/** Records quoted in a Catch message for records that can never fit (the rest are counted). */
+const MAX_REJECTED_IN_MSG = 100;
+
+interface ZerobusOutNode extends Node {
+  sink?: ZerobusSink;
+}
+
+export default function (RED: NodeAPI): void {
+  const t = translator(RED, 'zerobus-out');
+
+  function ZerobusOut(this: ZerobusOutNode, def: ZerobusOutDef) {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const runtime = RED.settings as unknown as ZerobusOutRuntimeSettings;
+    const settings = resolveOutSettings(def, runtime);
+    const status = new StatusThrottle(node);
+    const config = def.connection ? (RED.nodes.getNode(def.connection) as ZerobusConfigNode | null) : null;
+    const secrets = secretsOf(config);
+    const clean = (text: string) => redact(text, secrets);
+    const timers: NodeJS.Timeout[] = [];
+    let setupError: string | undefined;
+    let sink: ZerobusSink | undefined;
+    let registeredWithConfig = false;
+
+    try {
+      if (!config) throw new Error(t('errors.noConnection'));
+      if (!TABLE_NAME_RE.test(settings.table)) throw new Error(t('errors.tableName', { table: settings.table }));
+      const client = config.register(node);
+      registeredWithConfig = true;
+      sink = new ZerobusSink({ ...settings.sink, client });
+    } catch (err) {
+      setupError = clean((err as Error).message);
+      status.now({ fill: 'red', shape: 'ring', text: t('status.failed.config', { reason: shorten(setupError, 60) }) });
+      node.error(t('errors.setup', { reason: setupError }), { topic: 'error', payload: { state: 'failed', code: 'CONFIG', message: setupError } });
+    }
+    node.sink = sink;
+
+    const unregisterSink = sinkRegistry.register(node.id, () => {
+      const stats = sink?.stats();
+      return {
+        id: node.id,
+        name: node.name || undefined,
+        table: settings.table,
+        accepting: !!sink && sink.accepting,
+        connected: stats?.state === 'streaming',
+        state: stats?.state ?? 'failed',
+        backlog: stats?.backlog ?? 0,
+        lastError: stats?.lastError ? clean(stats.lastError.message) : setupError,
+      };
+    });
+
+    if (sink) wireSink(sink);
+
+    function wireSink(s: ZerobusSink): void {
+      const refresh = () => status.set(statusFor(s.state, s.stats(), s.accepting, t));
+      s.on('state', (st) => (st.state === 'failed' ? status.now(statusFor(st, s.stats(), s.accepting, t)) : refresh()));
+      s.on('failure', (failure) => reportFailure(failure));
+      s.on('warning', (text) => node.warn(clean(text)));
+      s.on('receipt', (r) => addReceipt(r));
+      let droppedSinceWarn = 0;
+      let lastDropWarn = 0;
+      s.on('drop', ({ records }) => {
+        droppedSinceWarn += records;
+        if (Date.now() - lastDropWarn >= DROP_WARN_INTERVAL_MS) {
+          node.warn(t('errors.dropped', { count: droppedSinceWarn }));
+          droppedSinceWarn = 0;
+          lastDropWarn = Date.now();
+        }
+      });
+      timers.push(setInterval(refresh, STATUS_REFRESH_MS));
+      if (settings.statsIntervalMs > 0) {
+        timers.push(setInterval(() => node.send({ topic: 'stats', payload: { ...s.stats(), lastError: cleanFailure(s.stats().lastError), node: node.id } }), settings.statsIntervalMs));
+      }
+      for (const timer of timers) timer.unref?.();
+      refresh();
+      s.start().catch(() => undefined); // reported through 'failure'
+    }
+
+    /** Final errors reach Catch once per failure episode, with a message that says what to fix. */
+    function reportFailure(failure: SinkFailure): void {
+      const message = clean(failure.message);
+      const hint = failure.hint ? clean(failure.hint) : undefined;
+      const text = t(`errors.final.${failureKind(failure)}`, { table: settings.table, reason: message }) + (hint ? ` ${hint}` : '');
+      const msg = { topic: 'error', payload: { state: 'failed', code: failure.code, message, hint, table: settings.table, backlog: sink?.stats().backlog ?? 0 } };
+      node.error(text, msg);
+    }
+
+    function cleanFailure(f: SinkFailure | undefined): SinkFailure | undefined {
+      return f && { ...f, message: clean(f.message), hint: f.hint && clean(f.hint) };
+    }
+
+    // Receipts: summed per interval.
+    let pending: SinkReceipt | undefined;
+    let receiptTimer: NodeJS.Timeout | undefined;
+    function addReceipt(r: SinkReceipt): void {
+      pending = pending
+        ? { acknowledged: pending.acknowledged + r.acknowledged, offset: r.offset, latencyMs: r.latencyMs, backlog: r.backlog }
+        : { ...r };
+      if (!receiptTimer) {
+        receiptTimer = setTimeout(flushReceipt, RECEIPT_INTERVAL_MS);
+        receiptTimer.unref?.();
+      }
+    }
+    function flushReceipt(): void {
+      receiptTimer = undefined;
+      if (!pending) return;
+      const payload = pending;
+      pending = undefined;
+      node.send({ topic: 'receipt', payload });
+    }
+
+    node.on('input', (msg: NodeMessageInFlow, _send: (m: NodeMessage) => void, done: (err?: Error) => void) => {
+      if (!sink) {
+        done(new Error(t('errors.notReady', { reason: setupError ?? '' })));
+        return;
+      }
+      const items = itemsOf(msg.payload);
+      if (!items) {
+        done(new Error(t('errors.payload')));
+        return;
+      }
+      const tickets = ticketsOf(msg);
+      if (items.length === 0) {
+        deliveryTracker.settleAll(tickets);
+        done();
+        return;
+      }
+      sink.accept(items).then(
+        (result) => {
+          if (result.rejected.length === 0) {
+            deliveryTracker.settleAll(tickets);
+            done();
+            return;
+          }
+          const first = result.rejected[0].reason;
+          settleWithFailures(tickets, result.rejected.length, first);
+          (msg as Record<string, unknown>).rejected = result.rejected
+            .slice(0, MAX_REJECTED_IN_MSG)
+            .map((r) => ({ index: r.index, reason: r.reason, record: items[r.index] }));
+          done(new Error(t('errors.rejected', { count: result.rejected.length, total: items.length, table: settings.table, reason: first })));
+        },
+        (err: Error) => {
+          // Backpressure: nothing of this message was kept. Its delivery tickets stay open, so a
+          // durable source answers 503 and the data is sent again.
+          if (isBackpressureError(err)) done(new Error(t('errors.backpressure', { reason: clean(err.message) })));
+          else done(new Error(clean(err.message)));
+        },
+      );
+    });
+
+    node.on('close', (_removed: boolean, done: () => void) => {
+      unregisterSink();
+      for (const timer of timers) clearInterval(timer);
+      if (receiptTimer) clearTimeout(receiptTimer);
+      receiptTimer = undefined;
+      const finish = async () => {
+        if (sink) await sink.close(settings.closeTimeoutMs).catch((err: Error) => node.warn(clean(err.message)));
+        sink?.removeAllListeners();
+        if (config && registeredWithConfig) await config.deregister(node).catch(() => undefined);
+      };
+      let finished = false;
+      const complete = () => {
+        if (finished) return;
+        finished = true;
+        status.close({});
+        done();
+      };
+      // The sink bounds its own close; this guard keeps the node under Node-RED's 15 s whatever happens.
+      const guard = setTimeout(complete, settings.closeTimeoutMs + 4000);
+      guard.unref?.();
+      finish()
+        .catch(() => undefined)
+        .finally(() => {
+          clearTimeout(guard);
+          complete();
+        });
+    });
+  }
+
+  RED.nodes.registerType('zerobus-out', ZerobusOut);
+}
+
+/** A tag event / row, or an array of them; anything else is not a payload this node takes. */
+function itemsOf(payload: unknown): unknown[] | undefined {
+  if (Array.isArray(payload)) return payload;
+  if (payload !== null && typeof payload === 'object' && !Buffer.isBuffer(payload)) return [payload];
+  return undefined;
+}
+
+/**
+ * A message's ticket counts do not say which events were rejected; the failures are charged to
+ * the tickets in order (exact for the usual one-ticket message) and the rest count as delivered.
+ */
+function settleWithFailures(tickets: TicketCounts | undefined, failed: number, reason: string): void {
+  if (!tickets) return;
+  let left = failed;
+  for (const id of Object.keys(tickets)) {
+    const count = tickets[id];
+    const f = Math.min(count, left);
+    left -= f;
+    if (f > 0) deliveryTracker.settle(id, f, reason);
+    if (count - f > 0) deliveryTracker.settle(id, count - f);
+  }
+}
+
+function secretsOf(config: ZerobusConfigNode | null): string[] {
+  const c = config?.credentials ?? {};
+  return [c.clientSecret, c.token].filter((s): s is string => typeof s === 'string' && s.length >= 4);
+}
