@@ -1,0 +1,59 @@
+/**
+ * The HTTP/2 channel of one ZerobusClient, shared by all its streams (as the official SDK).
+ * Requests travel as pre-encoded Buffers (the landing zone encodes each request once), so the
+ * request serializer is the identity.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { EPHEMERAL_STREAM_PATH, decodeResponse, type StreamResponseMsg } from './protocol';
+import type { ZerobusEndpoint } from './endpoint';
+import { grpcProxyFor } from './proxy';
+
+export type ResponseCall = grpc.ClientDuplexStream<Buffer, StreamResponseMsg>;
+
+export interface ChannelOptions {
+  /** Extra grpc-js channel options (tests shorten reconnect backoff with these). */
+  channelOptions?: grpc.ChannelOptions;
+  env?: Record<string, string | undefined>;
+}
+
+const identity = (b: Buffer): Buffer => b;
+
+export class ZerobusChannel {
+  private readonly client: grpc.Client;
+
+  constructor(readonly endpoint: ZerobusEndpoint, opts: ChannelOptions = {}) {
+    const options: grpc.ChannelOptions = {
+      'grpc.max_send_message_length': -1,
+      'grpc.max_receive_message_length': -1,
+      'grpc.keepalive_time_ms': 30_000,
+      'grpc.keepalive_timeout_ms': 10_000,
+      'grpc.keepalive_permit_without_calls': 0,
+      // Reconnect promptly once the server is back: our stream supervisor does its own backoff.
+      'grpc.initial_reconnect_backoff_ms': 250,
+      'grpc.max_reconnect_backoff_ms': 5_000,
+      // grpc-js reads only lowercase proxy variables and matches NO_PROXY by bare suffix; the
+      // official SDK's rules (proxy.ts) decide instead.
+      'grpc.enable_http_proxy': 0,
+      'grpc.default_authority': endpoint.target,
+      ...opts.channelOptions,
+    };
+    let target = endpoint.target;
+    const proxy = grpcProxyFor(endpoint.host, opts.env ?? process.env);
+    if (proxy) {
+      // Always an HTTP CONNECT tunnel; TLS (if any) runs end to end through it.
+      options['grpc.http_connect_target'] = `dns:${endpoint.target}`;
+      if (proxy.credentials) options['grpc.http_connect_creds'] = proxy.credentials;
+      target = `${proxy.url.hostname.includes(':') ? `[${proxy.url.hostname}]` : proxy.url.hostname}:${proxy.url.port || (proxy.url.protocol === 'https:' ? 443 : 80)}`;
+    }
+    const creds = endpoint.secure ? grpc.credentials.createSsl() : grpc.credentials.createInsecure();
+    this.client = new grpc.Client(`dns:${target}`, creds, options);
+  }
+
+  openStream(metadata: grpc.Metadata): ResponseCall {
+    return this.client.makeBidiStreamRequest(EPHEMERAL_STREAM_PATH, identity, decodeResponse, metadata, {});
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}

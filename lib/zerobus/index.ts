@@ -1,0 +1,10 @@
+/** Public API of the pure-JS Zerobus client (see /work/shared interfaces contract). */
+export { ZerobusClient, DEFAULT_USER_AGENT } from './client';
+export { ZerobusStream } from './stream';
+export { ZerobusError, isRetryable, fromGrpcStatus } from './errors';
+export { descriptorProtoFromType } from './descriptor';
+export { parseEndpoint, parseWorkspaceUrl, parseTableName, type ZerobusEndpoint, type TableName } from './endpoint';
+export { OAuthTokenProvider, FixedTokenProvider, type TokenProvider } from './auth';
+export type { ZerobusAuth, ZerobusClientOptions, StreamOptions, StreamState, StreamMetrics } from './types';
+export { STREAM_DEFAULTS } from './types';
+export type { BackoffOptions } from './backoff';

@@ -1,0 +1,58 @@
+/** Public option and state types of the Zerobus client (interfaces contract, lib/zerobus). */
+import type { ChannelOptions } from '@grpc/grpc-js';
+import type { BackoffOptions } from './backoff';
+import type { LatencySummary } from './metrics';
+
+export type ZerobusAuth = { type: 'oauth'; clientId: string; clientSecret: string } | { type: 'token'; token: string };
+
+export interface ZerobusClientOptions {
+  endpoint: string;
+  workspaceUrl?: string;
+  auth: ZerobusAuth;
+  userAgent?: string;
+  /** Per token request (default 15 s). */
+  tokenTimeoutMs?: number;
+  /** Extra grpc-js channel options. */
+  channelOptions?: ChannelOptions;
+}
+
+export interface StreamOptions {
+  table: string;
+  recordType: 'proto' | 'json';
+  descriptorProto?: Buffer;
+  maxInflightRecords?: number;
+  maxInflightBytes?: number;
+  maxRequestBytes?: number;
+  backoff?: BackoffOptions;
+  ackTimeoutMs?: number;
+  createTimeoutMs?: number;
+  /** How long close() waits for the server's final status after half-closing (default 500 ms). */
+  closeGraceMs?: number;
+  /** Upper bound of the pause after a CloseStreamSignal (default: the signalled duration). */
+  closeSignalMaxWaitMs?: number;
+}
+
+export type StreamState = 'idle' | 'connecting' | 'open' | 'paused' | 'reconnecting' | 'failed' | 'closed';
+
+export interface StreamMetrics {
+  recordsSent: number;
+  recordsAcked: number;
+  recordsInFlight: number;
+  bytesInFlight: number;
+  requestsSent: number;
+  reconnects: number;
+  ackLatencyMs: LatencySummary;
+  lastError?: { code: string; message: string; at: number };
+  streamId?: string;
+  state: StreamState;
+}
+
+export const STREAM_DEFAULTS = {
+  maxInflightRecords: 50_000,
+  maxInflightBytes: 64 * 1024 * 1024,
+  maxRequestBytes: 4 * 1024 * 1024,
+  ackTimeoutMs: 60_000,
+  createTimeoutMs: 15_000,
+  closeGraceMs: 500,
+  flushTimeoutMs: 300_000,
+} as const;

@@ -1,0 +1,151 @@
+/**
+ * Hand-written encoder of the ingest request messages (EphemeralStreamRequest with
+ * `ingest_record` / `ingest_record_batch`), byte-identical to protobufjs' output for the same
+ * message. Each request is encoded ONCE into a buffer that keeps free room in front of the body;
+ * the offset-dependent header is written into that room at send time, so a resend after a
+ * recovery (new offsets from 0) costs a few bytes, not a re-encode.
+ */
+import { ZerobusError } from './errors';
+
+/** Room reserved before the body: outer tag + length (≤5) + offset tag + offset varint (≤10). */
+export const HEADER_ROOM = 20;
+
+const TAG_INGEST_RECORD = 0x12; // EphemeralStreamRequest.ingest_record = 2, LEN
+const TAG_INGEST_BATCH = 0x1a; // EphemeralStreamRequest.ingest_record_batch = 3, LEN
+const TAG_OFFSET = 0x08; // offset_id = 1, VARINT
+const TAG_PROTO = 0x12; // proto_encoded_record / proto_encoded_batch = 2, LEN
+const TAG_JSON = 0x1a; // json_record / json_batch = 3, LEN
+const TAG_BATCH_ITEM = 0x0a; // *RecordBatch.records = 1, LEN
+
+export type WireRecord = Buffer | Uint8Array | string;
+
+/** One encoded request: `buf[bodyStart..]` is everything after the offset. */
+export interface EncodedRequest {
+  buf: Buffer;
+  bodyStart: number;
+  /** Number of records in this request. */
+  records: number;
+  /** Encoded size of the body (what counts against in-flight bytes). */
+  bytes: number;
+  batch: boolean;
+}
+
+export function varintSize(n: number): number {
+  if (n < 0x80) return 1;
+  if (n < 0x4000) return 2;
+  if (n < 0x200000) return 3;
+  if (n < 0x10000000) return 4;
+  let size = 5;
+  let v = Math.floor(n / 0x800000000);
+  while (v > 0) {
+    size++;
+    v = Math.floor(v / 128);
+  }
+  return size;
+}
+
+function writeVarint(buf: Buffer, pos: number, n: number): number {
+  while (n >= 0x80) {
+    buf[pos++] = (n & 0x7f) | 0x80;
+    n = n >= 0x10000000 ? Math.floor(n / 128) : n >>> 7;
+  }
+  buf[pos++] = n;
+  return pos;
+}
+
+/** Wire sizes of the records (payload bytes only), computed once per ingest call. */
+export function recordLengths(records: readonly WireRecord[], json: boolean): Int32Array {
+  const lens = new Int32Array(records.length);
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i];
+    if (typeof r === 'string') {
+      if (!json) throw mismatch('a string', 'proto');
+      lens[i] = Buffer.byteLength(r, 'utf8');
+    } else if (r instanceof Uint8Array) {
+      lens[i] = r.byteLength;
+    } else {
+      throw new ZerobusError('INVALID_ARGUMENT', `record ${i} is ${r === null ? 'null' : typeof r}, not ${json ? 'a JSON string or Buffer' : 'a Buffer'}`, {
+        retryable: false,
+        hint: json ? 'Give JSON records as strings (JSON.stringify) or UTF-8 Buffers.' : 'Give PROTO records as encoded Buffers.',
+      });
+    }
+  }
+  return lens;
+}
+
+function mismatch(what: string, streamType: string): ZerobusError {
+  return new ZerobusError('INVALID_ARGUMENT', `record type does not match the stream: got ${what} on a ${streamType} stream`, {
+    retryable: false,
+    hint: 'Encode records with the stream\'s record type (PROTO: encoded Buffers; JSON: strings).',
+  });
+}
+
+/** Bytes one record adds inside a batch. */
+export function batchItemSize(len: number): number {
+  return 1 + varintSize(len) + len;
+}
+
+/** Largest record payload that fits one request of `maxRequestBytes`. */
+export function maxRecordBytes(maxRequestBytes: number): number {
+  // header room + batch wrapper (tag + 5-byte length) + item tag + 5-byte length
+  return maxRequestBytes - HEADER_ROOM - 6 - 6;
+}
+
+/**
+ * Encode records[from, to) as one request body. A single record becomes `ingest_record`,
+ * several become `ingest_record_batch` (as the official SDK does).
+ */
+export function encodeRequest(records: readonly WireRecord[], lens: Int32Array, from: number, to: number, json: boolean): EncodedRequest {
+  const count = to - from;
+  const fieldTag = json ? TAG_JSON : TAG_PROTO;
+  let bodyLen: number;
+  let inner = 0;
+  if (count === 1) {
+    const len = lens[from];
+    bodyLen = 1 + varintSize(len) + len;
+  } else {
+    for (let i = from; i < to; i++) inner += batchItemSize(lens[i]);
+    bodyLen = 1 + varintSize(inner) + inner;
+  }
+  const buf = Buffer.allocUnsafe(HEADER_ROOM + bodyLen);
+  let pos = HEADER_ROOM;
+  buf[pos++] = fieldTag;
+  if (count === 1) {
+    pos = writeVarint(buf, pos, lens[from]);
+    pos = writeRecord(buf, pos, records[from], lens[from]);
+  } else {
+    pos = writeVarint(buf, pos, inner);
+    for (let i = from; i < to; i++) {
+      buf[pos++] = TAG_BATCH_ITEM;
+      pos = writeVarint(buf, pos, lens[i]);
+      pos = writeRecord(buf, pos, records[i], lens[i]);
+    }
+  }
+  return { buf, bodyStart: HEADER_ROOM, records: count, bytes: bodyLen, batch: count > 1 };
+}
+
+function writeRecord(buf: Buffer, pos: number, r: WireRecord, len: number): number {
+  if (typeof r === 'string') {
+    buf.write(r, pos, len, 'utf8');
+  } else {
+    buf.set(r, pos);
+  }
+  return pos + len;
+}
+
+/**
+ * The complete EphemeralStreamRequest for this request at physical `offset`: writes the header
+ * in the room before the body and returns a view (no copy of the body).
+ */
+export function frameRequest(req: EncodedRequest, offset: number): Buffer {
+  const innerLen = 1 + varintSize(offset) + req.bytes;
+  const headerLen = 1 + varintSize(innerLen) + 1 + varintSize(offset);
+  const start = req.bodyStart - headerLen;
+  const buf = req.buf;
+  let pos = start;
+  buf[pos++] = req.batch ? TAG_INGEST_BATCH : TAG_INGEST_RECORD;
+  pos = writeVarint(buf, pos, innerLen);
+  buf[pos++] = TAG_OFFSET;
+  writeVarint(buf, pos, offset);
+  return buf.subarray(start, req.bodyStart + req.bytes);
+}
