@@ -1,0 +1,19 @@
+export { createSpool } from './create-spool';
+export { DiskSpool } from './disk-spool';
+export { MemorySpool } from './memory-spool';
+export {
+  SpoolClosedError,
+  SpoolFullError,
+  SpoolLockedError,
+  type AppendResult,
+  type OverflowPolicy,
+  type Spool,
+  type SpoolDropEvent,
+  type SpoolOpenResult,
+  type SpoolOptions,
+  type SpoolRecord,
+  type SpoolStats,
+} from './types';
+export { SPOOL_DEFAULTS } from './defaults';
+export { nodeSpoolFs, type SpoolFile, type SpoolFs } from './spool-fs';
+export { FRAME_HEADER_BYTES } from './frame';

@@ -1,0 +1,123 @@
+import type { EventEmitter } from 'events';
+import type { SpoolFs } from './spool-fs';
+
+export type OverflowPolicy = 'block' | 'drop-oldest';
+
+export interface SpoolOptions {
+  /** disk mode when set (created if missing); memory mode when absent */
+  dir?: string;
+  /** limit on unacknowledged bytes (payload + 20 bytes of framing per record); default 1 GiB (disk) / 64 MiB (memory) */
+  maxBytes?: number;
+  /** what append() does when the limit would be exceeded; default 'block' */
+  overflow?: OverflowPolicy;
+  /** a segment file is rolled once it reaches this size; default 16 MiB */
+  segmentBytes?: number;
+  /** default true: append() resolves only after fdatasync (group commit: one fsync for all waiting appends) */
+  fsync?: boolean;
+  /** default true; false = one write+fsync per append() call (the baseline group commit is measured against) */
+  groupCommit?: boolean;
+  /** acknowledgements are written to the checkpoint file at most once per this interval; default 100 ms */
+  checkpointIntervalMs?: number;
+  /** file system layer; tests inject faults through it */
+  fs?: SpoolFs;
+}
+
+export interface SpoolRecord {
+  seq: number;
+  data: Buffer;
+}
+
+export interface SpoolStats {
+  backlogRecords: number;
+  backlogBytes: number;
+  /** seq of the oldest unacknowledged record; lastSeq + 1 when the backlog is empty */
+  firstSeq: number;
+  /** highest seq made durable */
+  lastSeq: number;
+  ackedSeq: number;
+  /** records appended since open() */
+  appendedRecords: number;
+  /** records dropped by the 'drop-oldest' policy since open() */
+  droppedRecords: number;
+  segments: number;
+  mode: 'disk' | 'memory';
+  /** appends queued and not yet durable */
+  pendingRecords: number;
+  /** write calls and fdatasync calls on segment files (group commit makes these far fewer than appends) */
+  writes: number;
+  fsyncs: number;
+  checkpointWrites: number;
+  /** bytes of segment files on disk (0 in memory mode) */
+  diskBytes: number;
+  /** memory held by the per-segment record index */
+  indexBytes: number;
+  /** records found corrupt (bad CRC, broken frame) and skipped, at open() or when read */
+  corruptRecords: number;
+  /** bytes cut from torn or garbage tails at open() */
+  truncatedBytes: number;
+}
+
+export interface SpoolOpenResult {
+  /** unacknowledged records found */
+  records: number;
+  /** their bytes, framing included */
+  bytes: number;
+  /** bytes cut from torn or garbage segment tails */
+  truncatedBytes: number;
+  /** corrupt records skipped in the middle of segments */
+  corruptRecords: number;
+}
+
+export interface SpoolDropEvent {
+  records: number;
+  bytes: number;
+}
+
+export interface AppendResult {
+  firstSeq: number;
+  lastSeq: number;
+}
+
+/** append() would exceed maxBytes under the 'block' policy (or the batch can never fit). Nothing was written. */
+export class SpoolFullError extends Error {
+  readonly code = 'SPOOL_FULL';
+  constructor(message = 'spool is full') {
+    super(message);
+    this.name = 'SpoolFullError';
+  }
+}
+
+/** The spool was closed (or not opened yet). */
+export class SpoolClosedError extends Error {
+  readonly code = 'SPOOL_CLOSED';
+  constructor(message = 'spool is closed') {
+    super(message);
+    this.name = 'SpoolClosedError';
+  }
+}
+
+/** Another spool of this process has the same directory open. */
+export class SpoolLockedError extends Error {
+  readonly code = 'SPOOL_LOCKED';
+  constructor(dir: string) {
+    super(`spool directory is already in use by another spool: ${dir}`);
+    this.name = 'SpoolLockedError';
+  }
+}
+
+/** events: 'drop' (SpoolDropEvent) in drop-oldest mode */
+export interface Spool extends EventEmitter {
+  open(): Promise<SpoolOpenResult>;
+  /** resolves when the records are durable (fsync'd); seqs are consecutive within one call */
+  append(records: Buffer[]): Promise<AppendResult>;
+  /** false when 'block' and appending `bytes` of payload in `records` records would exceed maxBytes */
+  canAppend(bytes: number, records?: number): boolean;
+  /** unacknowledged records with seq > `seq`, in order; at least one record when any exists, even above maxBytes */
+  readAfter(seq: number, maxRecords: number, maxBytes: number): Promise<SpoolRecord[]>;
+  /** everything <= uptoSeq is done; resolves once that is checkpointed and the space reclaimed */
+  ack(uptoSeq: number): Promise<void>;
+  readMeta(): Record<string, unknown> | undefined;
+  writeMeta(meta: Record<string, unknown>): Promise<void>;
+  stats(): SpoolStats;
+  close(): Promise<void>;
+}
