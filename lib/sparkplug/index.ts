@@ -12,3 +12,4 @@ export { SparkplugValueError, type DataSetValue } from './values';
 export * from './topic';
 export * from './tag-path';
 export * from './host';
+export * from './host-connection';
