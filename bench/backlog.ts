@@ -8,7 +8,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { freePort, NodeRedProcess } from '../demo/node-red-process';
-import { EmulatorProcess } from './e2e';
+import { EmulatorProcess } from '../demo/emulator-process';
 import { memoryMb, sampleRss } from './process-stats';
 import { BenchOptions, BenchResult, runDirectly, withRatio } from './result';
 import { execFile } from 'child_process';
@@ -25,7 +25,7 @@ export async function run(opts: BenchOptions): Promise<BenchResult[]> {
   const target = opts.quick ? 100_000 : 1_000_000;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-bench-backlog-'));
   const ports = { grpc: await freePort(), http: await freePort() };
-  const emulator = new EmulatorProcess(ports.grpc, ports.http, path.join(dir, 'emulator'));
+  const emulator = new EmulatorProcess({ grpcPort: ports.grpc, httpPort: ports.http, dataDir: path.join(dir, 'emulator') });
   const flows = [
     { id: 'bl-tab', type: 'tab', label: 'backlog' },
     { id: 'bl-cfg', type: 'zerobus-config', name: 'emulator', endpoint: `http://127.0.0.1:${ports.grpc}`, workspaceUrl: `http://127.0.0.1:${ports.http}`, authType: 'oauth' },

@@ -5,13 +5,12 @@
  * Baseline measured in the same run: the same load against a bare `http in → http response`
  * flow in the same Node-RED — the ceiling of Node-RED's HTTP path on this machine.
  */
-import { ChildProcess, execFile, spawn } from 'child_process';
+import { execFile } from 'child_process';
 import * as fs from 'fs';
-import * as http from 'http';
 import * as os from 'os';
 import * as path from 'path';
-import { PACKAGE_ROOT } from '../lib/paths';
 import { freePort, NodeRedProcess } from '../demo/node-red-process';
+import { EmulatorProcess } from '../demo/emulator-process';
 import { BenchOptions, BenchResult, runDirectly, withRatio } from './result';
 import { cpuSeconds, memoryMb, sampleRss } from './process-stats';
 
@@ -60,64 +59,10 @@ function load(url: string, args: Record<string, number>): Promise<LoadResult> {
   });
 }
 
-function getJson(url: string): Promise<any> {
-  return new Promise((resolve, reject) => {
-    http.get(url, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        try {
-          resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
-        } catch (e) {
-          reject(e);
-        }
-      });
-    }).on('error', reject);
-  });
-}
-
-export class EmulatorProcess {
-  child: ChildProcess | undefined;
-  constructor(readonly grpcPort: number, readonly httpPort: number, readonly dataDir: string) {}
-
-  async start(): Promise<void> {
-    const cli = path.join(PACKAGE_ROOT, 'dist', 'lib', 'emulator', 'cli.js');
-    this.child = spawn(process.execPath, [cli, '--grpc-port', String(this.grpcPort), '--http-port', String(this.httpPort), '--data-dir', this.dataDir, '--schema', path.join(PACKAGE_ROOT, 'examples/tables/ot_events.sql')], { stdio: 'ignore' });
-    const deadline = Date.now() + 20_000;
-    for (;;) {
-      try {
-        await getJson(`${this.url}/api/tables`);
-        return;
-      } catch (err) {
-        if (Date.now() > deadline) throw err;
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    }
-  }
-
-  get url(): string {
-    return `http://127.0.0.1:${this.httpPort}`;
-  }
-
-  async rowCount(): Promise<number> {
-    const tables = (await getJson(`${this.url}/api/tables`)) as { name: string; rowCount: number }[];
-    return tables.find((t) => t.name === 'main.ot.tag_events')?.rowCount ?? 0;
-  }
-
-  async stop(): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null) return;
-    await new Promise<void>((resolve) => {
-      child.once('exit', () => resolve());
-      child.kill('SIGKILL');
-    });
-  }
-}
-
 export async function run(opts: BenchOptions): Promise<BenchResult[]> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-bench-e2e-'));
   const ports = { grpc: await freePort(), http: await freePort() };
-  const emulator = new EmulatorProcess(ports.grpc, ports.http, path.join(dir, 'emulator'));
+  const emulator = new EmulatorProcess({ grpcPort: ports.grpc, httpPort: ports.http, dataDir: path.join(dir, 'emulator') });
   await emulator.start();
   const nodeRed = new NodeRedProcess({
     userDir: path.join(dir, 'node-red'),
