@@ -8,13 +8,12 @@
  *   npm start -- --port 1881        Node-RED port (default 1880, or a free one when taken)
  *   npm start -- --duration 60      stop by itself after 60 s (used by tests)
  */
-import { ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
-import * as http from 'http';
 import * as net from 'net';
 import * as path from 'path';
 import Aedes from 'aedes';
 import { PACKAGE_ROOT } from '../lib/paths';
+import { EmulatorProcess, httpJson } from './emulator-process';
 import { allExampleFlows } from './example-flows';
 import { IgnitionGatewaySimulator } from './ignition-simulator';
 import { EnergyMeterSimulator } from './mqtt-json-simulator';
@@ -55,36 +54,6 @@ async function portOrFree(preferred: number): Promise<number> {
   return free ? preferred : freePort();
 }
 
-function getJson(url: string): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    http
-      .get(url, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          try {
-            resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
-          } catch (err) {
-            reject(err);
-          }
-        });
-      })
-      .on('error', reject);
-  });
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await probe();
-    } catch (err) {
-      if (Date.now() > deadline) throw new Error(`${what} did not come up: ${(err as Error).message}`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  }
-}
-
 const say = (who: string, line: string) => console.log(`[${who}] ${line}`);
 
 export async function main(argv = process.argv.slice(2)): Promise<void> {
@@ -116,22 +85,16 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
 
   try {
     // 1. The Zerobus emulator, in its own process like the real service
-    const cli = path.join(PACKAGE_ROOT, 'dist', 'lib', 'emulator', 'cli.js');
-    const emulator: ChildProcess = spawn(process.execPath, [
-      cli, '--grpc-port', String(ports.grpcPort), '--http-port', String(ports.httpPort),
-      '--data-dir', path.join(args.dir, 'emulator'),
-      '--schema', path.join(PACKAGE_ROOT, 'examples', 'tables', 'ot_events.sql'),
-      '--schema', path.join(PACKAGE_ROOT, 'examples', 'tables', 'energy_readings.sql'),
-    ], { stdio: ['ignore', 'pipe', 'pipe'] });
-    emulator.stdout!.on('data', (c: Buffer) => c.toString().split('\n').filter(Boolean).forEach((l) => say('emulator', l)));
-    emulator.stderr!.on('data', (c: Buffer) => c.toString().split('\n').filter(Boolean).forEach((l) => say('emulator', l)));
-    stops.push(() => new Promise<void>((resolve) => {
-      if (emulator.exitCode !== null) return resolve();
-      emulator.once('exit', () => resolve());
-      emulator.kill('SIGINT');
-    }));
-    const emulatorUrl = `http://127.0.0.1:${ports.httpPort}`;
-    await waitFor('the emulator', () => getJson(`${emulatorUrl}/api/tables`));
+    const emulator = new EmulatorProcess({
+      grpcPort: ports.grpcPort,
+      httpPort: ports.httpPort,
+      dataDir: path.join(args.dir, 'emulator'),
+      schemaFiles: [path.join(PACKAGE_ROOT, 'examples', 'tables', 'ot_events.sql'), path.join(PACKAGE_ROOT, 'examples', 'tables', 'energy_readings.sql')],
+      onLine: (line) => say('emulator', line),
+    });
+    stops.push(() => emulator.stop());
+    await emulator.start();
+    const emulatorUrl = emulator.url;
 
     // 2. An MQTT broker for the Sparkplug edge node and the energy meters
     const aedes = new Aedes();
@@ -185,8 +148,8 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     console.log('');
 
     const report = setInterval(() => {
-      getJson(`${emulatorUrl}/api/tables`)
-        .then((tables) => {
+      httpJson(`${emulatorUrl}/api/tables`)
+        .then(({ json: tables }) => {
           const counts = (tables as { name: string; rowCount: number }[]).map((t) => `${t.name}=${t.rowCount}`).join(' ');
           say('demo', `rows: ${counts} · gateway posted ${gateway.stats.eventsDelivered} events · sparkplug ${edge.stats.metrics} metrics`);
         })
