@@ -1,0 +1,48 @@
+/**
+ * Which request content types the receiver takes. Ignition scripts pass the content type
+ * themselves (`system.net.httpPost(url, "application/json", body)`, `httpClient.post(url,
+ * data=..., headers=...)`), and a bare string body is often sent as `text/plain`: all of these
+ * carry JSON, so JSON, `+json` and plain text are parsed as JSON. Form encoding is refused (the
+ * editor's body parser would already have mangled it) with a hint how to fix the script.
+ */
+export type ContentTypeCheck = { ok: true; encoding: BufferEncoding } | { ok: false; message: string };
+
+const JSON_TYPES = new Set(['application/json', 'text/json', 'application/x-json', 'text/plain', 'text/x-json']);
+const CHARSETS: Record<string, BufferEncoding> = {
+  'utf-8': 'utf8',
+  utf8: 'utf8',
+  'us-ascii': 'latin1',
+  ascii: 'latin1',
+  'iso-8859-1': 'latin1',
+  latin1: 'latin1',
+};
+
+export function checkContentType(header: string | undefined, contentEncoding?: string): ContentTypeCheck {
+  if (contentEncoding && contentEncoding.trim().toLowerCase() !== 'identity') {
+    return { ok: false, message: `Content-Encoding "${clip(contentEncoding)}" is not supported; send the JSON uncompressed` };
+  }
+  // Clients that set no type at all (raw sockets, curl --data-binary) are taken at their word.
+  if (header === undefined || header.trim() === '') return { ok: true, encoding: 'utf8' };
+  const [typePart, ...params] = header.split(';');
+  const type = typePart.trim().toLowerCase();
+  if (!JSON_TYPES.has(type) && !/^application\/[a-z0-9.+-]+\+json$/.test(type)) {
+    return {
+      ok: false,
+      message: `Content-Type "${clip(type)}" is not accepted; send JSON with Content-Type: application/json`,
+    };
+  }
+  let encoding: BufferEncoding = 'utf8';
+  for (const p of params) {
+    const eq = p.indexOf('=');
+    if (eq < 0 || p.slice(0, eq).trim().toLowerCase() !== 'charset') continue;
+    const charset = p.slice(eq + 1).trim().replace(/^"|"$/g, '').toLowerCase();
+    const enc = CHARSETS[charset];
+    if (!enc) return { ok: false, message: `charset "${clip(charset)}" is not supported; use UTF-8` };
+    encoding = enc;
+  }
+  return { ok: true, encoding };
+}
+
+function clip(s: string): string {
+  return s.length > 80 ? `${s.slice(0, 80)}…` : s;
+}

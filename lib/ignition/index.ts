@@ -1,0 +1,13 @@
+/** The Ignition receiver: HTTP handling of tag-event batches, independent of Node-RED. */
+export * from './limits';
+export * from './content-type';
+export * from './body';
+export * from './tolerant-json';
+export * from './shape';
+export * from './dedup';
+export * from './api-key';
+export * from './diagnostics';
+export * from './readiness';
+export * from './receiver';
+export * from './route-registry';
+export * from './cors';

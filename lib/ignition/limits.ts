@@ -1,0 +1,24 @@
+/**
+ * Defaults and hard limits of the Ignition receiver. One home for every number that the node,
+ * its editor help and the tests refer to.
+ */
+export const DEFAULT_PATH = '/system/zerobus';
+export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
+export const DEFAULT_MAX_EVENTS = 10_000;
+export const DEFAULT_DURABLE_TIMEOUT_MS = 10_000;
+/** Event ids remembered to drop exact resends (≈ 10 MB of memory at 100k). */
+export const DEFAULT_DEDUP_CAPACITY = 100_000;
+/** Seconds a client is asked to wait after a 503. */
+export const DEFAULT_RETRY_AFTER_S = 5;
+
+/**
+ * Per-event limits. Path, field and nesting limits are the tag normaliser's (one home); the
+ * receiver adds a bound on the text size of a value (String/Text/Document tags), far above what
+ * a tag carries, low enough that one event cannot hurt.
+ */
+export { MAX_TAG_PATH_LENGTH, MAX_FIELD_LENGTH, MAX_VALUE_DEPTH } from '../tags';
+export const MAX_VALUE_CHARS = 1024 * 1024;
+/** Per-item errors listed in a response; the counts stay exact. */
+export const MAX_LISTED_ERRORS = 100;
+
+export type AckMode = 'durable' | 'received';

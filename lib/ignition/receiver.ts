@@ -1,0 +1,426 @@
+/**
+ * The Ignition receiver: the four routes under one base path, independent of Express and
+ * Node-RED. It takes a Node request/response pair (Express's are both), checks key, content
+ * type, readiness, size and shape, normalises each event, drops exact resends, hands the rest
+ * on through `emit`, and answers: at once (`ack: received`) or once a zerobus-out node made the
+ * events durable (`ack: durable`, through a delivery ticket). No response is ever left hanging:
+ * every wait is bounded by `durableTimeoutMs`, and `close()` answers everything pending with 503.
+ */
+import type { IncomingMessage, ServerResponse } from 'http';
+import type { TagEvent } from '../tags/event';
+import { eventId, normaliseTagEvent } from '../tags';
+import { deliveryTracker, type DeliveryTracker, type TicketCounts, type TicketOutcome } from '../delivery/tickets';
+import { checkContentType } from './content-type';
+import { BodyConsumedError, BodyTooLargeError, getRequestBody, wasPreParsed, type BodyRequest } from './body';
+import { JsonBodyError, parseJsonBody } from './tolerant-json';
+import { checkBodyShape, checkItem, type BodyRoute } from './shape';
+import { DedupWindow, type PendingDelivery } from './dedup';
+import { createApiKeyCheck, type ApiKeyCheck } from './api-key';
+import { PRE_PARSED_EXPLANATION, ReceiverCounters } from './diagnostics';
+import type { Readiness } from './readiness';
+import {
+  DEFAULT_DEDUP_CAPACITY,
+  DEFAULT_RETRY_AFTER_S,
+  MAX_LISTED_ERRORS,
+  type AckMode,
+} from './limits';
+
+export interface ItemError {
+  /** position of the event in the request; null when a sink refused it after it left this node */
+  index: number | null;
+  message: string;
+}
+
+export interface IngestResult {
+  received: number;
+  accepted: number;
+  rejected: number;
+  duplicates: number;
+  errors: ItemError[];
+}
+
+/** What one request hands downstream. */
+export interface IngestBatch {
+  route: BodyRoute;
+  events: TagEvent[];
+  /** `ack: durable` only: the message must carry these under TICKETS_PROPERTY */
+  tickets?: TicketCounts;
+  result: IngestResult;
+  remoteAddress?: string;
+}
+
+export interface ReceiverOptions {
+  /** the base path, for messages and diagnostics */
+  path: string;
+  ack: AckMode;
+  maxBodyBytes: number;
+  maxEvents: number;
+  durableTimeoutMs: number;
+  apiKey?: string;
+  dedupCapacity?: number;
+  retryAfterSeconds?: number;
+  version: string;
+  emit: (batch: IngestBatch) => void;
+  readiness: () => Readiness;
+  /** called after every answered request (status updates) */
+  onResponse?: (status: number, info: { preParsed: boolean }) => void;
+  tracker?: DeliveryTracker;
+  now?: () => number;
+}
+
+export const ROUTES = ['/ingest/batch', '/ingest', '/health', '/diagnostics'] as const;
+export type ReceiverRoute = (typeof ROUTES)[number];
+
+type Json = Record<string, unknown>;
+
+/** One request's answer, given exactly once. */
+class PendingReply {
+  answered = false;
+  constructor(
+    readonly res: ServerResponse,
+    private readonly onAnswer: (reply: PendingReply, status: number) => void,
+  ) {}
+
+  send(status: number, body: Json, headers: Record<string, string> = {}): void {
+    if (this.answered) return;
+    this.answered = true;
+    const res = this.res;
+    if (!res.headersSent && !res.writableEnded && !res.destroyed) {
+      const text = JSON.stringify(body);
+      res.statusCode = status;
+      res.setHeader('Content-Type', 'application/json; charset=utf-8');
+      res.setHeader('Cache-Control', 'no-store');
+      res.setHeader('Content-Length', Buffer.byteLength(text));
+      for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
+      res.end(text);
+    }
+    this.onAnswer(this, status);
+  }
+}
+
+interface DeliveryWait {
+  ok: boolean;
+  outcome?: TicketOutcome;
+  reason?: string;
+}
+
+export class IgnitionReceiver {
+  readonly counters = new ReceiverCounters();
+  readonly dedup: DedupWindow;
+  private readonly keyCheck: ApiKeyCheck | undefined;
+  private readonly tracker: DeliveryTracker;
+  private readonly now: () => number;
+  private readonly retryAfter: string;
+  private readonly pending = new Set<PendingReply>();
+  private closed = false;
+  private signalClosed!: () => void;
+  private readonly closing = new Promise<'closed'>((resolve) => {
+    this.signalClosed = () => resolve('closed');
+  });
+  private readonly startedAt: number;
+
+  constructor(private readonly opts: ReceiverOptions) {
+    this.dedup = new DedupWindow(opts.dedupCapacity ?? DEFAULT_DEDUP_CAPACITY);
+    this.keyCheck = createApiKeyCheck(opts.apiKey);
+    this.tracker = opts.tracker ?? deliveryTracker;
+    this.now = opts.now ?? Date.now;
+    this.retryAfter = String(opts.retryAfterSeconds ?? DEFAULT_RETRY_AFTER_S);
+    this.startedAt = this.now();
+  }
+
+  /** Requests waiting for their answer. */
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+
+  /**
+   * Serves `subPath` (relative to the base path). Returns false when it is not one of ours, so
+   * that the caller can pass the request on (404).
+   */
+  handle(req: IncomingMessage, res: ServerResponse, subPath: string): boolean {
+    const route = ROUTES.find((r) => r === subPath);
+    if (!route) return false;
+    const reply = new PendingReply(res, (r, status) => this.answered(r, status, req));
+    this.pending.add(reply);
+    res.on('close', () => this.pending.delete(reply));
+    if (this.closed) {
+      reply.send(503, { error: 'closing', message: 'the receiver is being redeployed or stopped; send again' }, { 'Retry-After': this.retryAfter });
+      return true;
+    }
+    const method = (req.method ?? 'GET').toUpperCase();
+    const isPost = route === '/ingest/batch' || route === '/ingest';
+    const allowed = isPost ? ['POST'] : ['GET', 'HEAD'];
+    if (!allowed.includes(method)) {
+      reply.send(405, { error: 'method_not_allowed', message: `use ${allowed[0]} for ${this.opts.path}${route}` }, { Allow: allowed.join(', ') });
+      return true;
+    }
+    const work =
+      route === '/health' ? this.health(reply) : route === '/diagnostics' ? this.diagnostics(req, reply) : this.ingest(req, reply, route === '/ingest/batch' ? 'batch' : 'single');
+    work.catch((err: unknown) => {
+      // a bug or an unexpected failure: answer rather than leave the client hanging
+      reply.send(500, { error: 'internal', message: (err as Error)?.message ?? String(err) });
+    });
+    return true;
+  }
+
+  /** Stops taking requests and answers every pending one with 503 at once. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.signalClosed();
+    for (const reply of [...this.pending]) {
+      reply.send(503, { error: 'closing', message: 'the receiver was redeployed or stopped before the events were made durable; send them again' }, { 'Retry-After': this.retryAfter });
+    }
+    this.pending.clear();
+  }
+
+  /** The body of `GET {path}/diagnostics`. */
+  diagnosticsSnapshot(): Json {
+    const c = this.counters;
+    const readiness = this.safeReadiness();
+    return {
+      path: this.opts.path,
+      version: this.opts.version,
+      ack: this.opts.ack,
+      startedAt: new Date(this.startedAt).toISOString(),
+      totalEventsReceived: c.totalEventsReceived,
+      totalEventsSent: c.totalEventsSent,
+      totalEventsFailed: c.totalEventsFailed,
+      totalEventsEmitted: c.totalEventsEmitted,
+      queueSize: c.queueSize,
+      lastEventTime: c.lastEventTime,
+      zerobusConnected: readiness.sinks.length > 0 && readiness.sinks.every((s) => s.connected),
+      ready: readiness.ready,
+      notReadyReason: readiness.reason ?? null,
+      duplicatesDropped: c.duplicatesDropped,
+      rejected: c.rejected,
+      pendingRequests: this.pending.size,
+      requestsByStatus: { ...c.requestsByStatus },
+      lastRefusal: c.lastRefusal,
+      bodyPreParsed: c.bodyPreParsed > 0,
+      bodyPreParsedCount: c.bodyPreParsed,
+      bodyPreParsedExplanation: c.bodyPreParsed > 0 ? PRE_PARSED_EXPLANATION : null,
+      dedupWindow: { size: this.dedup.size, capacity: this.dedup.capacity },
+      limits: {
+        maxBodyBytes: this.opts.maxBodyBytes,
+        maxEvents: this.opts.maxEvents,
+        durableTimeoutMs: this.opts.durableTimeoutMs,
+      },
+      apiKeyRequired: this.keyCheck !== undefined,
+      sinks: readiness.sinks.map((s) => ({ ...s })),
+      sinkScope: readiness.scope,
+    };
+  }
+
+  private answered(reply: PendingReply, status: number, req: IncomingMessage): void {
+    this.pending.delete(reply);
+    this.counters.countResponse(status);
+    this.opts.onResponse?.(status, { preParsed: wasPreParsed(req as BodyRequest) });
+  }
+
+  private refuse(reply: PendingReply, status: number, error: string, message: string, headers?: Record<string, string>, extra: Json = {}): void {
+    this.counters.lastRefusal = { status, message, at: this.now() };
+    reply.send(status, { error, message, ...extra }, headers);
+  }
+
+  private unavailable(reply: PendingReply, error: string, message: string, extra: Json = {}): void {
+    this.refuse(reply, 503, error, message, { 'Retry-After': this.retryAfter }, extra);
+  }
+
+  private authorised(req: IncomingMessage): boolean {
+    return !this.keyCheck || this.keyCheck(req.headers.authorization);
+  }
+
+  private safeReadiness(): Readiness {
+    try {
+      return this.opts.readiness();
+    } catch (err) {
+      return { ready: false, scope: 'none', sinks: [], reason: `readiness check failed: ${(err as Error).message}` };
+    }
+  }
+
+  private async health(reply: PendingReply): Promise<void> {
+    const r = this.safeReadiness();
+    const body = {
+      status: r.ready ? 'ok' : 'unavailable',
+      live: true,
+      ready: r.ready,
+      reason: r.reason ?? null,
+      version: this.opts.version,
+      ack: this.opts.ack,
+      sinks: r.sinks.map((s) => ({ id: s.id, name: s.name, table: s.table, state: s.state, accepting: s.accepting, connected: s.connected, backlog: s.backlog })),
+    };
+    reply.send(r.ready ? 200 : 503, body, r.ready ? {} : { 'Retry-After': this.retryAfter });
+  }
+
+  private async diagnostics(req: IncomingMessage, reply: PendingReply): Promise<void> {
+    if (!this.authorised(req)) return this.unauthorised(reply);
+    reply.send(200, this.diagnosticsSnapshot());
+  }
+
+  private unauthorised(reply: PendingReply): void {
+    this.refuse(reply, 401, 'unauthorized', 'missing or wrong API key: send "Authorization: Bearer <key>"', { 'WWW-Authenticate': 'Bearer realm="zerobus-ignition-in"' });
+  }
+
+  private async ingest(req: IncomingMessage, reply: PendingReply, route: BodyRoute): Promise<void> {
+    if (!this.authorised(req)) return this.unauthorised(reply);
+    const ct = checkContentType(req.headers['content-type'], req.headers['content-encoding'] as string | undefined);
+    if (!ct.ok) return this.refuse(reply, 415, 'unsupported_media_type', ct.message);
+    const readiness = this.safeReadiness();
+    if (!readiness.ready) return this.unavailable(reply, 'not_ready', readiness.reason ?? 'the pipeline cannot accept data now');
+
+    let data: unknown;
+    try {
+      const body = await getRequestBody(req as BodyRequest, this.opts.maxBodyBytes);
+      if (body.kind !== 'raw') {
+        this.counters.bodyPreParsed++;
+        this.counters.lastBodyPreParsedAt = this.now();
+      }
+      data = body.kind === 'preParsed' ? body.data : parseJsonBody(body.kind === 'raw' ? decode(body.bytes, ct.encoding) : body.text);
+    } catch (err) {
+      if (err instanceof BodyTooLargeError) {
+        return this.refuse(reply, 413, 'payload_too_large', `${err.message}; send smaller batches or raise maxBodyBytes`, { Connection: 'close' }, { limit: err.limit });
+      }
+      if (err instanceof JsonBodyError) return this.refuse(reply, 400, 'bad_json', err.message);
+      if (err instanceof BodyConsumedError) return this.refuse(reply, 500, 'body_consumed', err.message);
+      return this.refuse(reply, 400, 'bad_request', (err as Error).message);
+    }
+    if (reply.answered) return; // closed while the body was arriving
+
+    const shapeError = checkBodyShape(route, data);
+    if (shapeError) return this.refuse(reply, 400, 'bad_shape', shapeError.replace('{path}', this.opts.path));
+    const items = route === 'batch' ? (data as unknown[]) : [data];
+    if (items.length > this.opts.maxEvents) {
+      return this.refuse(reply, 413, 'too_many_events', `${items.length} events exceed the limit of ${this.opts.maxEvents} per request; send smaller batches`, {}, { limit: this.opts.maxEvents });
+    }
+    await this.accept(reply, route, items, req.socket?.remoteAddress);
+  }
+
+  private async accept(reply: PendingReply, route: BodyRoute, items: unknown[], remoteAddress?: string): Promise<void> {
+    const c = this.counters;
+    const now = this.now();
+    const result: IngestResult = { received: items.length, accepted: 0, rejected: 0, duplicates: 0, errors: [] };
+    const events: TagEvent[] = [];
+    const ids: string[] = [];
+    const inRequest = new Set<string>();
+    const waits = new Set<PendingDelivery>();
+    const reject = (index: number | null, message: string): void => {
+      result.rejected++;
+      if (result.errors.length < MAX_LISTED_ERRORS) result.errors.push({ index, message });
+    };
+    for (let i = 0; i < items.length; i++) {
+      const limitError = checkItem(items[i]);
+      if (limitError) {
+        reject(i, limitError);
+        continue;
+      }
+      const n = normaliseTagEvent(items[i], { now });
+      if (!n.ok) {
+        reject(i, n.error);
+        continue;
+      }
+      const id = eventId(n.event, n.event.sourceSystem ?? '');
+      const seen = this.dedup.lookup(id);
+      if (inRequest.has(id) || seen.state !== 'new') {
+        result.duplicates++;
+        if (seen.state === 'pending') waits.add(seen.delivery);
+        continue;
+      }
+      inRequest.add(id);
+      events.push(n.event);
+      ids.push(id);
+    }
+    result.accepted = events.length;
+    c.totalEventsReceived += result.received;
+    c.rejected += result.rejected;
+    c.duplicatesDropped += result.duplicates;
+    if (result.received > 0) c.lastEventTime = now;
+
+    if (this.opts.ack === 'received') {
+      for (const id of ids) this.dedup.remember(id);
+      if (events.length) {
+        try {
+          this.opts.emit({ route, events, result, remoteAddress });
+        } catch (err) {
+          this.dedup.drop(ids);
+          return this.unavailable(reply, 'emit_failed', `could not pass the events on: ${(err as Error).message}`);
+        }
+        c.totalEventsEmitted += events.length;
+        c.totalEventsSent += events.length;
+      }
+      return reply.send(200, { ...result });
+    }
+    await this.acceptDurably(reply, route, events, ids, waits, result, remoteAddress);
+  }
+
+  private async acceptDurably(
+    reply: PendingReply,
+    route: BodyRoute,
+    events: TagEvent[],
+    ids: string[],
+    waits: Set<PendingDelivery>,
+    result: IngestResult,
+    remoteAddress?: string,
+  ): Promise<void> {
+    const c = this.counters;
+    let own: Promise<DeliveryWait> = Promise.resolve({ ok: true });
+    let delivery: PendingDelivery | undefined;
+    if (events.length) {
+      const ticket = this.tracker.openTicket(events.length, this.opts.durableTimeoutMs);
+      own = ticket.settled.then(
+        (outcome) => ({ ok: true, outcome }),
+        (err: Error) => ({ ok: false, reason: err.message }),
+      );
+      delivery = own.then((w) => w.ok);
+      for (const id of ids) this.dedup.remember(id, delivery);
+      try {
+        this.opts.emit({ route, events, tickets: { [ticket.id]: events.length }, result, remoteAddress });
+      } catch (err) {
+        this.tracker.settle(ticket.id, events.length, 'emit failed');
+        this.dedup.forget(ids, delivery);
+        return this.unavailable(reply, 'emit_failed', `could not pass the events on: ${(err as Error).message}`);
+      }
+      c.totalEventsEmitted += events.length;
+      c.queueSize += events.length;
+    }
+    const others = [...waits].map((w) => w.then((ok): DeliveryWait => (ok ? { ok } : { ok, reason: 'an earlier copy of some of these events was not made durable' })));
+    const outcome = await Promise.race([Promise.all([own, ...others]), this.closing]);
+    if (events.length) c.queueSize -= events.length;
+
+    const [mine, ...earlier] = outcome === 'closed' ? [{ ok: false, reason: 'closed' } as DeliveryWait] : outcome;
+    if (delivery) {
+      if (mine.ok) {
+        this.dedup.confirm(ids, delivery);
+        const failed = mine.outcome?.failed ?? 0;
+        c.totalEventsSent += events.length - failed;
+        c.totalEventsFailed += failed;
+        if (failed) {
+          result.accepted -= failed;
+          result.rejected += failed;
+          for (const message of mine.outcome?.errors ?? []) if (result.errors.length < MAX_LISTED_ERRORS) result.errors.push({ index: null, message });
+        }
+      } else {
+        this.dedup.forget(ids, delivery);
+        c.totalEventsFailed += events.length;
+      }
+    }
+    if (outcome === 'closed') return; // close() answered already
+    const failedWait = [mine, ...earlier].find((w) => !w.ok);
+    if (failedWait) {
+      const message =
+        failedWait === mine
+          ? `the events were not confirmed durable within ${this.opts.durableTimeoutMs} ms (${mine.reason}); send them again`
+          : `${failedWait.reason}; send them again`;
+      return this.unavailable(reply, 'not_durable', message, { received: result.received });
+    }
+    reply.send(200, { ...result });
+  }
+}
+
+function decode(bytes: Buffer, encoding: BufferEncoding): string {
+  // a UTF-8 byte order mark is not JSON whitespace
+  if (encoding === 'utf8' && bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
+    return bytes.toString('utf8', 3);
+  }
+  return bytes.toString(encoding);
+}

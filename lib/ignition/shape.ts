@@ -1,0 +1,93 @@
+/**
+ * Shape checks of request bodies and of each event, compiled once. The body shape decides
+ * between 400 (nothing can be understood) and per-item rejection; the item schema only holds
+ * the limits that keep one event from costing too much. What an event means (types, dates,
+ * qualities) is the tag normaliser's job, which is tolerant on purpose.
+ */
+import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
+import { MAX_FIELD_LENGTH, MAX_TAG_PATH_LENGTH, MAX_VALUE_CHARS, MAX_VALUE_DEPTH } from './limits';
+
+const ajv = new Ajv({ allErrors: false, strictTypes: false });
+
+const validateBatch: ValidateFunction = ajv.compile({ type: 'array' });
+const validateSingle: ValidateFunction = ajv.compile({ type: 'object' });
+
+const shortText = { maxLength: MAX_FIELD_LENGTH };
+const validateItem: ValidateFunction = ajv.compile({
+  type: 'object',
+  required: ['tagPath'],
+  properties: {
+    tagPath: { type: 'string', minLength: 1, maxLength: MAX_TAG_PATH_LENGTH },
+    tagProvider: shortText,
+    quality: shortText,
+    sourceSystem: shortText,
+    alarmState: shortText,
+    dataType: { maxLength: 1024 },
+    timestamp: { maxLength: 1024 },
+    value: { maxLength: MAX_VALUE_CHARS },
+  },
+});
+
+export type BodyRoute = 'batch' | 'single';
+
+/** null when the body has the shape the route takes, else the message of a 400. */
+export function checkBodyShape(route: BodyRoute, body: unknown): string | null {
+  if (route === 'batch') {
+    if (validateBatch(body)) return null;
+    return validateSingle(body)
+      ? 'expected a JSON array of tag events; post a single event object to {path}/ingest'
+      : `expected a JSON array of tag events, got ${describe(body)}`;
+  }
+  if (validateSingle(body)) return null;
+  return validateBatch(body)
+    ? 'expected one tag event object; post arrays of events to {path}/ingest/batch'
+    : `expected a JSON object (one tag event), got ${describe(body)}`;
+}
+
+/** null when the event is within the limits, else why it is rejected. */
+export function checkItem(item: unknown): string | null {
+  if (!validateItem(item)) return ajvMessage(validateItem.errors);
+  return checkValueSize((item as { value?: unknown }).value);
+}
+
+function ajvMessage(errors: ErrorObject[] | null | undefined): string {
+  const e = errors?.[0];
+  if (!e) return 'invalid event';
+  const where = e.instancePath ? e.instancePath.slice(1).replace(/\//g, '.') : 'event';
+  return `${where} ${e.message ?? 'is invalid'}`;
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  return `a ${typeof v}`;
+}
+
+/**
+ * Walks an array/object value without recursion (a hostile body may nest thousands of levels,
+ * and later stages — cloning, row mapping — recurse) and bounds its depth and text size.
+ */
+export function checkValueSize(value: unknown): string | null {
+  if (value === null || typeof value !== 'object') return null;
+  const stack: [unknown, number][] = [[value, 1]];
+  let chars = 0;
+  while (stack.length) {
+    const [v, depth] = stack.pop()!;
+    if (depth > MAX_VALUE_DEPTH) return `value is nested deeper than ${MAX_VALUE_DEPTH} levels`;
+    const entries = Array.isArray(v) ? v : Object.entries(v as object);
+    chars += 2;
+    for (const e of entries) {
+      let child: unknown = e;
+      if (!Array.isArray(v)) {
+        const [k, val] = e as [string, unknown];
+        chars += k.length + 4;
+        child = val;
+      }
+      if (typeof child === 'string') chars += child.length + 3;
+      else if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+      else chars += 8;
+      if (chars > MAX_VALUE_CHARS) return `value is larger than ${MAX_VALUE_CHARS} characters as text`;
+    }
+  }
+  return null;
+}

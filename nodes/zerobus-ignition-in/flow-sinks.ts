@@ -1,0 +1,57 @@
+import type { Node, NodeAPI } from 'node-red';
+import { sinkRegistry, type SinkState } from '../../lib/delivery/sinks';
+
+/** How long the list of sink ids reachable by wires is reused (flows change only on deploy). */
+const REACHABLE_TTL_MS = 1000;
+
+/**
+ * The zerobus-out nodes this node's events can reach by following wires (through batch, change,
+ * function… nodes), read fresh from the sink registry on every call.
+ */
+export class ReachableSinks {
+  private ids: string[] = [];
+  private at = -Infinity;
+
+  constructor(
+    private readonly RED: NodeAPI,
+    private readonly start: Node,
+  ) {}
+
+  states(): SinkState[] {
+    const now = Date.now();
+    if (now - this.at > REACHABLE_TTL_MS) {
+      this.ids = this.walk();
+      this.at = now;
+    }
+    const out: SinkState[] = [];
+    for (const id of this.ids) {
+      const s = sinkRegistry.get(id);
+      if (s) out.push(s);
+    }
+    return out;
+  }
+
+  private walk(): string[] {
+    const found: string[] = [];
+    const seen = new Set<string>([this.start.id]);
+    const queue: string[] = wiresOf(this.start);
+    while (queue.length) {
+      const id = queue.shift()!;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      if (sinkRegistry.get(id)) {
+        found.push(id); // a sink's own output carries receipts, not our events: stop here
+        continue;
+      }
+      const next = this.RED.nodes.getNode(id);
+      if (next) queue.push(...wiresOf(next));
+    }
+    return found;
+  }
+}
+
+function wiresOf(node: Node): string[] {
+  const wires = (node as Node & { wires?: unknown }).wires;
+  if (!Array.isArray(wires)) return [];
+  return wires.flat().filter((w): w is string => typeof w === 'string');
+}

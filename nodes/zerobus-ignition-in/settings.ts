@@ -1,0 +1,71 @@
+import type { NodeDef } from 'node-red';
+import {
+  DEFAULT_DEDUP_CAPACITY,
+  DEFAULT_DURABLE_TIMEOUT_MS,
+  DEFAULT_MAX_BODY_BYTES,
+  DEFAULT_MAX_EVENTS,
+  DEFAULT_PATH,
+  DEFAULT_RETRY_AFTER_S,
+  normaliseBasePath,
+  type AckMode,
+} from '../../lib/ignition';
+
+/** The node's properties as saved in the flow (numbers may arrive as strings, e.g. from ${ENV}). */
+export interface IgnitionInDef extends NodeDef {
+  path?: string;
+  ack?: string;
+  maxBodyBytes?: string | number;
+  maxEvents?: string | number;
+  durableTimeout?: string | number;
+}
+
+/** settings.js entries this node reads (all optional). */
+export interface IgnitionInRuntimeSettings {
+  httpNodeRoot?: string | false;
+  httpNodeMiddleware?: unknown;
+  httpNodeCors?: unknown;
+  /** event ids remembered to drop resends (default 100000; 0 turns deduplication off) */
+  zerobusIgnitionInDedupWindow?: number | string;
+  /** seconds in the Retry-After header of a 503 (default 5) */
+  zerobusIgnitionInRetryAfter?: number | string;
+}
+
+export interface IgnitionInSettings {
+  /** normalised base path ('' is the root) */
+  path: string;
+  ack: AckMode;
+  maxBodyBytes: number;
+  maxEvents: number;
+  durableTimeoutMs: number;
+  dedupCapacity: number;
+  retryAfterSeconds: number;
+  /** why the path cannot be used, if so */
+  pathError?: string;
+}
+
+/** Characters that cannot be part of a route path (query, fragment, parameters, spaces). */
+const BAD_PATH_CHARS = /[?#:*\s\\]/;
+
+export function resolveSettings(def: IgnitionInDef, runtime: IgnitionInRuntimeSettings): IgnitionInSettings {
+  const rawPath = typeof def.path === 'string' && def.path.trim() ? def.path.trim() : DEFAULT_PATH;
+  return {
+    path: normaliseBasePath(rawPath),
+    pathError: BAD_PATH_CHARS.test(rawPath) ? rawPath : undefined,
+    ack: def.ack === 'received' ? 'received' : 'durable',
+    maxBodyBytes: positiveInt(def.maxBodyBytes, DEFAULT_MAX_BODY_BYTES),
+    maxEvents: positiveInt(def.maxEvents, DEFAULT_MAX_EVENTS),
+    durableTimeoutMs: positiveInt(def.durableTimeout, DEFAULT_DURABLE_TIMEOUT_MS),
+    dedupCapacity: nonNegativeInt(runtime.zerobusIgnitionInDedupWindow, DEFAULT_DEDUP_CAPACITY),
+    retryAfterSeconds: positiveInt(runtime.zerobusIgnitionInRetryAfter, DEFAULT_RETRY_AFTER_S),
+  };
+}
+
+function positiveInt(v: unknown, fallback: number): number {
+  const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
+  return Number.isFinite(n) && n >= 1 ? Math.floor(n) : fallback;
+}
+
+function nonNegativeInt(v: unknown, fallback: number): number {
+  const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
+  return Number.isFinite(n) && n >= 0 ? Math.floor(n) : fallback;
+}

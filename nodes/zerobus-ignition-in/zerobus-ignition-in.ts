@@ -1,0 +1,144 @@
+import type { Node, NodeAPI, NodeMessage, NodeStatus } from 'node-red';
+import { sinkRegistry } from '../../lib/delivery/sinks';
+import { TICKETS_PROPERTY } from '../../lib/delivery/tickets';
+import { assessReadiness, claimRoute, IgnitionReceiver, type Claim, type IngestBatch, type MiddlewareApp } from '../../lib/ignition';
+import { PACKAGE_VERSION } from '../../lib/paths';
+import { formatRate, StatusThrottle } from '../shared/status';
+import { translator } from '../zerobus-config/i18n';
+import { ReachableSinks } from './flow-sinks';
+import { routeMiddleware } from './http-setup';
+import { resolveSettings, type IgnitionInDef, type IgnitionInRuntimeSettings } from './settings';
+
+const TYPE = 'zerobus-ignition-in';
+/** Status refresh while idle (rate decays to 0, readiness changes show). */
+const STATUS_REFRESH_MS = 2000;
+
+interface IgnitionInNode extends Node {
+  receiver?: IgnitionReceiver;
+}
+
+export default function (RED: NodeAPI): void {
+  const t = translator(RED, TYPE);
+
+  function ZerobusIgnitionIn(this: IgnitionInNode, def: IgnitionInDef) {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const runtime = RED.settings as unknown as IgnitionInRuntimeSettings;
+    const settings = resolveSettings(def, runtime);
+    const credentials = (node.credentials ?? {}) as { apiKey?: string };
+    const status = new StatusThrottle(node);
+    const shownPath = settings.path || '/';
+
+    if (runtime.httpNodeRoot === false) {
+      status.now({ fill: 'red', shape: 'ring', text: t('status.noHttp') });
+      node.error(t('errors.noHttp'));
+      node.on('close', (_removed: boolean, done: () => void) => {
+        status.close();
+        done();
+      });
+      return;
+    }
+    if (settings.pathError !== undefined) {
+      status.now({ fill: 'red', shape: 'ring', text: t('status.badPath') });
+      node.error(t('errors.badPath', { path: settings.pathError }));
+      node.on('close', (_removed: boolean, done: () => void) => {
+        status.close();
+        done();
+      });
+      return;
+    }
+
+    const sinks = new ReachableSinks(RED, node);
+    const readinessNow = () => assessReadiness(settings.ack, sinks.states(), sinkRegistry.all());
+    let preParsedNoticed = false;
+    const receiver = new IgnitionReceiver({
+      path: settings.path,
+      ack: settings.ack,
+      maxBodyBytes: settings.maxBodyBytes,
+      maxEvents: settings.maxEvents,
+      durableTimeoutMs: settings.durableTimeoutMs,
+      apiKey: credentials.apiKey || undefined,
+      dedupCapacity: settings.dedupCapacity,
+      retryAfterSeconds: settings.retryAfterSeconds,
+      version: PACKAGE_VERSION,
+      readiness: readinessNow,
+      emit: (batch) => node.send(toMessage(batch, shownPath)),
+      onResponse: (_status, info) => {
+        if (info.preParsed && !preParsedNoticed) {
+          preParsedNoticed = true;
+          node.warn(t('errors.preParsed', { path: shownPath }));
+        }
+        refreshStatus();
+      },
+    });
+    node.receiver = receiver;
+
+    const app = RED.httpNode as unknown as MiddlewareApp;
+    const claim: Claim = claimRoute(app, settings.path, node.id, (req, res, next, subPath) => {
+      if (!receiver.handle(req, res, subPath)) next();
+    }, routeMiddleware(runtime));
+    if (!claim.ok) {
+      const holder = RED.nodes.getNode(claim.owner);
+      status.now({ fill: 'red', shape: 'ring', text: t('status.pathTaken', { path: shownPath }) });
+      node.error(t('errors.pathTaken', { path: shownPath, owner: holder?.name || claim.owner }));
+    }
+
+    // rate shown in the status: events per second over the last refresh period
+    let lastCount = 0;
+    let lastAt = Date.now();
+    let rate = 0;
+    function refreshStatus(): void {
+      if (!claim.ok) return;
+      const c = receiver.counters;
+      const now = Date.now();
+      if (now - lastAt >= 1000) {
+        rate = ((c.totalEventsReceived - lastCount) * 1000) / (now - lastAt);
+        lastCount = c.totalEventsReceived;
+        lastAt = now;
+      }
+      status.set(statusView(rate));
+    }
+    function statusView(perSecond: number): NodeStatus {
+      const c = receiver.counters;
+      const readiness = readinessNow();
+      const suffix = c.bodyPreParsed > 0 ? t('status.preParsedSuffix') : '';
+      if (!readiness.ready) return { fill: 'yellow', shape: 'ring', text: t('status.notReady', { path: shownPath }) + suffix };
+      if (c.totalEventsReceived === 0) return { fill: 'green', shape: 'dot', text: t('status.listening', { path: shownPath }) + suffix };
+      const waiting = c.queueSize > 0 ? t('status.waiting', { count: c.queueSize }) : '';
+      return { fill: 'green', shape: 'dot', text: t('status.receiving', { rate: formatRate(perSecond), path: shownPath }) + waiting + suffix };
+    }
+    refreshStatus();
+    const timer = setInterval(refreshStatus, STATUS_REFRESH_MS);
+    timer.unref?.();
+
+    node.on('close', (_removed: boolean, done: () => void) => {
+      clearInterval(timer);
+      // release the route first so that a redeployed node can claim it, then answer what waits
+      if (claim.ok) claim.release();
+      receiver.close();
+      status.close({});
+      done();
+    });
+  }
+
+  RED.nodes.registerType(TYPE, ZerobusIgnitionIn as unknown as Parameters<NodeAPI['nodes']['registerType']>[1], {
+    credentials: { apiKey: { type: 'password' } },
+  });
+}
+
+function toMessage(batch: IngestBatch, path: string): NodeMessage {
+  const msg: NodeMessage & Record<string, unknown> = {
+    payload: batch.events,
+    topic: `${path === '/' ? '' : path}${batch.route === 'batch' ? '/ingest/batch' : '/ingest'}`,
+    ignition: {
+      route: batch.route,
+      received: batch.result.received,
+      accepted: batch.result.accepted,
+      rejected: batch.result.rejected,
+      duplicates: batch.result.duplicates,
+      remoteAddress: batch.remoteAddress,
+    },
+  };
+  if (batch.tickets) msg[TICKETS_PROPERTY] = batch.tickets;
+  return msg;
+}
