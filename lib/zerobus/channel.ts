@@ -11,6 +11,8 @@ import { grpcProxyFor } from './proxy';
 export type ResponseCall = grpc.ClientDuplexStream<Buffer, StreamResponseMsg>;
 
 export interface ChannelOptions {
+  /** Sent as the user-agent (grpc-js appends its own name). */
+  userAgent?: string;
   /** Extra grpc-js channel options (tests shorten reconnect backoff with these). */
   channelOptions?: grpc.ChannelOptions;
   env?: Record<string, string | undefined>;
@@ -35,6 +37,7 @@ export class ZerobusChannel {
       // official SDK's rules (proxy.ts) decide instead.
       'grpc.enable_http_proxy': 0,
       'grpc.default_authority': endpoint.target,
+      ...(opts.userAgent ? { 'grpc.primary_user_agent': opts.userAgent } : {}),
       ...opts.channelOptions,
     };
     let target = endpoint.target;

@@ -39,7 +39,10 @@ export class ZerobusClient {
 
   private getChannel(): ZerobusChannel {
     if (this.closed) throw new ZerobusError('CLOSED', 'the Zerobus client is closed', { retryable: false });
-    this.channel ??= new ZerobusChannel(this.endpoint, this.opts.channelOptions ? { channelOptions: this.opts.channelOptions } : {});
+    this.channel ??= new ZerobusChannel(this.endpoint, {
+      userAgent: this.userAgent,
+      ...(this.opts.channelOptions ? { channelOptions: this.opts.channelOptions } : {}),
+    });
     return this.channel;
   }
 

@@ -274,7 +274,6 @@ export class ZerobusStream extends EventEmitter {
     md.set('authorization', `Bearer ${token}`);
     md.set('x-databricks-zerobus-table-name', this.table);
     md.set('x-zerobus-sdk', this.context.userAgent);
-    md.set('user-agent', this.context.userAgent);
     let call: ResponseCall;
     try {
       call = this.context.channel.openStream(md);
