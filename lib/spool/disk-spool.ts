@@ -570,6 +570,7 @@ export class DiskSpool extends EventEmitter implements Spool {
 
   private async shutdown(): Promise<void> {
     const before = this.state;
+    if (before === 'closed') return;
     this.state = 'closing';
     if (before === 'new') {
       this.state = 'closed';
