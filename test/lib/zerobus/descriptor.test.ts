@@ -45,7 +45,7 @@ describe('zerobus descriptorProtoFromType', () => {
     const mapEntry = d.nestedType!.find((n) => n.field.some((f) => f.name === 'value') && n.name !== 'Ext')!;
     assert.equal(mapEntry.field.find((f) => f.name === 'value')!.typeName, 'Ext');
     // the descriptor is self-contained: protobufjs can rebuild a type from it alone
-    const rebuilt = protobuf.Type.fromDescriptor(descriptor.DescriptorProto.decode(descriptorProtoFromType(root.lookupType('p.Row'))));
+    const rebuilt = (protobuf.Type as unknown as { fromDescriptor(d: unknown): protobuf.Type }).fromDescriptor(descriptor.DescriptorProto.decode(descriptorProtoFromType(root.lookupType('p.Row'))));
     new protobuf.Root().add(rebuilt).resolveAll();
   });
 });
