@@ -7,3 +7,4 @@ export { parseTimestamp, epochToMillis, MIN_TIMESTAMP_MS, MAX_TIMESTAMP_MS } fro
 export { jsonText, canonicalValueText, MAX_VALUE_DEPTH } from './json-value';
 export * from './row';
 export { uuidV5, uuidBytes } from './uuid-v5';
+export * from './row-codec';

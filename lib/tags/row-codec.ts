@@ -1,0 +1,235 @@
+/**
+ * Wire encodings of the OT event row: PROTO (the `OtEvent` message of proto/ot_event.proto)
+ * and JSON (one object of the present columns), plus the DescriptorProto Zerobus needs.
+ *
+ * encodeOtEventProto is the hottest path of the product (every record of every stream), so it
+ * is written by hand for this fixed 14-field message rather than going through protobufjs'
+ * generic encoder: one pass over a reused scratch buffer, then one copy of the exact bytes.
+ * bench/mapping.ts measures it against protobufjs `Type.encode` and checks byte equality.
+ */
+import * as path from 'path';
+import * as protobuf from 'protobufjs';
+import * as descriptor from 'protobufjs/ext/descriptor';
+import { PROTO_DIR } from '../paths';
+import { OT_EVENT_COLUMNS, RowMappingError, type OtEventRow } from './row';
+
+const root = new protobuf.Root().loadSync(path.join(PROTO_DIR, 'ot_event.proto'), { keepCase: true });
+root.resolveAll();
+
+/** protobufjs type of the row (snake_case field names, as in the .proto). */
+export const OT_EVENT_TYPE: protobuf.Type = root.lookupType('ot_lakehouse.OtEvent');
+
+function descriptorBytes(type: protobuf.Type): Buffer {
+  const toDescriptor = (type as unknown as { toDescriptor(edition: string): protobuf.Message }).toDescriptor;
+  const bytes = descriptor.DescriptorProto.encode(toDescriptor.call(type, 'proto2')).finish();
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** `google.protobuf.DescriptorProto` of OtEvent, as Zerobus' CreateIngestStreamRequest wants it. */
+export const OT_EVENT_DESCRIPTOR: Buffer = descriptorBytes(OT_EVENT_TYPE);
+
+// Field keys: (field number << 3) | wire type (0 varint, 1 fixed64, 2 length-delimited).
+const K_EVENT_ID = (1 << 3) | 2;
+const K_EVENT_TIME = (2 << 3) | 0;
+const K_TAG_PATH = (3 << 3) | 2;
+const K_TAG_PROVIDER = (4 << 3) | 2;
+const K_NUMERIC_VALUE = (5 << 3) | 1;
+const K_STRING_VALUE = (6 << 3) | 2;
+const K_BOOLEAN_VALUE = (7 << 3) | 0;
+const K_QUALITY = (8 << 3) | 2;
+const K_QUALITY_CODE = (9 << 3) | 0;
+const K_SOURCE_SYSTEM = (10 << 3) | 2;
+const K_INGESTION_TIMESTAMP = (11 << 3) | 0;
+const K_DATA_TYPE = (12 << 3) | 2;
+const K_ALARM_STATE = (13 << 3) | 2;
+const K_ALARM_PRIORITY = (14 << 3) | 0;
+
+const SCRATCH_BYTES = 64 * 1024;
+const scratch = Buffer.allocUnsafe(SCRATCH_BYTES);
+const f64 = new Float64Array(1);
+const f64Bytes = new Uint8Array(f64.buffer);
+
+/** Strings this short (UTF-16 units) encode to ≤ 127 bytes: their length prefix is one byte. */
+const SHORT_STRING = 42;
+
+/** Writes a string field; returns the new position. */
+function writeString(buf: Buffer, pos: number, key: number, s: string): number {
+  buf[pos++] = key;
+  const n = s.length;
+  if (n <= SHORT_STRING) {
+    const start = pos + 1;
+    let p = start;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) {
+        p = start + buf.write(s, start, 'utf8');
+        break;
+      }
+      buf[p++] = c;
+    }
+    buf[pos] = p - start;
+    return p;
+  }
+  const len = Buffer.byteLength(s, 'utf8');
+  pos = writeVarint(buf, pos, len);
+  return pos + buf.write(s, pos, len, 'utf8');
+}
+
+/** Varint of a non-negative integer below 2^53. */
+function writeVarint(buf: Buffer, pos: number, v: number): number {
+  while (v > 127) {
+    buf[pos++] = (v & 127) | 128;
+    v = (v - (v & 127)) / 128;
+  }
+  buf[pos++] = v;
+  return pos;
+}
+
+/** int64 varint of any safe integer: negative values are 64-bit two's complement (10 bytes). */
+function writeInt64(buf: Buffer, pos: number, v: number): number {
+  if (v >= 0) return writeVarint(buf, pos, v);
+  let u = BigInt.asUintN(64, BigInt(v));
+  while (u > 127n) {
+    buf[pos++] = Number(u & 127n) | 128;
+    u >>= 7n;
+  }
+  buf[pos++] = Number(u);
+  return pos;
+}
+
+/** int32 varint: negative values are sign-extended to 64 bits (10 bytes), as protobuf says. */
+function writeInt32(buf: Buffer, pos: number, v: number): number {
+  if (v >= 0) return writeVarint(buf, pos, v);
+  let lo = v >>> 0;
+  for (let i = 0; i < 4; i++) {
+    buf[pos++] = (lo & 127) | 128;
+    lo >>>= 7;
+  }
+  // bits 28..31 of the low word, then the all-ones high word
+  buf[pos++] = (lo & 0x0f) | 0x70 | 128;
+  buf[pos++] = 0xff;
+  buf[pos++] = 0xff;
+  buf[pos++] = 0xff;
+  buf[pos++] = 0xff;
+  buf[pos++] = 0x01;
+  return pos;
+}
+
+function checkInt64(v: number, column: string): void {
+  if (!Number.isSafeInteger(v)) throw new RowMappingError(`${column} ${v} is not a safe integer`);
+}
+
+function checkInt32(v: number, column: string): void {
+  if ((v | 0) !== v) throw new RowMappingError(`${column} ${v} is not a 32-bit integer`);
+}
+
+/** Room for a string field: 3 bytes per UTF-16 unit, a 5-byte length and the key. */
+function room(s: string | undefined): number {
+  return s == null ? 0 : s.length * 3 + 6;
+}
+
+/** Protobuf bytes of one row; absent columns are absent fields (NULL), as proto2 keeps presence. */
+export function encodeOtEventProto(row: OtEventRow): Buffer {
+  // upper bound of the size: fixed-width fields at their widest (11-byte varints, 9-byte double)
+  const sv = row.string_value;
+  const bound =
+    5 * 11 + 9 + 2 + room(row.event_id) + room(row.tag_path) + room(row.tag_provider) + room(sv) +
+    room(row.quality) + room(row.source_system) + room(row.data_type) + room(row.alarm_state);
+  // a rare huge row (a big JSON value) gets a one-off buffer, so the scratch stays small
+  const buf = bound <= scratch.length ? scratch : Buffer.allocUnsafe(bound);
+  let p = 0;
+  let v: string | number | boolean | undefined;
+  if ((v = row.event_id) != null) p = writeString(buf, p, K_EVENT_ID, v);
+  if ((v = row.event_time) != null) {
+    checkInt64(v, 'event_time');
+    buf[p++] = K_EVENT_TIME;
+    p = writeInt64(buf, p, v);
+  }
+  if ((v = row.tag_path) != null) p = writeString(buf, p, K_TAG_PATH, v);
+  if ((v = row.tag_provider) != null) p = writeString(buf, p, K_TAG_PROVIDER, v);
+  if ((v = row.numeric_value) != null) {
+    buf[p++] = K_NUMERIC_VALUE;
+    f64[0] = v;
+    buf.set(f64Bytes, p); // the host is little-endian on every platform Node-RED runs on; checked below
+    p += 8;
+  }
+  if (sv != null) p = writeString(buf, p, K_STRING_VALUE, sv);
+  if ((v = row.boolean_value) != null) {
+    buf[p++] = K_BOOLEAN_VALUE;
+    buf[p++] = v ? 1 : 0;
+  }
+  if ((v = row.quality) != null) p = writeString(buf, p, K_QUALITY, v);
+  if ((v = row.quality_code) != null) {
+    checkInt32(v, 'quality_code');
+    buf[p++] = K_QUALITY_CODE;
+    p = writeInt32(buf, p, v);
+  }
+  if ((v = row.source_system) != null) p = writeString(buf, p, K_SOURCE_SYSTEM, v);
+  if ((v = row.ingestion_timestamp) != null) {
+    checkInt64(v, 'ingestion_timestamp');
+    buf[p++] = K_INGESTION_TIMESTAMP;
+    p = writeInt64(buf, p, v);
+  }
+  if ((v = row.data_type) != null) p = writeString(buf, p, K_DATA_TYPE, v);
+  if ((v = row.alarm_state) != null) p = writeString(buf, p, K_ALARM_STATE, v);
+  if ((v = row.alarm_priority) != null) {
+    checkInt32(v, 'alarm_priority');
+    buf[p++] = K_ALARM_PRIORITY;
+    p = writeInt32(buf, p, v);
+  }
+  if (buf !== scratch) return buf.subarray(0, p);
+  const out = Buffer.allocUnsafe(p);
+  buf.copy(out, 0, 0, p);
+  return out;
+}
+
+if (new Uint8Array(new Float64Array([1]).buffer)[7] !== 0x3f) {
+  throw new Error('row-codec: big-endian hosts are not supported (doubles are written in host byte order)');
+}
+
+/** The same bytes through protobufjs' generic encoder: the baseline of bench/mapping.ts. */
+export function encodeOtEventProtoGeneric(row: OtEventRow): Buffer {
+  const bytes = OT_EVENT_TYPE.encode(row as unknown as protobuf.Message).finish();
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+const JSON_KEYS: Record<string, string> = Object.fromEntries(OT_EVENT_COLUMNS.map((c) => [c, `"${c}":`]));
+const NUMBER_COLUMNS = new Set<string>(['event_time', 'numeric_value', 'quality_code', 'ingestion_timestamp', 'alarm_priority']);
+
+/**
+ * JSON text of one row: the present columns only, in column order (other properties of the
+ * object are not columns and are left out). A non-finite numeric_value (only possible in a row
+ * not made by toOtEventRow) follows the mapper's rule: its text goes to string_value.
+ */
+export function encodeOtEventJson(row: OtEventRow): string {
+  let out = '{';
+  const r = row as unknown as Record<string, unknown>;
+  let nonFinite: string | undefined;
+  for (const c of OT_EVENT_COLUMNS) {
+    const v = r[c];
+    if (v == null) continue;
+    let text: string;
+    if (NUMBER_COLUMNS.has(c)) {
+      if (typeof v !== 'number') throw new RowMappingError(`${c} must be a number, not ${typeof v}`);
+      if (!Number.isFinite(v)) {
+        if (c !== 'numeric_value') throw new RowMappingError(`${c} ${v} is not a finite number`);
+        nonFinite = String(v);
+        continue;
+      }
+      text = String(v);
+    } else if (c === 'boolean_value') {
+      text = v ? 'true' : 'false';
+    } else {
+      text = JSON.stringify(String(v));
+    }
+    out += (out.length === 1 ? '' : ',') + JSON_KEYS[c] + text;
+  }
+  if (nonFinite !== undefined && r.string_value == null) out += (out.length === 1 ? '' : ',') + JSON_KEYS.string_value + JSON.stringify(nonFinite);
+  return out + '}';
+}
+
+/** Decodes PROTO bytes into a row with exactly the fields present on the wire. */
+export function decodeOtEventProto(buf: Uint8Array): OtEventRow {
+  const msg = OT_EVENT_TYPE.decode(buf);
+  return OT_EVENT_TYPE.toObject(msg, { longs: Number, defaults: false }) as unknown as OtEventRow;
+}
