@@ -1,0 +1,242 @@
+import * as fs from 'fs';
+import * as http from 'http';
+import type { AddressInfo } from 'net';
+import { status as Status } from '@grpc/grpc-js';
+import { parseCreateTables, type TableSchema } from '../schema';
+import { FaultState, type FaultControls } from './faults';
+import { startGrpcServer, stopGrpcServer } from './grpc-server';
+import { createHttpHandler } from './http-api';
+import { RateMeter } from './rate';
+import { StreamSession, type SessionContext } from './session';
+import { Storage } from './storage';
+import { TokenRegistry } from './tokens';
+
+/**
+ * A local stand-in for Zerobus Ingest (what Azurite is to Azure Storage): the gRPC
+ * `EphemeralStream` service, the workspace's OAuth token endpoint, tables defined by
+ * `CREATE TABLE` text, durable rows, fault injection, and a small HTTP API and web page.
+ */
+
+export interface EmulatorOptions {
+  host?: string;
+  grpcPort?: number;
+  httpPort?: number;
+  /** Rows are stored durably here; absent = in memory only. */
+  dataDir?: string;
+  /** CREATE TABLE statements (texts). */
+  schemaSql?: string[];
+  /** Paths of .sql files. */
+  schemaFiles?: string[];
+  /** When both are set, OAuth is enforced. */
+  clientId?: string;
+  clientSecret?: string;
+  /** Rotate each stream with a CloseStreamSignal after this long (default 15 min). */
+  streamMaxAgeMs?: number;
+  /** The duration announced in that signal (default 10 s). */
+  closeSignalDurationMs?: number;
+  /** Newest rows kept in memory per table (default 1,000,000 in memory mode, 10,000 with dataDir). */
+  maxRowsInMemory?: number;
+  log?: (line: string) => void;
+}
+
+export interface EmulatorStats {
+  streamsOpen: number;
+  streamsTotal: number;
+  rowsTotal: number;
+  rowsPerSecond: number;
+  rejectedTotal: number;
+  tokensIssued: number;
+}
+
+export interface Emulator {
+  grpcPort: number;
+  httpPort: number;
+  /** 'http://127.0.0.1:<grpcPort>' — the value users put in zerobus-config.endpoint */
+  endpoint: string;
+  /** 'http://127.0.0.1:<httpPort>' — the token endpoint host */
+  workspaceUrl: string;
+  faults: FaultControls;
+  tables(): { name: string; rowCount: number }[];
+  /** Newest first. */
+  rows(table: string, opts?: { limit?: number }): Record<string, unknown>[];
+  /** Oldest first. */
+  allRows(table: string): Record<string, unknown>[];
+  addTable(sql: string): void;
+  /** Empties one table (rows and file). */
+  clearTable(table: string): Promise<void>;
+  stats(): EmulatorStats;
+  stop(): Promise<void>;
+}
+
+export const DEFAULT_GRPC_PORT = 50051;
+export const DEFAULT_HTTP_PORT = 50052;
+export const DEFAULT_HOST = '127.0.0.1';
+export const DEFAULT_STREAM_MAX_AGE_MS = 15 * 60_000;
+export const DEFAULT_CLOSE_SIGNAL_MS = 10_000;
+
+function urlHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::') return '127.0.0.1';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulator> {
+  const host = opts.host ?? DEFAULT_HOST;
+  const log = opts.log ?? (() => undefined);
+  const rate = new RateMeter();
+  let rowsTotal = 0;
+  const storage = new Storage({
+    dataDir: opts.dataDir,
+    maxRowsInMemory: opts.maxRowsInMemory,
+    onStored: (n) => {
+      rowsTotal += n;
+      rate.add(n);
+    },
+  });
+
+  // Tables: those remembered in the data dir, then the given schemas (which win and are saved).
+  if (opts.dataDir) fs.mkdirSync(opts.dataDir, { recursive: true });
+  storage.loadPersisted();
+  const given: TableSchema[] = [];
+  for (const sql of opts.schemaSql ?? []) given.push(...parseCreateTables(sql));
+  for (const file of opts.schemaFiles ?? []) {
+    let text: string;
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new Error(`cannot read schema file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+    try {
+      given.push(...parseCreateTables(text));
+    } catch (err) {
+      throw new Error(`${file}: ${(err as Error).message}`);
+    }
+  }
+  for (const table of given) storage.define(table);
+  rowsTotal = 0;
+  for (const t of storage.tables.values()) rowsTotal += t.rowCount;
+
+  const tokens = new TokenRegistry();
+  const sessions = new Set<StreamSession>();
+  const counters = { streamsTotal: 0, rejectedTotal: 0 };
+  const faults: FaultState = new FaultState({
+    closeSignalToAll: (ms) => {
+      for (const s of [...sessions]) s.closeSignal(ms);
+    },
+    acksResumed: () => {
+      for (const s of [...sessions]) s.acksResumed();
+    },
+    expireTokens: () => tokens.expireAll(),
+  });
+
+  const ctx: SessionContext = {
+    storage,
+    tokens,
+    faults,
+    oauthEnforced: opts.clientId !== undefined && opts.clientSecret !== undefined,
+    streamMaxAgeMs: opts.streamMaxAgeMs ?? DEFAULT_STREAM_MAX_AGE_MS,
+    closeSignalDurationMs: opts.closeSignalDurationMs ?? DEFAULT_CLOSE_SIGNAL_MS,
+    sessions,
+    counters,
+    dropAllStreams: () => {
+      for (const s of [...sessions]) s.drainThenEnd({ code: Status.UNAVAILABLE, message: 'connection dropped (emulator fault)' });
+    },
+    log,
+  };
+
+  const addTable = (sql: string): string[] => {
+    const tables = parseCreateTables(sql);
+    if (tables.length === 0) throw new Error('no CREATE TABLE statement found');
+    for (const t of tables) storage.define(t);
+    return tables.map((t) => t.name);
+  };
+
+  const stats = (): EmulatorStats => ({
+    streamsOpen: [...sessions].filter((s) => s.isOpen).length,
+    streamsTotal: counters.streamsTotal,
+    rowsTotal,
+    rowsPerSecond: Math.round(rate.perSecond()),
+    rejectedTotal: counters.rejectedTotal,
+    tokensIssued: tokens.issuedTotal,
+  });
+
+  const { server: grpcServer, port: grpcPort } = await startGrpcServer(host, opts.grpcPort ?? DEFAULT_GRPC_PORT, (call) => {
+    new StreamSession(call, ctx);
+  });
+
+  const endpoint = `http://${urlHost(host)}:${grpcPort}`;
+  const httpServer: http.Server = http.createServer(
+    createHttpHandler({
+      token: { registry: tokens, clientId: opts.clientId, clientSecret: opts.clientSecret, forcedStatus: () => faults.tokenStatus },
+      faults,
+      tables: () => [...storage.tables.values()].map((t) => ({ schema: t.schema, rowCount: t.rowCount })),
+      rows: (name, limit) => storage.get(name)?.rows(limit),
+      clearRows: async (name) => {
+        const t = storage.get(name);
+        if (!t) return false;
+        await t.clear();
+        return true;
+      },
+      addTable,
+      stats: () => ({
+        ...stats(),
+        history: rate.history(60),
+        streams: [...sessions].filter((s) => s.isOpen).map((s) => ({ streamId: s.streamId, table: s.tableName })),
+        tables: [...storage.tables.values()].map((t) => ({ name: t.schema.name, rowCount: t.rowCount })),
+      }),
+      info: (): Record<string, unknown> => ({ endpoint, workspaceUrl, oauth: ctx.oauthEnforced, durable: !!opts.dataDir, dataDir: opts.dataDir ?? null }),
+    }),
+  );
+  httpServer.on('clientError', (_err, socket) => socket.destroy());
+  try {
+    await new Promise<void>((resolve, reject) => {
+      httpServer.once('error', reject);
+      httpServer.listen(opts.httpPort ?? DEFAULT_HTTP_PORT, host, () => {
+        httpServer.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (err) {
+    await stopGrpcServer(grpcServer, 0);
+    await storage.close();
+    throw err;
+  }
+  const httpPort: number = (httpServer.address() as AddressInfo).port;
+  const workspaceUrl: string = `http://${urlHost(host)}:${httpPort}`;
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      for (const s of [...sessions]) s.drainThenEnd({ code: Status.UNAVAILABLE, message: 'the emulator is shutting down' });
+      await Promise.all([
+        stopGrpcServer(grpcServer, 1000),
+        new Promise<void>((resolve) => {
+          httpServer.close(() => resolve());
+          httpServer.closeAllConnections();
+        }),
+      ]);
+      await storage.close();
+    })();
+    return stopping;
+  };
+
+  const requireTable = (name: string) => {
+    const t = storage.get(name);
+    if (!t) throw new Error(`table not found: ${name}`);
+    return t;
+  };
+
+  return {
+    grpcPort,
+    httpPort,
+    endpoint,
+    workspaceUrl,
+    faults,
+    tables: () => [...storage.tables.values()].map((t) => ({ name: t.schema.name, rowCount: t.rowCount })),
+    rows: (table, o) => requireTable(table).rows(Math.max(0, o?.limit ?? 50)),
+    allRows: (table) => requireTable(table).allRows(),
+    addTable: (sql) => void addTable(sql),
+    clearTable: (table) => requireTable(table).clear(),
+    stats,
+    stop,
+  };
+}

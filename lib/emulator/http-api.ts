@@ -1,0 +1,170 @@
+import type { IncomingMessage, ServerResponse } from 'http';
+import { formatType, type TableSchema } from '../schema';
+import { FAULT_ACTIONS, type FaultControls } from './faults';
+import { renderPage } from './page';
+import { handleTokenRequest, type TokenEndpointOptions } from './tokens';
+
+/**
+ * The emulator's HTTP port: the workspace side (OAuth token endpoint) and a small JSON API plus
+ * the web page for people and tests:
+ *   POST /oidc/v1/token                 OAuth M2M token (tokens.ts)
+ *   GET  /api/tables                    [{name, rowCount, columns:[{name,type,nullable}]}]
+ *   POST /api/tables                    body: CREATE TABLE text → adds/updates tables
+ *   GET  /api/tables/{name}/rows?limit  newest first (default 50, max 10000)
+ *   DELETE /api/tables/{name}/rows      empties a table
+ *   GET  /api/stats                     totals, rows/s, open streams, rate history
+ *   POST /api/faults                    {action, args} → a FaultControls method
+ *   GET  /                              the web page
+ */
+
+export interface HttpApiDeps {
+  token: TokenEndpointOptions;
+  faults: FaultControls;
+  tables(): { schema: TableSchema; rowCount: number }[];
+  rows(table: string, limit: number): Record<string, unknown>[] | undefined;
+  clearRows(table: string): Promise<boolean>;
+  addTable(sql: string): string[];
+  stats(): Record<string, unknown>;
+  info(): Record<string, unknown>;
+}
+
+const DEFAULT_ROWS = 50;
+const MAX_ROWS = 10_000;
+const MAX_BODY_BYTES = 1024 * 1024;
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  res.end(text);
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
+    });
+    req.on('end', () => (size > MAX_BODY_BYTES ? reject(new HttpError(413, 'request body too large')) : resolve(Buffer.concat(chunks).toString('utf8'))));
+    req.on('error', reject);
+  });
+}
+
+function describeColumns(table: TableSchema) {
+  return table.columns.map((c) => ({ name: c.name, type: formatType(c.type), nullable: c.nullable, ...(c.comment !== undefined ? { comment: c.comment } : {}) }));
+}
+
+async function applyFault(faults: FaultControls, body: string): Promise<void> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    throw new HttpError(400, 'body must be JSON {"action": "...", "args": [...]}');
+  }
+  const { action, args = [] } = (parsed ?? {}) as { action?: unknown; args?: unknown };
+  if (typeof action !== 'string' || !(FAULT_ACTIONS as readonly string[]).includes(action)) {
+    throw new HttpError(400, `action must be one of ${FAULT_ACTIONS.join(', ')}`);
+  }
+  if (!Array.isArray(args)) throw new HttpError(400, 'args must be an array');
+  try {
+    (faults[action as keyof FaultControls] as (...a: unknown[]) => void).apply(faults, args);
+  } catch (err) {
+    throw new HttpError(400, (err as Error).message);
+  }
+}
+
+async function route(req: IncomingMessage, res: ServerResponse, deps: HttpApiDeps): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://emulator');
+  const method = req.method ?? 'GET';
+  const path = url.pathname.replace(/\/+$/, '') || '/';
+  const allow = (...methods: string[]): void => {
+    if (!methods.includes(method)) {
+      res.setHeader('allow', methods.join(', '));
+      throw new HttpError(405, `${method} is not allowed on ${path}`);
+    }
+  };
+
+  if (path === '/oidc/v1/token') {
+    allow('POST');
+    return handleTokenRequest(req, res, deps.token);
+  }
+  if (path === '/') {
+    allow('GET', 'HEAD');
+    const html = renderPage();
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(html), 'cache-control': 'no-store' });
+    res.end(method === 'HEAD' ? undefined : html);
+    return;
+  }
+  if (path === '/api/info') {
+    allow('GET');
+    return sendJson(res, 200, deps.info());
+  }
+  if (path === '/api/stats') {
+    allow('GET');
+    return sendJson(res, 200, deps.stats());
+  }
+  if (path === '/api/faults') {
+    allow('POST');
+    await applyFault(deps.faults, await readBody(req));
+    return sendJson(res, 200, { ok: true });
+  }
+  if (path === '/api/tables') {
+    allow('GET', 'POST');
+    if (method === 'POST') {
+      try {
+        return sendJson(res, 201, { tables: deps.addTable(await readBody(req)) });
+      } catch (err) {
+        if (err instanceof HttpError) throw err;
+        throw new HttpError(400, (err as Error).message);
+      }
+    }
+    return sendJson(
+      res,
+      200,
+      deps.tables().map((t) => ({ name: t.schema.name, rowCount: t.rowCount, columns: describeColumns(t.schema) })),
+    );
+  }
+  const rowsMatch = /^\/api\/tables\/([^/]+)\/rows$/.exec(path);
+  if (rowsMatch) {
+    allow('GET', 'DELETE');
+    const name = decodeURIComponent(rowsMatch[1]).toLowerCase();
+    if (method === 'DELETE') {
+      if (!(await deps.clearRows(name))) throw new HttpError(404, `table not found: ${name}`);
+      return sendJson(res, 200, { ok: true });
+    }
+    const limitText = url.searchParams.get('limit');
+    let limit = DEFAULT_ROWS;
+    if (limitText !== null) {
+      limit = Number(limitText);
+      if (!Number.isInteger(limit) || limit < 1) throw new HttpError(400, 'limit must be a positive integer');
+      limit = Math.min(limit, MAX_ROWS);
+    }
+    const rows = deps.rows(name, limit);
+    if (!rows) throw new HttpError(404, `table not found: ${name}`);
+    return sendJson(res, 200, rows);
+  }
+  throw new HttpError(404, `no such route: ${method} ${path}`);
+}
+
+export function createHttpHandler(deps: HttpApiDeps): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    route(req, res, deps).catch((err: unknown) => {
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      if (err instanceof HttpError) sendJson(res, err.status, { error: err.message });
+      else sendJson(res, 500, { error: 'internal error' });
+    });
+  };
+}

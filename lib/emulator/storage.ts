@@ -1,0 +1,293 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { formatCreateTable, parseCreateTables, type Row, type TableSchema } from '../schema';
+
+/**
+ * Where accepted rows live. Each row is kept as its JSON text (column name → value, NULLs left
+ * out): compact in memory and exactly the line written to disk.
+ *
+ * With a data dir every table has `tables/<name>.sql` (its DDL, so a restart without --schema
+ * still knows it) and `tables/<name>.jsonl` (append-only, one row per line). Appends made during
+ * one event-loop turn are written together and fsync'd once (group commit); callers are told
+ * the rows are durable only after that fsync, and only then are the rows visible and counted.
+ * A torn last line left by a crash is cut off on the next start.
+ *
+ * Memory keeps the newest `maxRowsInMemory` rows of each table (the web page and `rows()` read
+ * those); `allRows()` reads the file when there is one.
+ */
+
+export type DurableCallback = (err: Error | null) => void;
+
+const DEFAULT_MAX_ROWS_MEMORY_ONLY = 1_000_000;
+const DEFAULT_MAX_ROWS_WITH_FILES = 10_000;
+
+export class TableStore {
+  private recent: string[] = [];
+  private head = 0;
+  private total = 0;
+  private pendingLines: string[] = [];
+  private pendingCallbacks: DurableCallback[] = [];
+  private writing = false;
+  private scheduled = false;
+  private fd: number | undefined;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(
+    public schema: TableSchema,
+    private readonly file: string | undefined,
+    private readonly maxRows: number,
+    private readonly onStored: (rows: number) => void,
+  ) {
+    if (file) this.load(file);
+  }
+
+  get rowCount(): number {
+    return this.total;
+  }
+
+  /** Adds rows (their JSON lines); `done` runs once they are durable. */
+  append(lines: string[], done: DurableCallback): void {
+    if (this.fd === undefined) {
+      this.remember(lines);
+      done(null);
+      return;
+    }
+    for (let i = 0; i < lines.length; i++) this.pendingLines.push(lines[i]);
+    this.pendingCallbacks.push(done);
+    if (!this.scheduled && !this.writing) {
+      this.scheduled = true;
+      setImmediate(() => this.writeGroup());
+    }
+  }
+
+  /** Newest first. */
+  rows(limit: number): Row[] {
+    const out: Row[] = [];
+    for (let i = this.recent.length - 1; i >= this.head && out.length < limit; i--) {
+      const row = parseLine(this.recent[i]);
+      if (row) out.push(row);
+    }
+    return out;
+  }
+
+  /** Oldest first. */
+  allRows(): Row[] {
+    if (!this.file) return this.recent.slice(this.head).map(parseLine).filter((r): r is Row => r !== undefined);
+    if (!fs.existsSync(this.file)) return [];
+    return fs
+      .readFileSync(this.file, 'utf8')
+      .split('\n')
+      .filter((line) => line.length > 0)
+      .map(parseLine)
+      .filter((r): r is Row => r !== undefined);
+  }
+
+  /** Drops every row (memory and file). */
+  clear(): Promise<void> {
+    return this.whenIdle().then(() => {
+      this.recent = [];
+      this.head = 0;
+      this.total = 0;
+      if (this.fd !== undefined) fs.ftruncateSync(this.fd, 0);
+    });
+  }
+
+  whenIdle(): Promise<void> {
+    if (!this.writing && !this.scheduled) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  async close(): Promise<void> {
+    await this.whenIdle();
+    if (this.fd !== undefined) {
+      fs.closeSync(this.fd);
+      this.fd = undefined;
+    }
+  }
+
+  private remember(lines: string[]): void {
+    for (let i = 0; i < lines.length; i++) this.recent.push(lines[i]);
+    this.total += lines.length;
+    const excess = this.recent.length - this.head - this.maxRows;
+    if (excess > 0) this.head += excess;
+    if (this.head > 65_536 && this.head * 2 > this.recent.length) {
+      this.recent = this.recent.slice(this.head);
+      this.head = 0;
+    }
+    this.onStored(lines.length);
+  }
+
+  private writeGroup(): void {
+    this.scheduled = false;
+    if (this.pendingCallbacks.length === 0 || this.fd === undefined) {
+      this.settleIdle();
+      return;
+    }
+    const lines = this.pendingLines;
+    const callbacks = this.pendingCallbacks;
+    this.pendingLines = [];
+    this.pendingCallbacks = [];
+    this.writing = true;
+    const data = Buffer.from(lines.length ? lines.join('\n') + '\n' : '', 'utf8');
+    const fd = this.fd;
+    const finish = (err: Error | null): void => {
+      this.writing = false;
+      if (!err) this.remember(lines);
+      for (const cb of callbacks) cb(err);
+      if (this.pendingCallbacks.length > 0) this.writeGroup();
+      else this.settleIdle();
+    };
+    writeAll(fd, data, 0, (err) => {
+      if (err) return finish(err);
+      fs.fdatasync(fd, (syncErr) => finish(syncErr));
+    });
+  }
+
+  private settleIdle(): void {
+    if (this.writing || this.scheduled) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  private load(file: string): void {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    this.fd = fs.openSync(file, 'a+');
+    const size = fs.fstatSync(this.fd).size;
+    const validEnd = lastNewlineEnd(this.fd, size);
+    if (validEnd < size) fs.ftruncateSync(this.fd, validEnd); // torn write of a crash: never acked
+    this.total = countNewlines(this.fd, validEnd);
+    this.recent = readTailLines(this.fd, validEnd, this.maxRows);
+  }
+}
+
+function writeAll(fd: number, data: Buffer, offset: number, cb: (err: Error | null) => void): void {
+  if (offset >= data.length) return cb(null);
+  fs.write(fd, data, offset, data.length - offset, null, (err, written) => {
+    if (err) return cb(err);
+    writeAll(fd, data, offset + written, cb);
+  });
+}
+
+function parseLine(line: string): Row | undefined {
+  try {
+    return JSON.parse(line) as Row;
+  } catch {
+    return undefined;
+  }
+}
+
+const CHUNK = 1 << 20;
+
+function lastNewlineEnd(fd: number, size: number): number {
+  const buf = Buffer.allocUnsafe(CHUNK);
+  let end = size;
+  while (end > 0) {
+    const start = Math.max(0, end - CHUNK);
+    const n = fs.readSync(fd, buf, 0, end - start, start);
+    const idx = buf.subarray(0, n).lastIndexOf(10);
+    if (idx >= 0) return start + idx + 1;
+    end = start;
+  }
+  return 0;
+}
+
+function countNewlines(fd: number, size: number): number {
+  const buf = Buffer.allocUnsafe(CHUNK);
+  let count = 0;
+  for (let pos = 0; pos < size; ) {
+    const n = fs.readSync(fd, buf, 0, Math.min(CHUNK, size - pos), pos);
+    if (n <= 0) break;
+    let i = -1;
+    const view = buf.subarray(0, n);
+    while ((i = view.indexOf(10, i + 1)) >= 0) count++;
+    pos += n;
+  }
+  return count;
+}
+
+function readTailLines(fd: number, size: number, max: number): string[] {
+  if (max <= 0 || size === 0) return [];
+  const chunks: Buffer[] = [];
+  let newlines = 0;
+  let start = size;
+  while (start > 0 && newlines <= max) {
+    const from = Math.max(0, start - CHUNK);
+    const buf = Buffer.allocUnsafe(start - from);
+    fs.readSync(fd, buf, 0, buf.length, from);
+    for (let i = 0; i < buf.length; i++) if (buf[i] === 10) newlines++;
+    chunks.unshift(buf);
+    start = from;
+  }
+  const lines = Buffer.concat(chunks).toString('utf8').split('\n');
+  lines.pop(); // the text after the last newline is empty
+  if (start > 0) lines.shift(); // a partial first line
+  return lines.slice(-max);
+}
+
+function fileName(table: string): string {
+  return /^[a-z0-9_.-]+$/.test(table) ? table : encodeURIComponent(table);
+}
+
+export interface StorageOptions {
+  dataDir?: string;
+  maxRowsInMemory?: number;
+  onStored?: (rows: number) => void;
+}
+
+/** Every table the emulator knows, with its rows. */
+export class Storage {
+  readonly tables = new Map<string, TableStore>();
+  private readonly tableDir?: string;
+  private readonly maxRows: number;
+  private readonly onStored: (rows: number) => void;
+
+  constructor(opts: StorageOptions) {
+    this.tableDir = opts.dataDir ? path.join(opts.dataDir, 'tables') : undefined;
+    this.maxRows = opts.maxRowsInMemory ?? (opts.dataDir ? DEFAULT_MAX_ROWS_WITH_FILES : DEFAULT_MAX_ROWS_MEMORY_ONLY);
+    this.onStored = opts.onStored ?? (() => undefined);
+  }
+
+  /** Tables remembered in the data dir from earlier runs. */
+  loadPersisted(): void {
+    if (!this.tableDir || !fs.existsSync(this.tableDir)) return;
+    for (const entry of fs.readdirSync(this.tableDir).sort()) {
+      if (!entry.endsWith('.sql')) continue;
+      const file = path.join(this.tableDir, entry);
+      let tables: TableSchema[];
+      try {
+        tables = parseCreateTables(fs.readFileSync(file, 'utf8'));
+      } catch (err) {
+        throw new Error(`cannot read the table definition ${file}: ${(err as Error).message}`);
+      }
+      for (const table of tables) this.define(table, false);
+    }
+  }
+
+  /** Adds a table or replaces its schema (rows are kept). */
+  define(schema: TableSchema, persist = true): TableStore {
+    const existing = this.tables.get(schema.name);
+    if (this.tableDir && persist) {
+      fs.mkdirSync(this.tableDir, { recursive: true });
+      const ddl = path.join(this.tableDir, fileName(schema.name) + '.sql');
+      fs.writeFileSync(ddl + '.tmp', formatCreateTable(schema));
+      fs.renameSync(ddl + '.tmp', ddl);
+    }
+    if (existing) {
+      existing.schema = schema;
+      return existing;
+    }
+    const file = this.tableDir ? path.join(this.tableDir, fileName(schema.name) + '.jsonl') : undefined;
+    const store = new TableStore(schema, file, this.maxRows, this.onStored);
+    this.tables.set(schema.name, store);
+    return store;
+  }
+
+  get(name: string): TableStore | undefined {
+    return this.tables.get(name.toLowerCase());
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.tables.values()].map((t) => t.close()));
+  }
+}
