@@ -1,0 +1,74 @@
+/**
+ * The node's editor properties → TagBatcher options. Properties arrive as numbers from the
+ * editor, or as strings when a user typed `${ENV}`; blank means "use the default".
+ */
+import { BATCH_DEFAULTS, BatcherOptionsError, type BatcherOptions } from '../../lib/batching';
+
+export interface BatchNodeConfig {
+  size?: number | string;
+  interval?: number | string;
+  maxBytes?: number | string;
+  debounce?: number | string;
+  deadband?: number | string;
+  deadbandPercent?: number | string;
+  dropRepeats?: boolean | string;
+  swingingDoor?: boolean | string;
+  compDeviation?: number | string;
+  compMaxInterval?: number | string;
+  maxTags?: number | string;
+  maxBuffered?: number | string;
+  /** seconds between statistics messages on output 2; 0 = none */
+  statsInterval?: number | string;
+}
+
+export const NODE_DEFAULTS = {
+  size: BATCH_DEFAULTS.size,
+  interval: BATCH_DEFAULTS.intervalMs,
+  maxBytes: BATCH_DEFAULTS.maxBytes,
+  compMaxInterval: BATCH_DEFAULTS.compMaxIntervalMs,
+  maxTags: BATCH_DEFAULTS.maxTags,
+  maxBuffered: BATCH_DEFAULTS.maxBuffered,
+  statsInterval: 60,
+} as const;
+
+function num(name: string, raw: number | string | undefined, fallback: number): number {
+  if (raw === undefined || raw === null || (typeof raw === 'string' && raw.trim() === '')) return fallback;
+  const n = typeof raw === 'number' ? raw : Number(raw.trim());
+  if (!Number.isFinite(n)) throw new BatcherOptionsError(name, `${name} must be a number (got "${String(raw)}")`);
+  return n;
+}
+
+function bool(raw: boolean | string | undefined): boolean {
+  return raw === true || raw === 'true';
+}
+
+export interface NodeSettings {
+  options: Omit<BatcherOptions, 'isBlocked' | 'now' | 'timers' | 'tracker'>;
+  statsIntervalMs: number;
+}
+
+/** Throws BatcherOptionsError (naming the property) for values that are not numbers. */
+export function settingsFromConfig(config: BatchNodeConfig): NodeSettings {
+  const statsInterval = num('statsInterval', config.statsInterval, NODE_DEFAULTS.statsInterval);
+  if (statsInterval < 0) throw new BatcherOptionsError('statsInterval', 'statsInterval must be >= 0');
+  return {
+    options: {
+      size: num('size', config.size, NODE_DEFAULTS.size),
+      intervalMs: num('interval', config.interval, NODE_DEFAULTS.interval),
+      maxBytes: num('maxBytes', config.maxBytes, NODE_DEFAULTS.maxBytes),
+      debounceMs: num('debounce', config.debounce, 0),
+      deadband: num('deadband', config.deadband, 0),
+      deadbandPercent: num('deadbandPercent', config.deadbandPercent, 0),
+      dropRepeats: bool(config.dropRepeats),
+      swingingDoor: bool(config.swingingDoor)
+        ? {
+            deviation: num('compDeviation', config.compDeviation, 0),
+            maxIntervalMs: num('compMaxInterval', config.compMaxInterval, NODE_DEFAULTS.compMaxInterval),
+          }
+        : undefined,
+      maxTags: num('maxTags', config.maxTags, NODE_DEFAULTS.maxTags),
+      maxBuffered: num('maxBuffered', config.maxBuffered, NODE_DEFAULTS.maxBuffered),
+    },
+    statsIntervalMs: statsInterval * 1000,
+  };
+}

@@ -1,0 +1,157 @@
+/**
+ * zerobus-batch ("tag batch"): Node-RED glue around lib/batching's TagBatcher.
+ *
+ * A buffering node: each input message's `done` is called when all of its events have left the
+ * node (emitted in a batch or dropped on purpose by a filter), on `msg.reset`, and on close.
+ * Batches are sent with node.send because one batch mixes events of many input messages and is
+ * often sent from a timer, outside any input handler.
+ */
+import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
+import { TagBatcher, type Batch, type BatcherStats } from '../../lib/batching';
+import { deliveryTracker, TICKETS_PROPERTY, ticketsOf } from '../../lib/delivery/tickets';
+import { StatusThrottle } from '../shared/status';
+import { translator, type Translate } from '../zerobus-config/i18n';
+import { ReachableSinks } from '../zerobus-ignition-in/flow-sinks';
+import { settingsFromConfig, type BatchNodeConfig } from './config';
+
+const TYPE = 'zerobus-batch';
+/** status refresh when nothing else happens (timers emit, windows end) */
+const STATUS_REFRESH_MS = 1000;
+
+interface Origin {
+  topic: unknown;
+}
+
+type BatchNodeDef = NodeDef & BatchNodeConfig;
+
+export default function (RED: NodeAPI): void {
+  const t: Translate = translator(RED, TYPE);
+
+  function ZerobusBatchNode(this: Node, config: BatchNodeDef): void {
+    RED.nodes.createNode(this, config);
+    const node = this;
+    const status = new StatusThrottle(node);
+
+    let batcher: TagBatcher<Origin> | undefined;
+    let configError: Error | undefined;
+    let statsIntervalMs = 0;
+    const sinks = new ReachableSinks(RED, node);
+    // blocked = every zerobus-out our wires reach refuses data (none reached: never blocked)
+    const isBlocked = () => {
+      const states = sinks.states();
+      return states.length > 0 && states.every((s) => !s.accepting);
+    };
+
+    try {
+      const settings = settingsFromConfig(config);
+      statsIntervalMs = settings.statsIntervalMs;
+      batcher = new TagBatcher<Origin>(
+        { ...settings.options, isBlocked, tracker: deliveryTracker },
+        { onBatch: (batch) => emit(batch), onError: (err) => node.error(err) },
+      );
+    } catch (err) {
+      configError = new Error(t('errors.config', { message: (err as Error).message }));
+      node.error(configError.message);
+      status.now({ fill: 'red', shape: 'ring', text: t('status.config') });
+    }
+
+    function emit(batch: Batch<Origin>): void {
+      const msg: NodeMessage & Record<string, unknown> = { payload: batch.events };
+      if (batch.origin?.topic !== undefined) msg.topic = batch.origin.topic as string;
+      msg.batch = { reason: batch.reason, count: batch.events.length };
+      if (batch.tickets) msg[TICKETS_PROPERTY] = batch.tickets;
+      node.send([msg, null]);
+      showStatus();
+    }
+
+    function showStatus(): void {
+      if (!batcher) return;
+      const s = batcher.stats();
+      const count = s.buffered + s.held;
+      if (s.blocked && s.buffered > 0) {
+        status.set({ fill: 'yellow', shape: 'ring', text: t('status.blocked', { count }) });
+        return;
+      }
+      const reduced = s.filtered + s.out > 0 && s.filtered > 0;
+      const pct = reduced ? Math.round((100 * s.filtered) / (s.filtered + s.out)) : 0;
+      const text = count === 0 && !reduced ? t('status.empty') : reduced ? t('status.bufferedReduced', { count, pct }) : t('status.buffered', { count });
+      status.set({ fill: 'blue', shape: count === 0 ? 'ring' : 'dot', text });
+    }
+
+    let lastStats: { at: number; in: number; out: number } = { at: Date.now(), in: 0, out: 0 };
+    function sendStats(): void {
+      if (!batcher) return;
+      const s: BatcherStats = batcher.stats();
+      const now = Date.now();
+      const seconds = Math.max(0.001, (now - lastStats.at) / 1000);
+      const payload = {
+        ...s,
+        reductionPercent: s.filtered + s.out > 0 ? Math.round((10000 * s.filtered) / (s.filtered + s.out)) / 100 : 0,
+        inPerSecond: Math.round(((s.in - lastStats.in) / seconds) * 10) / 10,
+        outPerSecond: Math.round(((s.out - lastStats.out) / seconds) * 10) / 10,
+      };
+      lastStats = { at: now, in: s.in, out: s.out };
+      node.send([null, { topic: 'stats', payload }]);
+    }
+
+    const statsTimer = batcher && statsIntervalMs > 0 ? setInterval(sendStats, statsIntervalMs) : undefined;
+    const statusTimer = batcher ? setInterval(showStatus, STATUS_REFRESH_MS) : undefined;
+    showStatus();
+
+    node.on('input', (msg: NodeMessageInFlow, _send: unknown, done: (err?: Error) => void) => {
+      if (!batcher) {
+        done(configError);
+        return;
+      }
+      const m = msg as NodeMessageInFlow & { reset?: unknown; flush?: unknown };
+      if (m.reset === true) {
+        // like core batch: the reset message itself is not batched; dropping was asked for,
+        // so the tickets of everything dropped (its own included) are settled
+        batcher.reset();
+        deliveryTracker.settleAll(ticketsOf(msg));
+        showStatus();
+        done();
+        return;
+      }
+      const payload = m.payload;
+      const carriesEvents = payload !== null && typeof payload === 'object';
+      // a flush trigger (e.g. an inject node's timestamp) needs no events
+      if (!carriesEvents && m.flush !== true) {
+        done(new Error(t('errors.payload')));
+        return;
+      }
+      if (carriesEvents) {
+        const result = batcher.push(payload, { tickets: ticketsOf(msg), onLeft: () => done(), origin: { topic: m.topic } });
+        if (!result.accepted) {
+          const text = result.reason === 'full' ? t('errors.full', { buffered: result.buffered, max: result.maxBuffered }) : t('errors.closed');
+          done(new Error(text));
+        }
+      }
+      if (m.flush === true) batcher.flush();
+      if (!carriesEvents) done();
+      showStatus();
+    });
+
+    node.on('close', (_removed: boolean, done: () => void) => {
+      if (statsTimer) clearInterval(statsTimer);
+      if (statusTimer) clearInterval(statusTimer);
+      try {
+        if (batcher) {
+          let canEmit = true;
+          try {
+            canEmit = !isBlocked();
+          } catch {
+            canEmit = true;
+          }
+          const { abandoned } = batcher.close(canEmit);
+          if (abandoned > 0) node.warn(t('warn.abandoned', { count: abandoned }));
+        }
+      } finally {
+        status.close({});
+        done();
+      }
+    });
+  }
+
+  RED.nodes.registerType(TYPE, ZerobusBatchNode);
+}
