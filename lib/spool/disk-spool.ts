@@ -12,7 +12,7 @@ import { EventEmitter } from 'events';
 import { AtomicJsonFile } from './atomic-json-file';
 import { CoalescedTask } from './coalesced-task';
 import { lockDir } from './dir-lock';
-import { checkFrame, encodeFrames, FRAME_HEADER_BYTES, stampFrames, type EncodedFrames } from './frame';
+import { checkFrame, encodeFrames, FRAME_OVERHEAD_BYTES, stampFrames, type EncodedFrames } from './frame';
 import { MAX_SEGMENT_BYTES } from './defaults';
 import {
   checkMetaArgument,
@@ -153,7 +153,7 @@ export class DiskSpool extends EventEmitter implements Spool {
 
   canAppend(bytes: number, records = 1): boolean {
     if (this.state !== 'open') return false;
-    const framed = bytes + records * FRAME_HEADER_BYTES;
+    const framed = bytes + records * FRAME_OVERHEAD_BYTES;
     if (framed > this.o.maxBytes) return false;
     if (this.o.overflow === 'drop-oldest') return true;
     return this.backlogBytes() + this.queuedBytes + framed <= this.o.maxBytes;
@@ -509,12 +509,12 @@ export class DiskSpool extends EventEmitter implements Spool {
             this.corruptRecords++; // damaged on disk since it was written: nothing can bring it back
             continue;
           }
-          if (!fitsReadLimits(out, outBytes, check.payloadBytes, maxRecords, maxBytes)) {
+          if (!fitsReadLimits(out, outBytes, check.payloadEnd - check.payloadStart, maxRecords, maxBytes)) {
             full = true;
             break;
           }
-          out.push({ seq: check.seq, data: buf.subarray(at + FRAME_HEADER_BYTES, check.end) });
-          outBytes += check.payloadBytes;
+          out.push({ seq: check.seq, data: buf.subarray(check.payloadStart, check.payloadEnd) });
+          outBytes += check.payloadEnd - check.payloadStart;
         }
         if (full || end < count || out.length >= maxRecords) break;
         from = index.lastSeq + 1;

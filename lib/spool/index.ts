@@ -16,4 +16,4 @@ export {
 } from './types';
 export { SPOOL_DEFAULTS } from './defaults';
 export { nodeSpoolFs, type SpoolFile, type SpoolFs } from './spool-fs';
-export { FRAME_HEADER_BYTES } from './frame';
+export { FRAME_OVERHEAD_BYTES } from './frame';

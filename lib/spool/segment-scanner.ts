@@ -5,7 +5,7 @@
  * ones after it. Whatever follows the last valid frame is a torn or garbage tail.
  */
 import { FileWindow } from './file-window';
-import { checkFrame, FRAME_HEADER_BYTES, MAGIC_BYTES } from './frame';
+import { checkFrame, FRAME_PREFIX_BYTES, MAGIC_BYTES } from './frame';
 import { RecordIndex } from './record-index';
 import type { SpoolFile } from './spool-fs';
 
@@ -31,7 +31,7 @@ export async function scanSegment(file: SpoolFile, size: number, bounds: ScanBou
 
   /** end of the valid frame at pos, or -1 */
   const frameEndAt = async (pos: number): Promise<{ seq: number; end: number } | undefined> => {
-    let { buf, at } = await window.view(pos, FRAME_HEADER_BYTES);
+    let { buf, at } = await window.view(pos, FRAME_PREFIX_BYTES);
     let check = checkFrame(buf, at);
     if (!check.ok && check.need !== undefined) {
       if (pos + check.need > size) return undefined;
@@ -44,8 +44,8 @@ export async function scanSegment(file: SpoolFile, size: number, bounds: ScanBou
 
   const nextValidFrom = async (from: number): Promise<number> => {
     let pos = from;
-    while (pos + FRAME_HEADER_BYTES <= size) {
-      const { buf, at } = await window.view(pos, FRAME_HEADER_BYTES);
+    while (pos + FRAME_PREFIX_BYTES <= size) {
+      const { buf, at } = await window.view(pos, FRAME_PREFIX_BYTES);
       const hit = buf.indexOf(MAGIC_BYTES, at);
       if (hit < 0) {
         // a magic split across windows is found by overlapping the next window

@@ -1,5 +1,5 @@
 import * as path from 'path';
-import { FRAME_HEADER_BYTES } from './frame';
+import { FRAME_OVERHEAD_BYTES } from './frame';
 import { RecordIndex } from './record-index';
 import type { SpoolFile, SpoolFs } from './spool-fs';
 
@@ -62,7 +62,7 @@ export class SpoolSegment {
 
   /** payload bytes of record i, assuming no corrupt gap follows it (exact in the common case) */
   approxPayloadBytes(i: number): number {
-    return this.frameLimit(i) - this.index.offsetAt(i) - FRAME_HEADER_BYTES;
+    return this.frameLimit(i) - this.index.offsetAt(i) - FRAME_OVERHEAD_BYTES;
   }
 
   acquire(): void {

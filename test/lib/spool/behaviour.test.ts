@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import {
   createSpool,
-  FRAME_HEADER_BYTES,
+  FRAME_OVERHEAD_BYTES,
   SpoolClosedError,
   SpoolFullError,
   type Spool,
@@ -51,7 +51,7 @@ for (const mode of modes) {
       const s = spool.stats();
       assert.equal(s.mode, mode);
       assert.equal(s.backlogRecords, 5);
-      assert.equal(s.backlogBytes, 5 * (payloadFor(1).length + FRAME_HEADER_BYTES));
+      assert.equal(s.backlogBytes, 5 * (payloadFor(1).length + FRAME_OVERHEAD_BYTES));
       assert.equal(s.firstSeq, 1);
       assert.equal(s.lastSeq, 5);
       assert.equal(s.appendedRecords, 5);
@@ -132,7 +132,7 @@ for (const mode of modes) {
     });
 
     it("'block': refuses what does not fit, writes nothing of it, accepts again after an ack", async () => {
-      const record = FRAME_HEADER_BYTES + 40;
+      const record = FRAME_OVERHEAD_BYTES + 40;
       const spool = await openSpool({ maxBytes: record * 10, overflow: 'block' });
       await spool.append(payloads(1, 8));
       assert.equal(spool.canAppend(40 * 2, 2), true);
@@ -168,7 +168,7 @@ for (const mode of modes) {
     });
 
     it("'drop-oldest': drops the oldest records to make room and reports them", async () => {
-      const record = FRAME_HEADER_BYTES + 40;
+      const record = FRAME_OVERHEAD_BYTES + 40;
       const spool = await openSpool({ maxBytes: record * 10, overflow: 'drop-oldest' });
       const drops: SpoolDropEvent[] = [];
       spool.on('drop', (e: SpoolDropEvent) => drops.push(e));

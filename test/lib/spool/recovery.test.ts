@@ -5,11 +5,13 @@
 import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
-import { createSpool, FRAME_HEADER_BYTES, type Spool, type SpoolOptions } from '../../../lib/spool';
+import { createSpool, FRAME_OVERHEAD_BYTES, type Spool, type SpoolOptions } from '../../../lib/spool';
 import { makeTempDir, payloadFor, payloads, readAll, removeDir, segmentFiles } from './helpers';
 
 const SIZE = 40;
-const FRAME = FRAME_HEADER_BYTES + SIZE;
+const FRAME = FRAME_OVERHEAD_BYTES + SIZE;
+/** the payload follows the magic and the length */
+const PAYLOAD_AT = 8;
 
 describe('spool recovery', () => {
   const dirs: string[] = [];
@@ -85,7 +87,7 @@ describe('spool recovery', () => {
       Buffer.alloc(333, 0), // a file extended with zeros
       Buffer.from(Array.from({ length: 500 }, (_, i) => (i * 73 + 11) & 0xff)),
       // a header that looks right (magic, small length) with a wrong CRC
-      Buffer.concat([Buffer.from([0x5a, 0x42, 0x53, 0x50, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 11, 1, 2, 3, 4]), Buffer.from('abcd')]),
+      Buffer.concat([Buffer.from([0x5a, 0x42, 0x53, 0x50, 0, 0, 0, 4]), Buffer.from('abcd'), Buffer.from([0, 0, 0, 0, 0, 0, 0, 16, 1, 2, 3, 4])]),
     ];
     for (const garbage of garbages) {
       const dir = await writeLog(15);
@@ -107,7 +109,7 @@ describe('spool recovery', () => {
     // flip one payload byte of record 7 (first segment)
     const first = path.join(dir, segments[0]);
     const bytes = fs.readFileSync(first);
-    bytes[6 * FRAME + FRAME_HEADER_BYTES + 10] ^= 0x40;
+    bytes[6 * FRAME + PAYLOAD_AT + 10] ^= 0x40;
     fs.writeFileSync(first, bytes);
 
     const { spool, result } = await openAt(dir);
@@ -161,7 +163,7 @@ describe('spool recovery', () => {
     const { spool } = await openAt(dir);
     const [segment] = segmentFiles(dir);
     const fd = fs.openSync(path.join(dir, segment), 'r+');
-    fs.writeSync(fd, Buffer.from([0xff]), 0, 1, 2 * FRAME + FRAME_HEADER_BYTES + 1);
+    fs.writeSync(fd, Buffer.from([0xff]), 0, 1, 2 * FRAME + PAYLOAD_AT + 1);
     fs.closeSync(fd);
     assertIntact(
       await readAll(spool),
