@@ -9,6 +9,7 @@
  * log always ends on a frame boundary.
  */
 import { EventEmitter } from 'events';
+import * as path from 'path';
 import { AtomicJsonFile } from './atomic-json-file';
 import { CoalescedTask } from './coalesced-task';
 import { lockDir } from './dir-lock';
@@ -75,6 +76,7 @@ export class DiskSpool extends EventEmitter implements Spool {
   private closing: Promise<void> | undefined;
   private unlock: (() => void) | undefined;
   private acceptingAcks = true;
+  private filesClosing = false;
 
   /** oldest first; the last one is the one appended to */
   private segments: SpoolSegment[] = [];
@@ -160,7 +162,7 @@ export class DiskSpool extends EventEmitter implements Spool {
   }
 
   readAfter(seq: number, maxRecords: number, maxBytes: number): Promise<SpoolRecord[]> {
-    if (this.state !== 'open' && this.state !== 'closing') return Promise.reject(this.notOpenError());
+    if (this.state !== 'open' && !(this.state === 'closing' && !this.filesClosing)) return Promise.reject(this.notOpenError());
     let from: number;
     try {
       from = Math.max(checkSeqArgument('readAfter seq', seq), this.doneSeq) + 1;
@@ -252,7 +254,7 @@ export class DiskSpool extends EventEmitter implements Spool {
     const checkpoint = parseCheckpoint(await this.checkpointFile.read());
 
     const names = await this.fs.readdir(this.dir);
-    for (const name of names) if (name.endsWith('.tmp')) await this.fs.unlink(`${this.dir}/${name}`);
+    for (const name of names) if (name.endsWith('.tmp')) await this.fs.unlink(path.join(this.dir, name));
     const bases = names
       .map((n) => SpoolSegment.parseFileName(n))
       .filter((s): s is number => s !== undefined)
@@ -262,8 +264,8 @@ export class DiskSpool extends EventEmitter implements Spool {
     let corruptRegions = 0;
     for (let k = 0; k < bases.length; k++) {
       const base = bases[k];
-      const path = SpoolSegment.pathFor(this.dir, base);
-      const file = await this.fs.open(path, 'existing');
+      const segmentPath = SpoolSegment.pathFor(this.dir, base);
+      const file = await this.fs.open(segmentPath, 'existing');
       let keep = false;
       try {
         const size = await file.size();
@@ -279,14 +281,14 @@ export class DiskSpool extends EventEmitter implements Spool {
         }
         if (scan.index.count > 0) {
           scan.index.compact();
-          this.segments.push(new SpoolSegment(base, path, file, scan.validEnd, scan.index));
+          this.segments.push(new SpoolSegment(base, segmentPath, file, scan.validEnd, scan.index));
           afterSeq = scan.index.lastSeq;
           keep = true;
         }
       } finally {
         if (!keep) await file.close();
       }
-      if (!keep) await this.fs.unlink(path);
+      if (!keep) await this.fs.unlink(segmentPath);
     }
     this.corruptRecords += corruptRegions;
 
@@ -459,16 +461,16 @@ export class DiskSpool extends EventEmitter implements Spool {
     const current = this.segments[this.segments.length - 1];
     if (current && (current.size === 0 || current.size + bytes <= this.o.segmentBytes)) return current;
     current?.index.compact();
-    const path = SpoolSegment.pathFor(this.dir, this.nextSeq);
-    const file = await this.fs.open(path, 'create');
+    const segmentPath = SpoolSegment.pathFor(this.dir, this.nextSeq);
+    const file = await this.fs.open(segmentPath, 'create');
     try {
       if (this.o.fsync) await this.fs.syncDir(this.dir); // the new name must survive a power cut
     } catch (err) {
       await file.close().catch(() => undefined);
-      await this.fs.unlink(path).catch(() => undefined);
+      await this.fs.unlink(segmentPath).catch(() => undefined);
       throw err;
     }
-    const seg = new SpoolSegment(this.nextSeq, path, file, 0);
+    const seg = new SpoolSegment(this.nextSeq, segmentPath, file, 0);
     this.segments.push(seg);
     return seg;
   }
@@ -582,6 +584,7 @@ export class DiskSpool extends EventEmitter implements Spool {
     await this.repairTail().catch(() => undefined);
     this.acceptingAcks = false;
     await this.checkpointTask.flush();
+    this.filesClosing = true;
     await Promise.allSettled([...this.reads]);
     await this.closeFiles();
     this.unlock?.();

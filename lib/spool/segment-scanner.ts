@@ -6,6 +6,10 @@
  */
 import { FileWindow } from './file-window';
 import { checkFrame, FRAME_PREFIX_BYTES, MAGIC_BYTES } from './frame';
+import { readFully } from './spool-fs';
+
+/** Frames longer than this have their seq checked before their payload is read. */
+const LARGE_FRAME_BYTES = 1024 * 1024;
 import { RecordIndex } from './record-index';
 import type { SpoolFile } from './spool-fs';
 
@@ -35,11 +39,20 @@ export async function scanSegment(file: SpoolFile, size: number, bounds: ScanBou
     let check = checkFrame(buf, at);
     if (!check.ok && check.need !== undefined) {
       if (pos + check.need > size) return undefined;
+      // a corrupt length can announce hundreds of MB: look at the seq behind it before reading them
+      if (check.need > LARGE_FRAME_BYTES && !(await plausibleSeqAt(pos + check.need - 12))) return undefined;
       ({ buf, at } = await window.view(pos, check.need));
       check = checkFrame(buf, at);
     }
     if (!check.ok || check.seq <= lastSeq || check.seq >= bounds.beforeSeq) return undefined;
     return { seq: check.seq, end: pos + (check.end - at) };
+  };
+
+  const plausibleSeqAt = async (seqPos: number): Promise<boolean> => {
+    const trailer = await readFully(file, 8, seqPos);
+    if (trailer.length < 8) return false;
+    const seq = trailer.readUInt32BE(0) * 0x1_0000_0000 + trailer.readUInt32BE(4);
+    return seq > lastSeq && seq < bounds.beforeSeq;
   };
 
   const nextValidFrom = async (from: number): Promise<number> => {
