@@ -20,8 +20,10 @@ export class ReachableSinks {
   states(): SinkState[] {
     const now = Date.now();
     if (now - this.at > REACHABLE_TTL_MS) {
-      this.ids = this.walk();
-      this.at = now;
+      const walk = this.walk();
+      this.ids = walk.ids;
+      // while the flow is still starting, nodes downstream may not exist yet: walk again next time
+      this.at = walk.complete ? now : -Infinity;
     }
     const out: SinkState[] = [];
     for (const id of this.ids) {
@@ -31,8 +33,9 @@ export class ReachableSinks {
     return out;
   }
 
-  private walk(): string[] {
+  private walk(): { ids: string[]; complete: boolean } {
     const found: string[] = [];
+    let complete = true;
     const seen = new Set<string>([this.start.id]);
     const queue: string[] = wiresOf(this.start);
     while (queue.length) {
@@ -45,8 +48,9 @@ export class ReachableSinks {
       }
       const next = this.RED.nodes.getNode(id);
       if (next) queue.push(...wiresOf(next));
+      else complete = false;
     }
-    return found;
+    return { ids: found, complete };
   }
 }
 
