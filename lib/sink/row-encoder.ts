@@ -1,12 +1,13 @@
 import type * as protobuf from 'protobufjs';
-import { createRowNormalizer, RowError, type TableSchema } from '../schema';
+import { createRowNormalizer, RowError, type ColumnSchema, type DeltaType, type TableSchema } from '../schema';
 import type { EncodeOutcome } from './record-encoder';
 
 /**
  * Encoders of custom table rows (format 'rows'). With a schema, lib/schema's normalizer checks
  * the row and gives its stored form (VARIANT as JSON text, BIGINT strings as numbers when they
  * fit, BINARY as base64, DECIMAL as text, column names as in the table); that form is both the
- * JSON record and the input of the protobuf message.
+ * input of the protobuf message (VARIANT travels as JSON text there) and, with VARIANT values
+ * put back as JSON values, the JSON record (a JSON record carries a VARIANT as the value itself).
  */
 
 type Row = Record<string, unknown>;
@@ -21,7 +22,7 @@ export function schemaRowEncoder(table: TableSchema, messageType?: protobuf.Type
       if (err instanceof RowError) return { ok: false, reason: err.message };
       throw err;
     }
-    if (!messageType) return { ok: true, data: Buffer.from(JSON.stringify(stored), 'utf8') };
+    if (!messageType) return { ok: true, data: Buffer.from(JSON.stringify(variantsAsJson(table.columns, stored)), 'utf8') };
     const nullAt = nullInsideCollection(stored, '');
     if (nullAt) return { ok: false, reason: `column '${nullAt}': protobuf records cannot carry NULL inside an ARRAY or MAP` };
     return { ok: true, data: Buffer.from(messageType.encode(messageType.fromObject(stored)).finish()) };
@@ -53,4 +54,43 @@ function nullInsideCollection(value: unknown, path: string, inCollection = false
     }
   }
   return undefined;
+}
+
+/** The stored form with every VARIANT (JSON text) turned back into its JSON value. */
+function variantsAsJson(columns: ColumnSchema[], stored: Row): Row {
+  if (!columns.some((c) => hasVariant(c.type))) return stored;
+  const out: Row = { ...stored };
+  for (const c of columns) if (out[c.name] !== undefined && hasVariant(c.type)) out[c.name] = variantValue(c.type, out[c.name]);
+  return out;
+}
+
+function variantValue(type: DeltaType, value: unknown): unknown {
+  if (value === null || value === undefined) return value;
+  switch (type.kind) {
+    case 'variant':
+      return typeof value === 'string' ? JSON.parse(value) : value;
+    case 'array':
+      return (value as unknown[]).map((v) => variantValue(type.element, v));
+    case 'map':
+      return Object.fromEntries(Object.entries(value as Row).map(([k, v]) => [k, variantValue(type.value, v)]));
+    case 'struct':
+      return variantsAsJson(type.fields, value as Row);
+    default:
+      return value;
+  }
+}
+
+function hasVariant(type: DeltaType): boolean {
+  switch (type.kind) {
+    case 'variant':
+      return true;
+    case 'array':
+      return hasVariant(type.element);
+    case 'map':
+      return hasVariant(type.value);
+    case 'struct':
+      return type.fields.some((f) => hasVariant(f.type));
+    default:
+      return false;
+  }
 }

@@ -59,6 +59,8 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
   private readonly maxInflight: number;
   private readonly maxBatchRecords: number;
   private readonly maxBatchBytes: number;
+  /** a record larger than this can never be sent (request framing takes the rest) */
+  private readonly maxRecordBytes: number;
   private readonly failedRetryMs: number;
   private readonly now: () => number;
   private readonly streamOptions: Parameters<ZerobusClient['createStream']>[0];
@@ -108,6 +110,7 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
     this.maxInflight = Math.max(1, opts.maxInflightRecords ?? SINK_DEFAULTS.maxInflightRecords);
     this.maxBatchRecords = Math.max(1, opts.maxBatchRecords ?? SINK_DEFAULTS.maxBatchRecords);
     this.maxBatchBytes = Math.min(MAX_REQUEST_BYTES, Math.max(1024, opts.maxBatchBytes ?? SINK_DEFAULTS.maxBatchBytes));
+    this.maxRecordBytes = this.maxBatchBytes - RECORD_FRAMING_BYTES;
     this.failedRetryMs = Math.max(10, opts.failedRetryMs ?? SINK_DEFAULTS.failedRetryMs);
     this.rateIn = new RateMeter(5, this.now);
     this.rateOut = new RateMeter(5, this.now);
@@ -174,8 +177,8 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
     for (let index = 0; index < items.length; index++) {
       const outcome = this.encoder.encode(items[index], ingestionMicros);
       if (!outcome.ok) rejected.push({ index, reason: outcome.reason });
-      else if (outcome.data.length > this.maxBatchBytes) {
-        rejected.push({ index, reason: `the encoded record has ${outcome.data.length} bytes, more than the ${this.maxBatchBytes} bytes one request may carry` });
+      else if (outcome.data.length > this.maxRecordBytes) {
+        rejected.push({ index, reason: `the encoded record has ${outcome.data.length} bytes, more than the ${this.maxRecordBytes} bytes one request may carry` });
       } else {
         records.push(outcome.data);
         bytes += outcome.data.length;
@@ -309,7 +312,7 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
       old.removeAllListeners('state');
       old.removeAllListeners('error');
       old.on('error', () => undefined);
-      old.close(0).catch(() => undefined);
+      old.close(1).catch(() => undefined); // close(0) would mean: flush without a time limit
     }
     this.inflight = [];
     this.inflightRecords = 0;
@@ -500,7 +503,7 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
       stream.removeAllListeners('state');
       stream.removeAllListeners('error');
       stream.on('error', () => undefined);
-      await bounded(stream.close(Math.min(left(), 1000)).catch(() => undefined), Math.max(left(), 200));
+      await bounded(stream.close(Math.max(1, Math.min(left(), 1000))).catch(() => undefined), Math.max(left(), 200));
     }
     this.rejectWaiters(new BackpressureError('closing', 'the sink closed before Zerobus acknowledged the records; resend them'));
     // The spool must close on every path (file handles); give it a short grace past the deadline.
@@ -530,6 +533,9 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
     this.emit('state', status);
   }
 }
+
+/** Request envelope around one record (header room, batch and item tags, lengths), with margin. */
+const RECORD_FRAMING_BYTES = 64;
 
 /** The spool could not be read: reported like a final error, retried like one. */
 class SpoolReadError extends Error {
