@@ -71,6 +71,8 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
   private closePromise: Promise<void> | undefined;
   private closing = false;
   private spoolOpen = false;
+  /** bytes of the latest accept() call: 'accepting' answers whether one more like it would fit */
+  private lastAcceptBytes = 0;
 
   private convert: RecordConverter = (_seq, data) => data;
   private stream: ZerobusStream | undefined;
@@ -148,11 +150,11 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
     return this.status;
   }
 
-  /** false when new data would be refused now (spool full under 'block', closing, failed to start). */
+  /** false when new data (a call like the latest one) would be refused now: spool full under 'block', closing, failed to start. */
   get accepting(): boolean {
     if (this.closing || this.startError || !this.spoolOpen) return false;
     if (this.memory && this.status.state === 'failed') return false;
-    return this.spool.canAppend(1);
+    return this.spool.canAppend(Math.max(1, this.lastAcceptBytes));
   }
 
   /**
@@ -187,6 +189,7 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
     this.rejected += rejected.length;
     if (records.length === 0) return { accepted: 0, rejected };
 
+    this.lastAcceptBytes = bytes;
     if (!this.spool.canAppend(bytes)) throw this.spoolFull();
     let seqs: { firstSeq: number; lastSeq: number };
     try {

@@ -120,7 +120,7 @@ describe('lib/sink ZerobusSink reliability', function () {
       await s.accept(numericEvents(5, 'Later'));
       await waitFor(() => s.state.state === 'failed', 'failed');
       assert.equal(s.state.error?.code, 'NOT_FOUND');
-      emu.addTable(OT_EVENTS_SQL.replace(OT_TABLE, table));
+      emu.addTable(OT_EVENTS_SQL.split(OT_TABLE).join(table));
       await waitFor(() => emu.allRows(table).length === 5, 'delivered to the new table');
       assert.equal(failures.length, 1);
     });
@@ -166,11 +166,12 @@ describe('lib/sink ZerobusSink reliability', function () {
       const events = numericEvents(40, 'Convert');
       await first.accept(events);
       await first.close(100);
-      assert.equal(emu.allRows(OT_TABLE).length, 0);
       emu.faults.withholdAcks(false);
+      await emu.clearTable(OT_TABLE); // the emulator may have stored what it did not acknowledge
 
       const second = sink({ spool: { dir }, recordType: 'json' });
       await second.start();
+      assert.equal(second.stats().backlog, 40, 'the unacknowledged records were still spooled');
       await waitFor(() => second.stats().backlog === 0 && emu.allRows(OT_TABLE).length >= 40, 'the spooled records delivered');
       const landed = rowsOf();
       for (const e of events) assert.ok(landed.has(keyOf(e)), `${keyOf(e)} landed`);
