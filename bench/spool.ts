@@ -14,29 +14,31 @@ const RECORD_BYTES = 150;
 const BATCH = 500;
 /** appends in flight at once, like a zerobus-out node fed by several HTTP requests */
 const CONCURRENCY = 8;
+const SMALL_BATCH = 10;
+const SMALL_CONCURRENCY = 64;
 const MB = 1024 * 1024;
 
-function makeBatch(seed: number): Buffer[] {
-  return Array.from({ length: BATCH }, (_, i) => {
+function makeBatch(seed: number, size = BATCH): Buffer[] {
+  return Array.from({ length: size }, (_, i) => {
     const b = Buffer.alloc(RECORD_BYTES, (seed + i) & 0xff);
     b.writeUInt32BE(seed + i, 0);
     return b;
   });
 }
 
-/** Appends `records` in batches of 500 with CONCURRENCY appends in flight; records/s. */
-async function appendRate(spool: Spool, records: number): Promise<number> {
-  const batches = Math.ceil(records / BATCH);
-  const payload = Array.from({ length: 16 }, (_, i) => makeBatch(i * BATCH));
+/** Appends `records` in batches of `batch` with `concurrency` appends in flight; records/s. */
+async function appendRate(spool: Spool, records: number, batch = BATCH, concurrency = CONCURRENCY): Promise<number> {
+  const batches = Math.ceil(records / batch);
+  const payload = Array.from({ length: 16 }, (_, i) => makeBatch(i * batch, batch));
   let next = 0;
   const started = process.hrtime.bigint();
   await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
+    Array.from({ length: concurrency }, async () => {
       while (next < batches) await spool.append(payload[next++ % payload.length]);
     }),
   );
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  return (batches * BATCH) / seconds;
+  return (batches * batch) / seconds;
 }
 
 async function withSpool<T>(opts: Omit<SpoolOptions, 'dir'>, fn: (spool: Spool, dir: string) => Promise<T>): Promise<T> {
@@ -72,6 +74,11 @@ export async function run(opts: BenchOptions): Promise<BenchResult[]> {
     return { rate, fsyncs: spool.stats().fsyncs };
   });
   const noSync = await withSpool({ fsync: false }, (spool) => appendRate(spool, appendRecords));
+  // many small concurrent appends (e.g. gateways posting a few tag changes each): where group commit matters most
+  const smallRecords = opts.quick ? 20_000 : 100_000;
+  const smallBaselineRecords = opts.quick ? 2_000 : 10_000;
+  const smallGroup = await withSpool({}, (spool) => appendRate(spool, smallRecords, SMALL_BATCH, SMALL_CONCURRENCY));
+  const smallPerAppend = await withSpool({ groupCommit: false }, (spool) => appendRate(spool, smallBaselineRecords, SMALL_BATCH, SMALL_CONCURRENCY));
 
   results.push(
     withRatio({
@@ -81,6 +88,14 @@ export async function run(opts: BenchOptions): Promise<BenchResult[]> {
       unit: 'rec/s',
       baseline: { name: 'fsync per append', value: perAppend.rate },
       notes: `${appendNote}; ${group.fsyncs} fsyncs for ${appendRecords / BATCH} appends (baseline: ${perAppend.fsyncs} for ${baselineRecords / BATCH})`,
+    }),
+    withRatio({
+      scenario: `append of ${SMALL_BATCH} records, group commit (fsync)`,
+      metric: 'records/s',
+      value: smallGroup,
+      unit: 'rec/s',
+      baseline: { name: 'fsync per append', value: smallPerAppend },
+      notes: `${RECORD_BYTES}-byte records, ${SMALL_CONCURRENCY} appends in flight`,
     }),
     withRatio({
       scenario: 'append, no fsync',

@@ -239,6 +239,29 @@ describe('disk spool', () => {
     assert.equal(s.diskBytes, 50_000 * 170);
   });
 
+  it("'drop-oldest' gives up whole old segments, deletes their files, and they stay dropped after a restart", async () => {
+    const frame = 60; // 40-byte payloads
+    let spool = await openSpool({ segmentBytes: 10 * frame, maxBytes: 30 * frame, overflow: 'drop-oldest' });
+    const drops: number[] = [];
+    spool.on('drop', (e: { records: number }) => drops.push(e.records));
+    for (let seq = 1; seq <= 30; seq += 10) await spool.append(payloads(seq, 10));
+    assert.equal(segmentFiles(dir).length, 3);
+    await spool.append(payloads(31, 5)); // needs room: segment 1..10 goes as a whole
+    assert.deepEqual(drops, [10]);
+    assert.equal(spool.stats().droppedRecords, 10);
+    assert.equal(spool.stats().ackedSeq, 0, 'dropping is not acknowledging');
+    assert.deepEqual(
+      (await readAll(spool)).map((r) => r.seq),
+      Array.from({ length: 25 }, (_, i) => 11 + i),
+    );
+    await spool.close(); // writes the checkpoint that records the drop
+    assert.ok(!segmentFiles(dir).includes('00000000000000000001.seg'), 'the dropped segment file is deleted');
+
+    spool = await openSpool({ segmentBytes: 10 * frame, maxBytes: 30 * frame, overflow: 'drop-oldest' });
+    assert.equal((await readAll(spool))[0].seq, 11);
+    assert.equal(spool.stats().backlogRecords, 25);
+  });
+
   it('keeps meta across restarts', async () => {
     let spool = await openSpool();
     await spool.writeMeta({ recordType: 'json', descriptor: 'abc' });
