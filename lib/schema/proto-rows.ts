@@ -1,5 +1,6 @@
 import * as protobuf from 'protobufjs';
 import { readDescriptor } from './descriptor';
+import { createWireChecker } from './wire-check';
 import { checkDecimalText, RowError, type Row } from './rows';
 import { formatType, type ColumnSchema, type DeltaType, type TableSchema } from './types';
 
@@ -217,11 +218,16 @@ export function createProtoRowReader(table: TableSchema, descriptorProto: Uint8A
   } catch (err) {
     return { ok: false, reason: (err as Error).message };
   }
+  const wellFormed = createWireChecker(messageType);
   return {
     ok: true,
     reader: {
       messageType,
-      decodeRow: (bytes) => toRow(messageType.decode(bytes) as unknown as Decoded, ''),
+      decodeRow: (bytes) => {
+        const problem = wellFormed(bytes);
+        if (problem) throw new Error(problem);
+        return toRow(messageType.decode(bytes) as unknown as Decoded, '');
+      },
     },
   };
 }

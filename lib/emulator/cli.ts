@@ -1,0 +1,164 @@
+#!/usr/bin/env node
+/**
+ * `zerobus-emulator`: runs the local Zerobus emulator until SIGINT/SIGTERM.
+ */
+import { DEFAULT_GRPC_PORT, DEFAULT_HOST, DEFAULT_HTTP_PORT, startEmulator, type EmulatorOptions } from './emulator';
+
+const HELP = `Usage: zerobus-emulator [options]
+
+A local stand-in for Databricks Zerobus Ingest: the gRPC stream service, the OAuth
+token endpoint, tables from CREATE TABLE files, a JSON API and a web page.
+
+Options:
+  --grpc-port <n>           gRPC port (default ${DEFAULT_GRPC_PORT}; 0 = any free port)
+  --http-port <n>           HTTP port: token endpoint, API, web page (default ${DEFAULT_HTTP_PORT})
+  --host <addr>             address to listen on (default ${DEFAULT_HOST})
+  --data-dir <dir>          keep rows on disk here (default: in memory only)
+  --schema <file.sql>       CREATE TABLE statements; repeat for several files
+  --client-id <id>          with --client-secret: enforce OAuth (only tokens issued here)
+  --client-secret <secret>
+  --stream-max-age-ms <n>   rotate streams with a close signal after this long (default 900000)
+  --close-signal-ms <n>     duration announced in that signal (default 10000)
+  --max-rows <n>            newest rows kept in memory per table
+  --quiet                   do not log stream events
+  -h, --help                show this help
+`;
+
+export class UsageError extends Error {}
+
+function integer(flag: string, text: string | undefined, min: number): number {
+  if (text === undefined || !/^\d+$/.test(text) || Number(text) < min) {
+    throw new UsageError(`${flag} needs an integer >= ${min}, got ${text === undefined ? 'nothing' : JSON.stringify(text)}`);
+  }
+  return Number(text);
+}
+
+export function parseArgs(argv: string[]): { help: true } | { help: false; options: EmulatorOptions; quiet: boolean } {
+  const options: EmulatorOptions = { schemaFiles: [] };
+  let quiet = false;
+  for (let i = 0; i < argv.length; i++) {
+    let arg = argv[i];
+    let inline: string | undefined;
+    const eq = arg.indexOf('=');
+    if (arg.startsWith('--') && eq > 0) {
+      inline = arg.slice(eq + 1);
+      arg = arg.slice(0, eq);
+    }
+    const value = (): string => {
+      const v = inline ?? argv[++i];
+      if (v === undefined || (inline === undefined && v.startsWith('--'))) throw new UsageError(`${arg} needs a value`);
+      return v;
+    };
+    switch (arg) {
+      case '-h':
+      case '--help':
+        return { help: true };
+      case '--grpc-port':
+        options.grpcPort = integer(arg, value(), 0);
+        break;
+      case '--http-port':
+        options.httpPort = integer(arg, value(), 0);
+        break;
+      case '--host':
+        options.host = value();
+        break;
+      case '--data-dir':
+        options.dataDir = value();
+        break;
+      case '--schema':
+        options.schemaFiles!.push(value());
+        break;
+      case '--client-id':
+        options.clientId = value();
+        break;
+      case '--client-secret':
+        options.clientSecret = value();
+        break;
+      case '--stream-max-age-ms':
+        options.streamMaxAgeMs = integer(arg, value(), 1);
+        break;
+      case '--close-signal-ms':
+        options.closeSignalDurationMs = integer(arg, value(), 0);
+        break;
+      case '--max-rows':
+        options.maxRowsInMemory = integer(arg, value(), 1);
+        break;
+      case '--quiet':
+        quiet = true;
+        break;
+      default:
+        throw new UsageError(`unknown option ${arg}`);
+    }
+  }
+  if ((options.clientId === undefined) !== (options.clientSecret === undefined)) {
+    throw new UsageError('--client-id and --client-secret go together');
+  }
+  return { help: false, options, quiet };
+}
+
+function explainStartError(err: unknown, options: EmulatorOptions): string {
+  const e = err as NodeJS.ErrnoException;
+  const text = String(e?.message ?? err);
+  if (e?.code === 'EADDRINUSE' || /No address added|EADDRINUSE|address already in use/i.test(text)) {
+    return `a port is already in use (gRPC ${options.grpcPort ?? DEFAULT_GRPC_PORT}, HTTP ${options.httpPort ?? DEFAULT_HTTP_PORT}): stop the other process or pick --grpc-port/--http-port`;
+  }
+  if (e?.code === 'EACCES') return `not allowed to listen there: ${text}`;
+  return text;
+}
+
+async function main(): Promise<void> {
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs(process.argv.slice(2));
+  } catch (err) {
+    process.stderr.write(`zerobus-emulator: ${(err as Error).message}\nTry --help.\n`);
+    process.exit(2);
+  }
+  if (parsed.help) {
+    process.stdout.write(HELP);
+    return;
+  }
+  const { options, quiet } = parsed;
+  const stamp = (): string => new Date().toISOString().slice(11, 23);
+  options.log = quiet ? undefined : (line) => process.stdout.write(`${stamp()} ${line}\n`);
+  let emulator;
+  try {
+    emulator = await startEmulator(options);
+  } catch (err) {
+    process.stderr.write(`zerobus-emulator: cannot start: ${explainStartError(err, options)}\n`);
+    process.exit(1);
+  }
+  const tables = emulator.tables();
+  const lines = [
+    'Zerobus emulator running',
+    `  gRPC endpoint   ${emulator.endpoint}`,
+    `  workspace URL   ${emulator.workspaceUrl}   (token endpoint ${emulator.workspaceUrl}/oidc/v1/token)`,
+    `  web page        ${emulator.workspaceUrl}/`,
+    `  OAuth           ${options.clientId ? `enforced for client id ${options.clientId}` : 'not enforced: any bearer token is accepted'}`,
+    `  storage         ${options.dataDir ? `durable in ${options.dataDir}` : 'in memory'}`,
+    `  tables          ${tables.length ? '' : '(none: load some with --schema file.sql)'}`,
+    ...tables.map((t) => `    ${t.name}  (${t.rowCount} rows)`),
+    'Press Ctrl+C to stop.',
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+
+  let stopping = false;
+  const shutdown = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write(`${signal}: stopping…\n`);
+    const force = setTimeout(() => process.exit(1), 5000);
+    force.unref();
+    emulator.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        process.stderr.write(`zerobus-emulator: error while stopping: ${(err as Error).message}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+if (require.main === module) void main();
