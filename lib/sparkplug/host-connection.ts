@@ -117,9 +117,8 @@ export class SparkplugHostConnection extends EventEmitter<HostConnectionEvents> 
       });
       await Promise.race([graceful.catch(() => undefined), timeout]);
       clearTimeout(timer);
+      // (never removeAllListeners: mqtt.js cleans its own timers up in listeners of its own)
       client.end(true);
-      client.removeAllListeners();
-      client.on('error', () => undefined);
       this.client = undefined;
       if (wasUp) this.emit('lost', this.now());
     }
@@ -168,8 +167,12 @@ export class SparkplugHostConnection extends EventEmitter<HostConnectionEvents> 
       this.fail(err);
       client.end(true);
     }));
-    client.on('message', (topic, payload) => this.onMessage(client, topic, payload));
-    client.on('error', (err) => this.fail(err));
+    client.on('message', (topic, payload) => {
+      if (client === this.client) this.onMessage(client, topic, payload);
+    });
+    client.on('error', (err) => {
+      if (client === this.client) this.fail(err);
+    });
     client.on('close', () => this.onClose(client));
   }
 
@@ -211,8 +214,6 @@ export class SparkplugHostConnection extends EventEmitter<HostConnectionEvents> 
 
   private onClose(client: mqtt.MqttClient): void {
     if (client !== this.client) return;
-    client.removeAllListeners();
-    client.on('error', () => undefined);
     client.end(true);
     this.client = undefined;
     if (this.sessionUp) {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import type { MqttClient } from 'mqtt';
 import type { Node, NodeMessageInFlow } from 'node-red';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-import helper = require('node-red-node-test-helper');
+const helper = require('node-red-node-test-helper');
 import brokerNode from '../../nodes/zerobus-sparkplug-broker/zerobus-sparkplug-broker';
 import inNode from '../../nodes/zerobus-sparkplug-in/zerobus-sparkplug-in';
 import type { TagEvent } from '../../lib/tags/event';
