@@ -6,6 +6,7 @@ import { ChildProcess, spawn } from 'child_process';
 import * as http from 'http';
 import * as path from 'path';
 import { PACKAGE_ROOT } from '../lib/paths';
+import { LINKED_PACKAGE_DIR } from './node-red-process';
 
 export interface EmulatorProcessOptions {
   grpcPort: number;
@@ -60,7 +61,7 @@ export class EmulatorProcess {
 
   async start(timeoutMs = 20_000): Promise<void> {
     const o = this.opts;
-    const args = [path.join(PACKAGE_ROOT, 'dist', 'lib', 'emulator', 'cli.js'), '--grpc-port', String(o.grpcPort), '--http-port', String(o.httpPort), '--data-dir', o.dataDir];
+    const args = [path.join(LINKED_PACKAGE_DIR, 'dist', 'lib', 'emulator', 'cli.js'), '--grpc-port', String(o.grpcPort), '--http-port', String(o.httpPort), '--data-dir', o.dataDir];
     for (const f of o.schemaFiles ?? [path.join(PACKAGE_ROOT, 'examples/tables/ot_events.sql')]) args.push('--schema', f);
     if (o.clientId) args.push('--client-id', o.clientId);
     if (o.clientSecret) args.push('--client-secret', o.clientSecret);

@@ -42,7 +42,11 @@ export async function freePort(): Promise<number> {
   });
 }
 
-const PACKAGE_NAME = '@ot-lakehouse/node-red-zerobus';
+/**
+ * The package folder that 'link' installs: this checkout, or a staged build
+ * (`node scripts/build.js --stage DIR`) named by ZEROBUS_PACKAGE_DIR.
+ */
+export const LINKED_PACKAGE_DIR = process.env.ZEROBUS_PACKAGE_DIR ? path.resolve(process.env.ZEROBUS_PACKAGE_DIR) : PACKAGE_ROOT;
 
 export function installPackage(userDir: string, install: NodeRedProcessOptions['install'] = 'link'): void {
   fs.mkdirSync(userDir, { recursive: true });
@@ -54,8 +58,8 @@ export function installPackage(userDir: string, install: NodeRedProcessOptions['
     const target = path.join(userDir, 'node_modules', '@ot-lakehouse', 'node-red-zerobus');
     fs.mkdirSync(path.dirname(target), { recursive: true });
     fs.rmSync(target, { recursive: true, force: true });
-    fs.symlinkSync(PACKAGE_ROOT, target, 'dir');
-    if (!fs.existsSync(path.join(PACKAGE_ROOT, 'dist', 'nodes'))) {
+    fs.symlinkSync(LINKED_PACKAGE_DIR, target, 'dir');
+    if (!fs.existsSync(path.join(LINKED_PACKAGE_DIR, 'dist', 'nodes'))) {
       throw new Error('dist/ is missing: run `npm run build` first');
     }
   } else {

@@ -1,10 +1,10 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { PACKAGE_ROOT } from '../../lib/paths';
+import { LINKED_PACKAGE_DIR } from '../../demo/node-red-process';
 
 /** End-to-end tests load the built package, as a user's Node-RED does: `npm test` builds it first. */
 export function requireBuiltPackage(): void {
-  if (!fs.existsSync(path.join(PACKAGE_ROOT, 'dist', 'nodes', 'zerobus-out', 'zerobus-out.js'))) {
+  if (!fs.existsSync(path.join(LINKED_PACKAGE_DIR, 'dist', 'nodes', 'zerobus-out', 'zerobus-out.js'))) {
     throw new Error('dist/ is missing or incomplete: run `npm run build` (npm test does it) before the end-to-end tests');
   }
 }
