@@ -9,7 +9,6 @@
  * log always ends on a frame boundary.
  */
 import { EventEmitter } from 'events';
-import * as path from 'path';
 import { AtomicJsonFile } from './atomic-json-file';
 import { CoalescedTask } from './coalesced-task';
 import { lockDir } from './dir-lock';
@@ -24,7 +23,7 @@ import {
   resolveSpoolOptions,
   type ResolvedSpoolOptions,
 } from './options';
-import { scanSegment } from './segment-scanner';
+import { recoverLog } from './log-recovery';
 import { nodeSpoolFs, readFully, writeFully, type SpoolFs } from './spool-fs';
 import { SpoolSegment } from './spool-segment';
 import {
@@ -253,49 +252,15 @@ export class DiskSpool extends EventEmitter implements Spool {
     this.meta = meta && typeof meta === 'object' && !Array.isArray(meta) ? (meta as Record<string, unknown>) : undefined;
     const checkpoint = parseCheckpoint(await this.checkpointFile.read());
 
-    const names = await this.fs.readdir(this.dir);
-    for (const name of names) if (name.endsWith('.tmp')) await this.fs.unlink(path.join(this.dir, name));
-    const bases = names
-      .map((n) => SpoolSegment.parseFileName(n))
-      .filter((s): s is number => s !== undefined)
-      .sort((a, b) => a - b);
-
-    let afterSeq = 0;
-    let corruptRegions = 0;
-    for (let k = 0; k < bases.length; k++) {
-      const base = bases[k];
-      const segmentPath = SpoolSegment.pathFor(this.dir, base);
-      const file = await this.fs.open(segmentPath, 'existing');
-      let keep = false;
-      try {
-        const size = await file.size();
-        const scan = await scanSegment(file, size, {
-          afterSeq: Math.max(afterSeq, base - 1),
-          beforeSeq: k + 1 < bases.length ? bases[k + 1] : Number.POSITIVE_INFINITY,
-        });
-        corruptRegions += scan.corruptRegions;
-        if (scan.validEnd < size) {
-          await file.truncate(scan.validEnd);
-          if (this.o.fsync) await file.datasync();
-          this.truncatedBytes += size - scan.validEnd;
-        }
-        if (scan.index.count > 0) {
-          scan.index.compact();
-          this.segments.push(new SpoolSegment(base, segmentPath, file, scan.validEnd, scan.index));
-          afterSeq = scan.index.lastSeq;
-          keep = true;
-        }
-      } finally {
-        if (!keep) await file.close();
-      }
-      if (!keep) await this.fs.unlink(segmentPath);
-    }
-    this.corruptRecords += corruptRegions;
+    const log = await recoverLog(this.fs, this.dir, this.o.fsync);
+    this.segments = log.segments;
+    this.truncatedBytes += log.truncatedBytes;
+    this.corruptRecords += log.corruptRegions;
 
     // The checkpoint is trusted only up to records that exist: were it ahead of the log (files
     // lost or replaced), records appended from now on must not count as acknowledged. New seqs
     // start after everything either of them has seen, so they keep increasing.
-    const maxFound = afterSeq;
+    const maxFound = log.lastSeq;
     this.ackedSeq = checkpoint.ackedSeq;
     this.doneSeq = checkpoint.doneSeq;
     if (this.segments.length > 0) {
@@ -310,7 +275,7 @@ export class DiskSpool extends EventEmitter implements Spool {
       records: this.backlogRecords(),
       bytes: this.backlogBytes(),
       truncatedBytes: this.truncatedBytes,
-      corruptRecords: corruptRegions,
+      corruptRecords: log.corruptRegions,
     };
   }
 
@@ -442,9 +407,10 @@ export class DiskSpool extends EventEmitter implements Spool {
       settle();
       batch.forEach((a, i) => a.resolve(results[i]));
     } catch (err) {
+      // cut the failed bytes before answering (if that fails too, it is retried before the next write)
+      await this.repairTail().catch(() => undefined);
       settle();
       batch.forEach((a) => a.reject(err));
-      await this.repairTail().catch(() => undefined); // retried before the next write otherwise
     }
   }
 
