@@ -1,5 +1,5 @@
 import { EventEmitter } from 'events';
-import { createSpool, SpoolFullError, type Spool } from '../spool';
+import { createSpool, SPOOL_DEFAULTS, SpoolFullError, type Spool } from '../spool';
 import type { StreamState, ZerobusClient, ZerobusStream } from '../zerobus';
 import { BackpressureError, SinkConfigError } from './errors';
 import { LatencyWindow, RateMeter } from './meters';
@@ -54,6 +54,7 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
   private readonly encoder: RecordEncoder;
   private readonly spool: Spool;
   private readonly memory: boolean;
+  private readonly spoolMaxBytes: number;
   private readonly client: ZerobusClient;
   private readonly ownsClient: boolean;
   private readonly maxInflight: number;
@@ -124,6 +125,7 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
       schemaSql: opts.schemaSql,
     });
     this.spool = createSpool(opts.spool ?? {});
+    this.spoolMaxBytes = opts.spool?.maxBytes ?? (opts.spool?.dir ? SPOOL_DEFAULTS.diskMaxBytes : SPOOL_DEFAULTS.memoryMaxBytes);
     this.memory = !opts.spool?.dir;
     this.spool.on('drop', (info: { records: number; bytes: number }) => this.onSpoolDrop(info));
     this.client = opts.client ?? opts.clientFactory!();
@@ -274,7 +276,8 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
     this.stream = stream;
     stream.on('state', (state: StreamState, detail?: { retryInMs?: number; error?: Error }) => this.onStreamState(gen, state, detail));
     stream.on('error', (err: Error) => this.enterFailed(gen, err));
-    this.setStatus({ state: stream.state === 'open' ? 'streaming' : 'connecting' });
+    if (stream.state === 'open') this.setStatus({ state: 'streaming' });
+    else if (!this.inFailureEpisode) this.setStatus({ state: 'connecting' });
     void this.sendLoop(gen);
   }
 
@@ -283,7 +286,8 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
     switch (state) {
       case 'idle':
       case 'connecting':
-        if (this.status.state !== 'reconnecting') this.setStatus({ state: 'connecting' });
+        // A retry after a final error keeps showing the error until it proves fixed.
+        if (this.status.state !== 'reconnecting' && !this.inFailureEpisode) this.setStatus({ state: 'connecting' });
         break;
       case 'open':
       case 'paused':
@@ -525,8 +529,9 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
 
   private spoolFull(): BackpressureError {
     const s = this.spool.stats();
-    const mb = (s.backlogBytes / (1024 * 1024)).toFixed(1);
-    return new BackpressureError('spool-full', `spool full (${s.backlogRecords} records, ${mb} MB waiting): records not accepted, resend later`);
+    const records = s.backlogRecords + (s.pendingRecords ?? 0);
+    const mb = (this.spoolMaxBytes / (1024 * 1024)).toFixed(1);
+    return new BackpressureError('spool-full', `spool full (${records} records waiting, limit ${mb} MB): records not accepted, resend later`);
   }
 
   private setStatus(status: SinkStatus): void {
