@@ -53,6 +53,7 @@ export class ZerobusStream extends EventEmitter {
   private readonly waiting: Admission[] = [];
   private waitingHead = 0;
   private readonly flushWaiters: FlushWaiter[] = [];
+  private capacityWaiters: (() => void)[] = [];
   private nextSeq = 1;
   /** Every ticket with seq <= this is acknowledged (tickets complete in order). */
   private ackedSeq = 0;
@@ -153,6 +154,12 @@ export class ZerobusStream extends EventEmitter {
       !this.closing && !this.finalError && this._state !== 'closed' && this.waitingHead === this.waiting.length &&
       this.lz.records < this.maxRecords && this.lz.bytes < this.maxBytes
     );
+  }
+
+  /** Resolves once hasCapacity() is true (or the stream closed/failed: ingest() then says why). */
+  whenCapacity(): Promise<void> {
+    if (this.hasCapacity() || this.closing || this.isStopped()) return Promise.resolve();
+    return new Promise<void>((resolve) => this.capacityWaiters.push(resolve));
   }
 
   flush(timeoutMs: number = STREAM_DEFAULTS.flushTimeoutMs): Promise<void> {
@@ -390,9 +397,16 @@ export class ZerobusStream extends EventEmitter {
     this.recordsAcked += records;
     if (this.listenerCount('ack') > 0) this.emit('ack', { records, latencyMs: latency, offset: ack });
     if (this.waitingHead < this.waiting.length) this.admitWaiting();
+    if (this.capacityWaiters.length > 0 && this.hasCapacity()) this.releaseCapacityWaiters();
     this.settleFlushWaiters();
     if (this.lz.sentCount === 0) this.disarmAckTimer();
     if (this.phase === 'paused' && this.lz.sentCount === 0) this.rollOver();
+  }
+
+  private releaseCapacityWaiters(): void {
+    const waiters = this.capacityWaiters;
+    this.capacityWaiters = [];
+    for (const w of waiters) w();
   }
 
   private settleFlushWaiters(): void {
@@ -558,6 +572,7 @@ export class ZerobusStream extends EventEmitter {
       clearTimeout(w.timer);
       w.reject(err);
     }
+    this.releaseCapacityWaiters();
   }
 
   private async doClose(timeoutMs: number): Promise<void> {

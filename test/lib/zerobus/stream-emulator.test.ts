@@ -32,7 +32,7 @@ describe('zerobus client against the emulator', function () {
   };
 
   /** Keep ingesting batches while `during` runs, then wait for everything. */
-  async function traffic(stream: ZerobusStream, ledger: Ledger, batches: number, size: number, during: (i: number) => void, encode = asJson) {
+  async function traffic(stream: ZerobusStream, ledger: Ledger, batches: number, size: number, during: (i: number) => void, encode: (r: ReturnType<typeof makeRows>) => Buffer[] | string[] = asJson) {
     const pending: Promise<void>[] = [];
     for (let i = 0; i < batches; i++) {
       during(i);
