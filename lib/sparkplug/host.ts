@@ -12,17 +12,24 @@
  */
 import type { TagEvent, TagValue } from '../tags/event';
 import { QUALITY_GOOD, QUALITY_STALE, type Quality } from '../tags';
-import {
-  aliasKey, decodeRawPayload, encodeRebirthCommand, metricValue, ownDataType, SparkplugDecodeError,
-  type AliasKey, type DecodeOptions,
-} from './codec';
-import { DataType, ignitionDataType } from './datatypes';
-import { uint64ToNumber } from './int64';
-import { metricQuality } from './properties';
-import { has, type RawMetric, type RawPayload, type RawTemplate } from './proto';
+import * as codec from './codec';
+import { SparkplugDecodeError, type AliasKey, type DecodeOptions } from './codec';
+import * as datatypes from './datatypes';
+import * as int64 from './int64';
+import * as properties from './properties';
+import * as proto from './proto';
+import type { RawMetric, RawPayload, RawTemplate } from './proto';
 import { compileTagPathTemplate, type TagPathBuilder } from './tag-path';
 import { ncmdTopic, parseTopic, type SparkplugTopic } from './topic';
 import { basicValue } from './values';
+
+// Hot-path imports are bound once to locals: per-access export getters (as tsx/esbuild emit) cost
+// measurably when every metric of every message goes through them.
+const { DataType, ignitionDataType } = datatypes;
+const { uint64ToNumber } = int64;
+const { metricQuality } = properties;
+const { has } = proto;
+const { aliasKey, decodeRawPayload, encodeRebirthCommand, metricValue, ownDataType } = codec;
 
 export interface HostOptions {
   /** default `[MQTT Engine]Edge Nodes/{group}/{edge}/{device}/{metric}` */

@@ -91,3 +91,25 @@ const hasOwn = Object.prototype.hasOwnProperty;
 export function has(message: object, field: string): boolean {
   return hasOwn.call(message, field);
 }
+
+/** The value member each data type is written in (Sparkplug 3.0 §6.4.16; Tahu puts UInt32 in long_value). */
+const EXPECTED_FIELD: (ValueField | undefined)[] = [];
+for (const t of [1, 2, 3, 5, 6]) EXPECTED_FIELD[t] = 'int_value';
+for (const t of [4, 7, 8, 13]) EXPECTED_FIELD[t] = 'long_value';
+EXPECTED_FIELD[9] = 'float_value';
+EXPECTED_FIELD[10] = 'double_value';
+EXPECTED_FIELD[11] = 'boolean_value';
+for (const t of [12, 14, 15]) EXPECTED_FIELD[t] = 'string_value';
+EXPECTED_FIELD[16] = 'dataset_value';
+for (let t = 17; t <= 34; t++) EXPECTED_FIELD[t] = 'bytes_value';
+EXPECTED_FIELD[19] = 'template_value';
+
+/**
+ * The oneof member that is set: the one the data type prescribes when present (one property
+ * test), else whichever is (protobufjs' `value` getter enumerates the object's keys).
+ */
+export function valueField(m: RawValueHolder, type: number): ValueField | undefined {
+  const f = EXPECTED_FIELD[type];
+  if (f !== undefined && hasOwn.call(m, f) && (m as Record<string, unknown>)[f] != null) return f;
+  return m.value;
+}

@@ -14,10 +14,16 @@
  * - arrays: JS arrays (see arrays.ts).
  */
 import type { TagValue } from '../tags/event';
-import { decodeArray } from './arrays';
-import { DataType, ignitionDataType, isArrayType } from './datatypes';
-import { int64Value, uint64ToNumber } from './int64';
+import * as arrays from './arrays';
+import * as datatypes from './datatypes';
+import * as int64 from './int64';
 import type { RawDataSet, RawMetaData, RawValueHolder } from './proto';
+
+// Hot-path imports are bound once to locals: per-access export getters (as tsx/esbuild emit) cost
+// measurably when every metric of every message goes through them.
+const { decodeArray } = arrays;
+const { DataType, ignitionDataType, isArrayType } = datatypes;
+const { int64Value, uint64ToNumber } = int64;
 
 export class SparkplugValueError extends Error {
   constructor(message: string) {
