@@ -65,48 +65,6 @@ export async function run(opts: BenchOptions): Promise<BenchResult[]> {
   // warm the JIT so that the scenario measured first is not penalised
   await withSpool({ fsync: false }, (spool) => appendRate(spool, 50_000));
 
-  const perAppend = await withSpool({ groupCommit: false }, async (spool) => {
-    const rate = await appendRate(spool, baselineRecords);
-    return { rate, fsyncs: spool.stats().fsyncs };
-  });
-  const group = await withSpool({}, async (spool) => {
-    const rate = await appendRate(spool, appendRecords);
-    return { rate, fsyncs: spool.stats().fsyncs };
-  });
-  const noSync = await withSpool({ fsync: false }, (spool) => appendRate(spool, appendRecords));
-  // many small concurrent appends (e.g. gateways posting a few tag changes each): where group commit matters most
-  const smallRecords = opts.quick ? 20_000 : 100_000;
-  const smallBaselineRecords = opts.quick ? 2_000 : 10_000;
-  const smallGroup = await withSpool({}, (spool) => appendRate(spool, smallRecords, SMALL_BATCH, SMALL_CONCURRENCY));
-  const smallPerAppend = await withSpool({ groupCommit: false }, (spool) => appendRate(spool, smallBaselineRecords, SMALL_BATCH, SMALL_CONCURRENCY));
-
-  results.push(
-    withRatio({
-      scenario: 'append, group commit (fsync)',
-      metric: 'records/s',
-      value: group.rate,
-      unit: 'rec/s',
-      baseline: { name: 'fsync per append', value: perAppend.rate },
-      notes: `${appendNote}; ${group.fsyncs} fsyncs for ${appendRecords / BATCH} appends (baseline: ${perAppend.fsyncs} for ${baselineRecords / BATCH})`,
-    }),
-    withRatio({
-      scenario: `append of ${SMALL_BATCH} records, group commit (fsync)`,
-      metric: 'records/s',
-      value: smallGroup,
-      unit: 'rec/s',
-      baseline: { name: 'fsync per append', value: smallPerAppend },
-      notes: `${RECORD_BYTES}-byte records, ${SMALL_CONCURRENCY} appends in flight`,
-    }),
-    withRatio({
-      scenario: 'append, no fsync',
-      metric: 'records/s',
-      value: noSync,
-      unit: 'rec/s',
-      baseline: { name: 'group commit (fsync)', value: group.rate },
-      notes: `${appendNote}; durable only against process crashes, not power loss`,
-    }),
-  );
-
   // a backlog as zerobus-out builds it while Zerobus is unreachable, then a restart and a replay
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-bench-backlog-'));
   try {
@@ -171,6 +129,48 @@ export async function run(opts: BenchOptions): Promise<BenchResult[]> {
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+  const perAppend = await withSpool({ groupCommit: false }, async (spool) => {
+    const rate = await appendRate(spool, baselineRecords);
+    return { rate, fsyncs: spool.stats().fsyncs };
+  });
+  const group = await withSpool({}, async (spool) => {
+    const rate = await appendRate(spool, appendRecords);
+    return { rate, fsyncs: spool.stats().fsyncs };
+  });
+  const noSync = await withSpool({ fsync: false }, (spool) => appendRate(spool, appendRecords));
+  // many small concurrent appends (e.g. gateways posting a few tag changes each): where group commit matters most
+  const smallRecords = opts.quick ? 20_000 : 100_000;
+  const smallBaselineRecords = opts.quick ? 2_000 : 10_000;
+  const smallGroup = await withSpool({}, (spool) => appendRate(spool, smallRecords, SMALL_BATCH, SMALL_CONCURRENCY));
+  const smallPerAppend = await withSpool({ groupCommit: false }, (spool) => appendRate(spool, smallBaselineRecords, SMALL_BATCH, SMALL_CONCURRENCY));
+
+  results.push(
+    withRatio({
+      scenario: 'append, group commit (fsync)',
+      metric: 'records/s',
+      value: group.rate,
+      unit: 'rec/s',
+      baseline: { name: 'fsync per append', value: perAppend.rate },
+      notes: `${appendNote}; ${group.fsyncs} fsyncs for ${appendRecords / BATCH} appends (baseline: ${perAppend.fsyncs} for ${baselineRecords / BATCH})`,
+    }),
+    withRatio({
+      scenario: `append of ${SMALL_BATCH} records, group commit (fsync)`,
+      metric: 'records/s',
+      value: smallGroup,
+      unit: 'rec/s',
+      baseline: { name: 'fsync per append', value: smallPerAppend },
+      notes: `${RECORD_BYTES}-byte records, ${SMALL_CONCURRENCY} appends in flight`,
+    }),
+    withRatio({
+      scenario: 'append, no fsync',
+      metric: 'records/s',
+      value: noSync,
+      unit: 'rec/s',
+      baseline: { name: 'group commit (fsync)', value: group.rate },
+      notes: `${appendNote}; durable only against process crashes, not power loss`,
+    }),
+  );
+
   return results;
 }
 
