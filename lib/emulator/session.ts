@@ -380,14 +380,12 @@ function protoEncoder(reader: ProtoRowReader): (records: (string | Uint8Array)[]
   return (records) => {
     const lines = new Array<string>(records.length);
     for (let i = 0; i < records.length; i++) {
-      let row: Row;
       try {
-        row = reader.decodeRow(records[i] as Uint8Array);
+        lines[i] = reader.decodeLine(records[i] as Uint8Array);
       } catch (err) {
         if (err instanceof RowError) throw recordError(i, err);
         throw new Error(`record ${i}: not a valid ${name} message: ${(err as Error).message}`);
       }
-      lines[i] = JSON.stringify(row);
     }
     return lines;
   };

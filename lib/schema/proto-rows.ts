@@ -1,6 +1,7 @@
 import * as protobuf from 'protobufjs';
 import { readDescriptor } from './descriptor';
 import { createWireChecker } from './wire-check';
+import { compileFlatDecoder, FALLBACK } from './flat-proto';
 import { checkDecimalText, RowError, type Row } from './rows';
 import { formatType, type ColumnSchema, type DeltaType, type TableSchema } from './types';
 
@@ -205,6 +206,8 @@ export interface ProtoRowReader {
   messageType: protobuf.Type;
   /** Decodes one record into its stored row; throws RowError (or a decode Error) when it does not fit. */
   decodeRow(bytes: Uint8Array): Row;
+  /** The same row as its stored JSON text (one line), by the fast path where the message allows. */
+  decodeLine(bytes: Uint8Array): string;
 }
 
 /** Loads a client's descriptor, checks it against the table and returns the record decoder. */
@@ -219,15 +222,29 @@ export function createProtoRowReader(table: TableSchema, descriptorProto: Uint8A
     return { ok: false, reason: (err as Error).message };
   }
   const wellFormed = createWireChecker(messageType);
+  const decodeRow = (bytes: Uint8Array): Row => {
+    const problem = wellFormed(bytes);
+    if (problem) throw new Error(problem);
+    return toRow(messageType.decode(bytes) as unknown as Decoded, '');
+  };
+  const flat = compileFlatDecoder(table.columns, messageType);
+  const decodeLine = flat
+    ? (bytes: Uint8Array): string => {
+        const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+        try {
+          return flat(buf);
+        } catch (err) {
+          if (err === FALLBACK) return JSON.stringify(decodeRow(bytes));
+          throw err;
+        }
+      }
+    : (bytes: Uint8Array): string => JSON.stringify(decodeRow(bytes));
   return {
     ok: true,
     reader: {
       messageType,
-      decodeRow: (bytes) => {
-        const problem = wellFormed(bytes);
-        if (problem) throw new Error(problem);
-        return toRow(messageType.decode(bytes) as unknown as Decoded, '');
-      },
+      decodeRow,
+      decodeLine,
     },
   };
 }

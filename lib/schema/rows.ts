@@ -185,40 +185,51 @@ export function converterFor(type: DeltaType): Convert {
   }
 }
 
+interface Entry {
+  column: ColumnSchema;
+  convert: Convert;
+}
+
 /** Normalises one object of column values; throws RowError. Returns `input` when unchanged. */
 function objectNormalizer(columns: ColumnSchema[]): (input: Row, prefix: string) => Row {
-  const exact = new Map<string, { column: ColumnSchema; convert: Convert }>();
-  const folded = new Map<string, { column: ColumnSchema; convert: Convert }>();
+  const exact = new Map<string, Entry>();
+  const folded = new Map<string, Entry>();
   for (const column of columns) {
     const entry = { column, convert: converterFor(column.type) };
     exact.set(column.name, entry);
     folded.set(column.name.toLowerCase(), entry);
   }
   const required = columns.filter((c) => !c.nullable);
-  return (input, prefix) => {
-    let changed = false;
+
+  /** Builds the stored form when something has to change (or reports the exact problem). */
+  const rebuild = (input: Row, prefix: string): Row => {
     const out: Row = {};
     for (const key in input) {
       const value = input[key];
       const entry = exact.get(key) ?? folded.get(key.toLowerCase());
       if (!entry) throw new RowError(prefix + key, 'no such column in the table');
-      if (value === null || value === undefined) {
-        changed = true;
-        continue;
-      }
+      if (value === null || value === undefined) continue;
       const name = entry.column.name;
-      if (name !== key) {
-        changed = true;
-        if (out[name] !== undefined) throw new RowError(prefix + name, 'given twice (names differ only in case)');
-      }
-      const converted = entry.convert(value, prefix + name);
-      if (converted !== value) changed = true;
-      out[name] = converted;
+      if (name !== key && out[name] !== undefined) throw new RowError(prefix + name, 'given twice (names differ only in case)');
+      out[name] = entry.convert(value, prefix + name);
     }
     for (let i = 0; i < required.length; i++) {
       if (out[required[i].name] === undefined) throw new RowError(prefix + required[i].name, 'NOT NULL column is missing or null');
     }
-    return changed ? out : input;
+    return out;
+  };
+
+  // The common case (exact names, no NULLs, values already in stored form) allocates nothing.
+  return (input, prefix) => {
+    let requiredSeen = 0;
+    for (const key in input) {
+      const value = input[key];
+      const entry = exact.get(key);
+      if (entry === undefined || value === null || value === undefined) return rebuild(input, prefix);
+      if (entry.convert(value, prefix ? prefix + key : key) !== value) return rebuild(input, prefix);
+      if (!entry.column.nullable) requiredSeen++;
+    }
+    return requiredSeen === required.length ? input : rebuild(input, prefix);
   };
 }
 
