@@ -25,10 +25,16 @@ describe('disk spool', () => {
   });
 
   it('creates its directory and names segments by their first seq', async () => {
-    dir = path.join(dir, 'nested', 'spool');
-    const spool = await openSpool();
-    await spool.append(payloads(1, 3));
-    assert.deepEqual(segmentFiles(dir), ['00000000000000000001.seg']);
+    const root = dir;
+    dir = path.join(root, 'nested', 'spool');
+    try {
+      const spool = await openSpool();
+      await spool.append(payloads(1, 3));
+      assert.deepEqual(segmentFiles(dir), ['00000000000000000001.seg']);
+      await spool.close();
+    } finally {
+      dir = root; // afterEach removes the whole tree
+    }
   });
 
   it('keeps records and continues seqs across a restart', async () => {
