@@ -85,10 +85,12 @@ export class ZerobusClient {
           timeoutMs,
         );
         stream.on('error', () => undefined); // reported through the state below
-        stream.on('state', (state: string, detail: { error?: ZerobusError }) => {
+        stream.on('state', (state: string, detail: { error?: ZerobusError; retryInMs?: number }) => {
           if (state === 'open') {
             clearTimeout(timer);
             resolve();
+          } else if (state === 'reconnecting' && detail.retryInMs === 0) {
+            // an immediate retry with a fresh token after UNAUTHENTICATED: its outcome is the answer
           } else if ((state === 'reconnecting' || state === 'failed') && detail.error) {
             clearTimeout(timer);
             reject(detail.error);

@@ -263,7 +263,9 @@ describe('zerobus client against the emulator', function () {
     assert.equal(stream.metrics().recordsInFlight, 0);
   });
 
-  it('testConnection: succeeds for a good table, reports an unreachable endpoint', async () => {
+  it('testConnection: succeeds for a good table (also after the cached token expired), reports an unreachable endpoint', async () => {
+    await client.testConnection(TABLE);
+    emu.faults.expireTokens();
     await client.testConnection(TABLE);
     await client.testConnection(TABLE, { recordType: 'proto', descriptorProto: OT_DESCRIPTOR });
     const dead = clientFor(emu);
