@@ -50,7 +50,7 @@ function measure(payloads: Buffer[], ms: number, fn: (b: Buffer, i: number) => v
 }
 
 export async function run(opts: BenchOptions): Promise<BenchResult[]> {
-  const ms = opts.quick ? 700 : 3000;
+  const ms = opts.quick ? 300 : 1000;
   // 256 DDATA payloads with seq 0..255: replayed in order after a DBIRTH with seq 255, gap-free
   const data: Buffer[] = [];
   for (let k = 0; k < 256; k++) data.push(encodePayload({ timestamp: 1_700_000_000_000 + k, seq: k, metrics: metrics(k, false) }));
@@ -78,13 +78,20 @@ export async function run(opts: BenchOptions): Promise<BenchResult[]> {
   const runCodec = () => measure(data, ms, (b) => { sink += decodePayload(b).metrics.length; });
   const runTahu = () => measure(data, ms, (b) => { sink += (tahu.decodePayload(b) as { metrics: unknown[] }).metrics.length; });
 
-  // warm up all three, then measure interleaved
+  // warm up, then interleave short rounds and keep medians: a shared machine's load shifts
+  // over seconds, and each round sees the three under the same conditions
   runCodec(); runTahu(); runHost();
-  const tahuA = runTahu();
-  const codec = runCodec();
-  const hostRate = runHost();
-  const tahuB = runTahu();
-  const baseline = (tahuA + tahuB) / 2;
+  const rounds = opts.quick ? 3 : 7;
+  const samples = { tahu: [] as number[], codec: [] as number[], host: [] as number[] };
+  for (let r = 0; r < rounds; r++) {
+    samples.tahu.push(runTahu());
+    samples.codec.push(runCodec());
+    samples.host.push(runHost());
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const baseline = median(samples.tahu);
+  const codec = median(samples.codec);
+  const hostRate = median(samples.host);
   if (sink === 0) throw new Error('nothing decoded');
 
   const note = `DDATA, ${METRICS} metrics by alias (${TYPES.join('/')}), ${data[0].length} bytes per payload`;
