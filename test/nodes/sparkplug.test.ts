@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import type { MqttClient } from 'mqtt';
+import type * as sinon from 'sinon';
 import type { Node, NodeMessageInFlow } from 'node-red';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const helper = require('node-red-node-test-helper');
@@ -139,6 +140,46 @@ describe('zerobus-sparkplug-in with zerobus-sparkplug-broker (aedes + Tahu edge 
     assert.equal(ddata?.topic, 'spBv1.0/Plant/DDATA/Edge1/Pump');
     assert.equal(edge.rebirths, 0);
     assert.equal(commands.length, 0);
+  });
+
+  it('status: green with nodes/devices online once connected; red with the reason for a bad config', async () => {
+    await load();
+    await hostOnline();
+    const edge = tahuEdge(broker, 'Stat');
+    tahuClients.push(edge.client);
+    await waitFor(() => find(`${P}/Stat/Pump/Motor/Speed`).length === 1, 5000, 'births');
+    const status = helper.getNode('in').status as sinon.SinonSpy;
+    await waitFor(() => /1 nodes · 1 devices/.test(String(status.lastCall?.args[0]?.text)), 3000, 'status counts');
+    assert.equal(status.lastCall.args[0].fill, 'green');
+    await helper.unload();
+    await helper.load([brokerNode, inNode], [
+      { id: 'b2', type: 'zerobus-sparkplug-broker', url: 'http://nope', hostId: 'x' },
+      { id: 'in2', type: 'zerobus-sparkplug-in', broker: 'b2', group: '+', wires: [[], []] },
+    ]);
+    const st2 = helper.getNode('in2').status as sinon.SinonSpy;
+    await waitFor(() => st2.called && st2.lastCall.args[0].fill === 'red', 2000, 'red status');
+    assert.match(st2.lastCall.args[0].text, /invalid broker URL/);
+  });
+
+  it('seq wraps 255 → 0 without a rebirth; a real gap asks for one; compressed payloads decode', async () => {
+    await load();
+    await hostOnline();
+    const edge = tahuEdge(broker, 'Seq');
+    tahuClients.push(edge.client);
+    await waitFor(() => find(`${P}/Seq/Pump/Motor/Speed`).length === 1, 5000, 'births');
+    for (let i = 0; i < 300; i++) edge.client.publishNodeData({ metrics: [{ name: 'Temperature', type: 'Double', value: i }] });
+    await waitFor(() => find(`${P}/Seq/Temperature`, (e) => e.value === 299).length === 1, 8000, '300 data messages');
+    assert.equal(find(`${P}/Seq/Temperature`).length, 301);
+    assert.equal(edge.rebirths, 0);
+    for (const algorithm of ['DEFLATE', 'GZIP']) {
+      edge.client.publishNodeData({ metrics: [{ name: 'Temperature', type: 'Double', value: algorithm.length }] }, { compress: true, algorithm });
+    }
+    await waitFor(() => find(`${P}/Seq/Temperature`, (e) => e.value === 4).length === 1, 5000, 'compressed data');
+    assert.equal(find(`${P}/Seq/Temperature`, (e) => e.value === 7).length, 1);
+    (edge.client as unknown as { seq: number }).seq += 3; // lose three messages
+    edge.client.publishNodeData({ metrics: [{ name: 'Temperature', type: 'Double', value: -1 }] });
+    await waitFor(() => edge.rebirths === 1, 5000, 'rebirth after a gap');
+    await waitFor(() => find(`${P}/Seq/Pump/Motor/Speed`).length === 2, 5000, 'births again');
   });
 
   it('late host start: data before birth ⇒ rebirth request ⇒ births ⇒ data', async () => {
