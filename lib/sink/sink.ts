@@ -14,7 +14,23 @@ interface InflightBatch {
   count: number;
   sentAt: number;
   acked: boolean;
+  /** the record itself, kept only while isolating (one record per request) */
+  data?: Buffer;
 }
+
+/**
+ * Without a schema the sink cannot check rows before sending, and Zerobus ends the whole stream
+ * when one record does not fit (INVALID_ARGUMENT). The records of the failed range are then
+ * sent one per request: a record refused alone is a suspect, confirmed as "never fits" (and
+ * released from the spool) only once a later record was accepted — so a table that refuses
+ * everything (a schema mismatch) never loses data: after a few suspects in a row it is a final
+ * error like any other.
+ */
+interface Isolation {
+  untilSeq: number;
+  suspects: { seq: number; reason: string; data: Buffer }[];
+}
+const MAX_SUSPECTS_IN_A_ROW = 5;
 
 /** accept() in memory mode waits for the acknowledgement of its last record. */
 interface AckWaiter {
@@ -30,6 +46,8 @@ export interface ZerobusSinkEvents {
   failure: [SinkFailure];
   /** the spool discarded old records (overflow 'drop-oldest') */
   drop: [{ records: number; bytes: number }];
+  /** a spooled record the table refused on its own; it was released from the spool */
+  rejected: [{ seq: number; reason: string; record: Buffer }];
   /** something worth a log line that does not change the state (e.g. a spool ack write failed) */
   warning: [string];
 }
@@ -88,6 +106,9 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
   private waiters: AckWaiter[] = [];
   private retryTimer: NodeJS.Timeout | undefined;
   private inFailureEpisode = false;
+  private isolation: Isolation | undefined;
+  /** state of the current generation's stream before its latest change */
+  private streamState: StreamState | undefined;
   private lastFailure: SinkFailure | undefined;
 
   private spoolAckTarget = 0;
@@ -266,6 +287,7 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
     this.cursor = this.ackedSeq;
     this.inflight = [];
     this.inflightRecords = 0;
+    this.streamState = undefined;
     let stream: ZerobusStream;
     try {
       stream = this.client.createStream(this.streamOptions);
@@ -283,6 +305,8 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
 
   private onStreamState(gen: number, state: StreamState, detail?: { retryInMs?: number; error?: Error }): void {
     if (gen !== this.generation || this.closing) return;
+    const previous = this.streamState;
+    this.streamState = state;
     switch (state) {
       case 'idle':
       case 'connecting':
@@ -291,7 +315,8 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
         break;
       case 'open':
       case 'paused':
-        this.inFailureEpisode = false;
+        // An open stream proves credentials, grants and table fixed; refused records need an ack.
+        if (this.lastFailure?.code !== 'INVALID_ARGUMENT') this.inFailureEpisode = false;
         this.setStatus({ state: 'streaming' });
         break;
       case 'reconnecting':
@@ -299,11 +324,36 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
         this.setStatus({ state: 'reconnecting', retryInMs: detail?.retryInMs, error: detail?.error ? toFailure(detail.error) : undefined });
         break;
       case 'failed':
-        this.enterFailed(gen, detail?.error ?? new Error('the Zerobus stream failed'));
+        this.onStreamFailed(gen, detail?.error ?? new Error('the Zerobus stream failed'), previous === 'open' || previous === 'paused');
         break;
       default:
         break;
     }
+  }
+
+  /** A final error of the stream: records the table refuses are isolated, anything else fails the sink. */
+  private onStreamFailed(gen: number, err: Error, wasOpen: boolean): void {
+    const recordLevel = (err as { code?: unknown }).code === 'INVALID_ARGUMENT' && wasOpen && this.inflight.length > 0;
+    if (!recordLevel) {
+      this.isolation = undefined;
+      this.enterFailed(gen, err);
+      return;
+    }
+    if (!this.isolation) {
+      this.isolation = { untilSeq: this.cursor, suspects: [] };
+      this.emit('warning', `Zerobus refused a request for ${this.table} (${err.message}); resending its records one by one to find those the table refuses`);
+    } else {
+      const batch = this.inflight[0];
+      this.isolation.suspects.push({ seq: batch.lastSeq, reason: err.message, data: batch.data ?? Buffer.alloc(0) });
+      if (this.isolation.suspects.length >= MAX_SUSPECTS_IN_A_ROW) {
+        // Everything is refused: the table does not match the records. Keep them all.
+        this.isolation = undefined;
+        this.enterFailed(gen, err);
+        return;
+      }
+    }
+    this.abandonStream();
+    this.startStream();
   }
 
   /**
@@ -312,6 +362,17 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
    */
   private enterFailed(gen: number, err: unknown): void {
     if (gen !== this.generation || this.closing) return;
+    this.abandonStream();
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      if (!this.closing) this.startStream();
+    }, this.failedRetryMs);
+    this.retryTimer.unref?.();
+    this.fail(err, true);
+  }
+
+  /** Drops the current stream; its late callbacks are ignored; sending restarts at the oldest unacked record. */
+  private abandonStream(): void {
     this.generation++;
     const old = this.stream;
     this.stream = undefined;
@@ -325,12 +386,6 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
     this.inflightRecords = 0;
     this.cursor = this.ackedSeq;
     this.wake();
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined;
-      if (!this.closing) this.startStream();
-    }, this.failedRetryMs);
-    this.retryTimer.unref?.();
-    this.fail(err, true);
   }
 
   private fail(err: unknown, willRetry: boolean): void {
@@ -349,19 +404,25 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
     try {
       while (gen === this.generation) {
         const stream = this.stream;
-        const room = this.maxInflight - this.inflightRecords;
+        const isolating = !!this.isolation;
+        const room = (isolating ? 1 : this.maxInflight) - this.inflightRecords;
         if (!stream || room <= 0 || this.cursor >= this.appendedSeq) {
           await this.sleep();
           continue;
         }
-        const records = await this.spool.readAfter(this.cursor, Math.min(room, this.maxBatchRecords), this.maxBatchBytes);
+        const records = await this.spool.readAfter(this.cursor, isolating ? 1 : Math.min(room, this.maxBatchRecords), this.maxBatchBytes);
         if (gen !== this.generation) return;
         if (records.length === 0) {
           // The spool has nothing past the cursor yet (an append still in progress): wait for it.
           await this.sleep(20);
           continue;
         }
+        if (isolating && this.isolation!.suspects.some((x) => x.seq === records[0].seq)) {
+          this.cursor = records[0].seq; // refused alone already: not sent again
+          continue;
+        }
         const batch: InflightBatch = { lastSeq: records[records.length - 1].seq, count: records.length, sentAt: this.now(), acked: false };
+        if (isolating) batch.data = records[0].data;
         this.cursor = batch.lastSeq;
         const payload = this.payloadOf(records);
         this.inflight.push(batch);
@@ -413,17 +474,32 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
     }
     if (upto < 0) return;
     this.inflightRecords -= count;
+    if (this.isolation) this.confirmSuspects(upto);
     this.ackedSeq = upto;
     this.recordsOut += count;
     this.rateOut.add(count);
     this.resolveWaiters(upto);
     this.ackSpool(upto);
+    this.inFailureEpisode = false;
     if (this.status.state !== 'streaming' && !this.closing) {
-      this.inFailureEpisode = false;
       this.setStatus({ state: 'streaming' });
     }
     this.emit('receipt', { acknowledged: count, offset: upto, latencyMs, backlog: Math.max(0, this.appendedSeq - upto) });
     this.wake();
+  }
+
+  /** A record after the suspects was accepted: the suspects never fit; the ack releases them. */
+  private confirmSuspects(upto: number): void {
+    const iso = this.isolation!;
+    for (const suspect of iso.suspects.filter((x) => x.seq < upto)) {
+      this.rejected++;
+      this.emit('rejected', { seq: suspect.seq, reason: suspect.reason, record: suspect.data });
+    }
+    iso.suspects = iso.suspects.filter((x) => x.seq > upto);
+    if (upto >= iso.untilSeq && iso.suspects.length === 0) {
+      this.isolation = undefined;
+      this.wake();
+    }
   }
 
   /** One spool.ack at a time, always for the newest acknowledged sequence. */

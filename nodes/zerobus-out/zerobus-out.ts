@@ -2,6 +2,7 @@ import type { Node, NodeAPI, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { deliveryTracker, ticketsOf, type TicketCounts } from '../../lib/delivery/tickets';
 import { sinkRegistry } from '../../lib/delivery/sinks';
 import { ZerobusSink, isBackpressureError, type SinkFailure, type SinkReceipt } from '../../lib/sink';
+import { decodeOtEventProto } from '../../lib/tags';
 import { StatusThrottle } from '../shared/status';
 import { redact } from '../zerobus-config/test-connection';
 import { translator } from '../zerobus-config/i18n';
@@ -72,6 +73,12 @@ export default function (RED: NodeAPI): void {
       s.on('failure', (failure) => reportFailure(failure));
       s.on('warning', (text) => node.warn(clean(text)));
       s.on('receipt', (r) => addReceipt(r));
+      s.on('rejected', ({ seq, reason, record }) => {
+        // A spooled record the table refused on its own (rows sent without a schema): to Catch, with the record.
+        const value = readableRecord(record, settings.sink.format ?? 'ot-event', settings.sink.recordType ?? 'proto');
+        const why = clean(reason);
+        node.error(t('errors.refusedByTable', { table: settings.table, reason: why }), { topic: 'rejected', payload: value, rejected: [{ seq, reason: why, record: value }] });
+      });
       let droppedSinceWarn = 0;
       let lastDropWarn = 0;
       s.on('drop', ({ records }) => {
@@ -216,6 +223,17 @@ function settleWithFailures(tickets: TicketCounts | undefined, failed: number, r
     if (f > 0) deliveryTracker.settle(id, f, reason);
     if (count - f > 0) deliveryTracker.settle(id, count - f);
   }
+}
+
+/** A spooled record as the user wrote it (JSON), or as the OT event row it encodes, else base64. */
+function readableRecord(record: Buffer, format: string, recordType: string): unknown {
+  try {
+    if (recordType === 'json') return JSON.parse(record.toString('utf8'));
+    if (format === 'ot-event') return decodeOtEventProto(record);
+  } catch {
+    // fall through: show the bytes
+  }
+  return record.toString('base64');
 }
 
 function secretsOf(config: ZerobusConfigNode | null): string[] {

@@ -102,6 +102,16 @@ describe('zerobus-out node', function () {
     assert.equal(completed.length, 0, 'a failed message is not complete');
   });
 
+  it('rows without a schema: a row the table refuses goes to Catch with the row, the others land', async () => {
+    const { node, caught } = await load({ table: 'main.plant.readings', format: 'rows', recordType: 'json' });
+    node.receive({ payload: [{ id: 1 }, { id: 2, bogus: 'x' }, { id: 3 }] });
+    await waitFor(() => caught.length === 1, 'Catch for the refused row');
+    assert.equal(caught[0].topic, 'rejected');
+    assert.deepEqual(caught[0].payload, { id: 2, bogus: 'x' });
+    assert.match(caught[0].error.message, /refused a record for main\.plant\.readings/);
+    await waitFor(() => emu.allRows('main.plant.readings').length === 2, 'the other rows');
+  });
+
   it('refuses a payload that is neither an event, a row nor an array', async () => {
     const { node, caught } = await load();
     node.receive({ payload: 'hello' });
@@ -169,7 +179,7 @@ describe('zerobus-out node', function () {
     await waitFor(() => caught.length === 1, 'one Catch message');
     assert.equal(caught[0].payload.code, 'TOKEN_REJECTED');
     await waitFor(() => statusCalls(node).some((s) => s.fill === 'red' && /^auth failed: /.test(s.text)), 'auth failed status');
-    await waitFor(() => receipts.some((m) => m.topic === 'stats'), 'stats message');
+    await waitFor(() => receipts.some((m) => m.topic === 'stats' && m.payload.state === 'failed'), 'stats message');
     const everything = JSON.stringify({
       log: helper.log().args,
       status: statusCalls(node),
@@ -181,7 +191,7 @@ describe('zerobus-out node', function () {
     });
     assert.ok(!everything.includes(secret), 'the secret appears nowhere');
     assert.ok(!everything.includes(CLIENT_SECRET));
-    const stats = receipts.find((m) => m.topic === 'stats')!.payload;
+    const stats = receipts.find((m) => m.topic === 'stats' && m.payload.state === 'failed')!.payload;
     assert.equal(stats.state, 'failed');
     assert.equal(stats.backlog, 5);
   });

@@ -163,6 +163,38 @@ describe('lib/sink ZerobusSink → emulator: what lands in the table', function 
       assertLanded(rows);
     });
 
+    it('without a schema, isolates the rows the table refuses: reported with the record, the others land', async () => {
+      const s = sink({ table: READINGS_TABLE, format: 'rows', recordType: 'json' });
+      const refused: { reason: string; record: Buffer }[] = [];
+      s.on('rejected', (r) => refused.push(r));
+      const rows = [{ id: 20 }, { id: 21, no_such_column: 1 }, { id: 22 }, { id: 23 }];
+      await s.accept(rows);
+      await waitFor(() => emu.allRows(READINGS_TABLE).length === 3 && refused.length === 1, 'three rows landed, one refused');
+      assert.deepEqual(JSON.parse(refused[0].record.toString()), rows[1]);
+      assert.match(refused[0].reason, /no_such_column/);
+      assert.deepEqual(emu.allRows(READINGS_TABLE).map((r) => Number(r.id)), [20, 22, 23]);
+      await waitFor(() => s.stats().backlog === 0, 'nothing left in the spool');
+      assert.equal(s.stats().rejected, 1);
+      assert.equal(s.state.state, 'streaming');
+      // back to full batches afterwards
+      await s.accept([{ id: 24 }, { id: 25 }]);
+      await waitFor(() => emu.allRows(READINGS_TABLE).length === 5, 'later rows');
+    });
+
+    it('without a schema, a table that refuses every row is a final error and keeps every row', async () => {
+      const s = sink({ table: READINGS_TABLE, format: 'rows', recordType: 'json', failedRetryMs: 60_000 });
+      const failures: unknown[] = [];
+      const refused: unknown[] = [];
+      s.on('failure', (f) => failures.push(f));
+      s.on('rejected', (r) => refused.push(r));
+      await s.accept(Array.from({ length: 8 }, (_, i) => ({ id: i, wrong: true })));
+      await waitFor(() => s.state.state === 'failed', 'failed');
+      assert.equal(s.state.error?.code, 'INVALID_ARGUMENT');
+      assert.equal(failures.length, 1);
+      assert.equal(refused.length, 0, 'nothing released as refused');
+      assert.equal(s.stats().backlog, 8, 'every row kept');
+    });
+
     it('refuses rows + PROTO without a schema, and a schema that does not parse', () => {
       assert.throws(() => sink({ table: READINGS_TABLE, format: 'rows', recordType: 'proto' }), SinkConfigError);
       assert.throws(() => sink({ table: READINGS_TABLE, format: 'rows', recordType: 'proto', schemaSql: 'CREATE TABLE oops (' }), SinkConfigError);
