@@ -3,6 +3,7 @@ import { sinkRegistry } from '../../lib/delivery/sinks';
 import { TICKETS_PROPERTY } from '../../lib/delivery/tickets';
 import { assessReadiness, claimRoute, IgnitionReceiver, type Claim, type IngestBatch, type MiddlewareApp } from '../../lib/ignition';
 import { PACKAGE_VERSION } from '../../lib/paths';
+import { LiveStats } from '../shared/live-stats';
 import { formatRate, StatusThrottle } from '../shared/status';
 import { translator } from '../zerobus-config/i18n';
 import { ReachableSinks } from './flow-sinks';
@@ -27,6 +28,7 @@ export default function (RED: NodeAPI): void {
     const settings = resolveSettings(def, runtime);
     const credentials = (node.credentials ?? {}) as { apiKey?: string };
     const status = new StatusThrottle(node);
+    const live = new LiveStats(RED, node);
     const shownPath = settings.path || '/';
 
     if (runtime.httpNodeRoot === false) {
@@ -97,6 +99,17 @@ export default function (RED: NodeAPI): void {
         lastAt = now;
       }
       status.set(statusView(rate));
+      const readiness = readinessNow();
+      live.publish({
+        id: node.id,
+        type: TYPE,
+        name: node.name || shownPath,
+        state: readiness.ready ? 'listening' : 'not ready',
+        eventsPerSec: rate,
+        inFlight: c.queueSize,
+        lastError: c.lastRefusal ? `${c.lastRefusal.status}: ${c.lastRefusal.message}` : undefined,
+        extra: { received: c.totalEventsReceived, sent: c.totalEventsSent, rejected: c.rejected, duplicates: c.duplicatesDropped },
+      });
     }
     function statusView(perSecond: number): NodeStatus {
       const c = receiver.counters;
@@ -116,6 +129,7 @@ export default function (RED: NodeAPI): void {
       // release the route first so that a redeployed node can claim it, then answer what waits
       if (claim.ok) claim.release();
       receiver.close();
+      live.close();
       status.close({});
       done();
     });
