@@ -6,7 +6,8 @@
  * What it emits (SPEC §3 tag events): every metric of NBIRTH/DBIRTH/NDATA/DDATA with a value
  * (null for is_null), template instances expanded into `instance/member` tags (and
  * `instance/Parameters/<name>` for parameters, optional), and on NDEATH/DDEATH/connection loss
- * every tag of the node/device again with its last value and quality Bad_Stale. Not emitted:
+ * (or an NBIRTH of a new session whose predecessor's death was missed) every tag of the
+ * node/device again with its last value and quality Bad_Stale. Not emitted:
  * the `bdSeq` metric, `Node Control/*` metrics, template definitions, STATE messages, commands
  * (NCMD/DCMD), and — unless `includeTransient` — metrics flagged is_transient.
  */
@@ -274,11 +275,16 @@ export class SparkplugHost {
       return;
     }
     this.metricCount += fresh.size - old;
+    // a new session (other bdSeq) while the old one looked alive: its death was missed, so its
+    // tags go stale first (a rebirth on the same connection keeps the bdSeq and stales nothing)
+    const missedDeath: TagEvent[] = [];
+    if (node?.online && node.bdSeq !== fresh.bdSeq) this.killNode(node, receivedAt, missedDeath);
     node = fresh;
     node.online = true;
     node.seq = has(raw, 'seq') ? uint64ToNumber(raw.seq) & 255 : 0;
     this.nodes.set(key, node);
     this.finish(result, ctx, receivedAt);
+    if (missedDeath.length) result.events = missedDeath.concat(result.events);
   }
 
   private ndeath(result: HostResult, key: string, raw: RawPayload, receivedAt: number): void {

@@ -190,6 +190,21 @@ describe('SparkplugHost', () => {
     assert.deepEqual(host.handleMessage(topic('NDEATH'), encodePayload({ metrics: [{ name: 'bdSeq', datatype: 'Int64', value: 5 }] }), 5).events, []);
   });
 
+  it('a new session (other bdSeq) without a death seen: the old session\'s tags go stale first', () => {
+    const host = new SparkplugHost();
+    host.handleMessage(topic('NBIRTH'), nbirth(0, 4), 1);
+    host.handleMessage(topic('DBIRTH', 'Pump'), dbirth(1), 2);
+    const r = host.handleMessage(topic('NBIRTH'), nbirth(0, 5), 3);
+    assert.deepEqual(r.events.map((e) => [e.tagPath, e.quality]), [
+      [`${P}/Temperature`, 'Bad_Stale'], [`${P}/Status/Running`, 'Bad_Stale'], [`${P}/Pump/Speed`, 'Bad_Stale'],
+      [`${P}/Temperature`, 'Good'], [`${P}/Status/Running`, 'Good'],
+    ]);
+    assert.equal(host.stats().devicesOnline, 0);
+    // a rebirth within the session (same bdSeq) stales nothing
+    const again = host.handleMessage(topic('NBIRTH'), nbirth(0, 5), 4);
+    assert.ok(again.events.every((e) => e.quality === 'Good'));
+  });
+
   it('DDEATH: the device tags go stale at the DDEATH payload timestamp', () => {
     const host = born();
     host.handleMessage(topic('DBIRTH', 'Pump'), dbirth(1), 1600);
