@@ -79,21 +79,8 @@ function urlHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
 
-export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulator> {
-  const host = opts.host ?? DEFAULT_HOST;
-  const log = opts.log ?? (() => undefined);
-  const rate = new RateMeter();
-  let rowsTotal = 0;
-  const storage = new Storage({
-    dataDir: opts.dataDir,
-    maxRowsInMemory: opts.maxRowsInMemory,
-    onStored: (n) => {
-      rowsTotal += n;
-      rate.add(n);
-    },
-  });
-
-  // Tables: those remembered in the data dir, then the given schemas (which win and are saved).
+/** Tables remembered in the data dir, then the given schemas (which win and are saved). */
+function loadTables(storage: Storage, opts: EmulatorOptions): void {
   if (opts.dataDir) fs.mkdirSync(opts.dataDir, { recursive: true });
   storage.loadPersisted();
   const given: TableSchema[] = [];
@@ -112,6 +99,28 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     }
   }
   for (const table of given) storage.define(table);
+}
+
+export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulator> {
+  const host = opts.host ?? DEFAULT_HOST;
+  const log = opts.log ?? (() => undefined);
+  const rate = new RateMeter();
+  let rowsTotal = 0;
+  const storage = new Storage({
+    dataDir: opts.dataDir,
+    maxRowsInMemory: opts.maxRowsInMemory,
+    onStored: (n) => {
+      rowsTotal += n;
+      rate.add(n);
+    },
+  });
+
+  try {
+    loadTables(storage, opts);
+  } catch (err) {
+    await storage.close();
+    throw err;
+  }
   rowsTotal = 0;
   for (const t of storage.tables.values()) rowsTotal += t.rowCount;
 
@@ -159,9 +168,16 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     tokensIssued: tokens.issuedTotal,
   });
 
-  const { server: grpcServer, port: grpcPort } = await startGrpcServer(host, opts.grpcPort ?? DEFAULT_GRPC_PORT, (call) => {
-    new StreamSession(call, ctx);
-  });
+  let started: Awaited<ReturnType<typeof startGrpcServer>>;
+  try {
+    started = await startGrpcServer(host, opts.grpcPort ?? DEFAULT_GRPC_PORT, (call) => {
+      new StreamSession(call, ctx);
+    });
+  } catch (err) {
+    await storage.close();
+    throw err;
+  }
+  const { server: grpcServer, port: grpcPort } = started;
 
   const endpoint = `http://${urlHost(host)}:${grpcPort}`;
   const httpServer: http.Server = http.createServer(
