@@ -10,8 +10,9 @@ import type { TagEvent } from '../../lib/tags/event';
 import { encodePayload } from '../../lib/sparkplug';
 import { nextMessage, plainClient, startBroker, waitFor, type TestBroker } from '../fixtures/sparkplug/broker';
 import { newTahuClient, tahu, type TahuClient, type TahuPayload } from '../fixtures/sparkplug/tahu';
+import { NODE_RED_PATH } from '../support/node-red-path';
 
-helper.init(require.resolve('node-red'));
+helper.init(NODE_RED_PATH);
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const coreMqtt = require('@node-red/nodes/core/network/10-mqtt.js');

@@ -6,10 +6,11 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { deliveryTracker, ticketsOf } from '../../../lib/delivery/tickets';
 import { sinkRegistry } from '../../../lib/delivery/sinks';
+import { NODE_RED_PATH } from '../../support/node-red-path';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 export const helper = require('node-red-node-test-helper');
-helper.init(require.resolve('node-red'));
+helper.init(NODE_RED_PATH);
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const ignitionIn = require('../../../nodes/zerobus-ignition-in/zerobus-ignition-in').default as (RED: NodeAPI) => void;
