@@ -32,6 +32,7 @@ export class ZerobusClient {
             clientSecret: auth.clientSecret,
             workspaceId: this.endpoint.workspaceId,
             ...(opts.tokenTimeoutMs !== undefined ? { timeoutMs: opts.tokenTimeoutMs } : {}),
+            ...(opts.env ? { env: opts.env } : {}),
           })
         : new FixedTokenProvider(auth.token);
     this.userAgent = opts.userAgent ? `${opts.userAgent} ${DEFAULT_USER_AGENT}` : DEFAULT_USER_AGENT;
@@ -41,6 +42,7 @@ export class ZerobusClient {
     if (this.closed) throw new ZerobusError('CLOSED', 'the Zerobus client is closed', { retryable: false });
     this.channel ??= new ZerobusChannel(this.endpoint, {
       userAgent: this.userAgent,
+      ...(this.opts.env ? { env: this.opts.env } : {}),
       ...(this.opts.channelOptions ? { channelOptions: this.opts.channelOptions } : {}),
     });
     return this.channel;

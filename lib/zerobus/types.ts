@@ -14,6 +14,8 @@ export interface ZerobusClientOptions {
   tokenTimeoutMs?: number;
   /** Extra grpc-js channel options. */
   channelOptions?: ChannelOptions;
+  /** Environment for proxy settings (default process.env). */
+  env?: Record<string, string | undefined>;
 }
 
 export interface StreamOptions {

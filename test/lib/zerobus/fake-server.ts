@@ -74,8 +74,14 @@ export async function startFakeServer(script: Script = {}): Promise<FakeServer> 
     stop: () =>
       new Promise<void>((resolve) => {
         for (const c of calls) c.destroy?.();
-        server.tryShutdown(() => resolve());
-        setTimeout(() => server.forceShutdown(), 200).unref();
+        const force = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, 200);
+        server.tryShutdown(() => {
+          clearTimeout(force);
+          resolve();
+        });
       }),
   };
 }

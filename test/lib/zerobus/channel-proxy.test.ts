@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict';
+import * as net from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { ZerobusClient } from '../../../lib/zerobus';
+import { startFakeServer, type FakeServer } from './fake-server';
+
+/** A minimal HTTP CONNECT proxy on loopback that records the tunnels it opened. */
+async function connectProxy() {
+  const tunnels: string[] = [];
+  const auth: (string | undefined)[] = [];
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    sockets.add(client);
+    client.on('error', () => undefined);
+    client.once('data', (head) => {
+      const text = head.toString('latin1');
+      const target = /^CONNECT (\S+) /.exec(text)?.[1] ?? '';
+      tunnels.push(target);
+      auth.push(/proxy-authorization: (.*)\r\n/i.exec(text)?.[1]);
+      const [host, port] = target.split(':');
+      const upstream = net.connect(Number(port), host, () => {
+        client.write('HTTP/1.1 200 Connection established\r\n\r\n');
+        client.pipe(upstream).pipe(client);
+      });
+      sockets.add(upstream);
+      upstream.on('error', () => client.destroy());
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    tunnels,
+    auth,
+    close: () => new Promise<void>((r) => {
+      for (const s of sockets) s.destroy();
+      server.close(() => r());
+    }),
+  };
+}
+
+describe('zerobus channel proxy support', () => {
+  let server: FakeServer | undefined;
+  let proxy: Awaited<ReturnType<typeof connectProxy>> | undefined;
+  const clients: ZerobusClient[] = [];
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.close()));
+    await server?.stop();
+    await proxy?.close();
+    server = proxy = undefined;
+  });
+
+  async function roundTrip(env: Record<string, string>) {
+    const client = new ZerobusClient({ endpoint: server!.endpoint, auth: { type: 'token', token: 'tok' }, env });
+    clients.push(client);
+    const stream = client.createStream({ table: 'main.ot.t', recordType: 'json', backoff: { initialMs: 10 } });
+    await stream.ingest(['{"id":1}', '{"id":2}']);
+    await stream.close();
+  }
+
+  it('tunnels the gRPC stream through GRPC_PROXY/HTTPS_PROXY with HTTP CONNECT and proxy credentials', async () => {
+    server = await startFakeServer();
+    proxy = await connectProxy();
+    const withCreds = proxy.url.replace('http://', 'http://user:p%40ss@');
+    await roundTrip({ HTTPS_PROXY: withCreds });
+    assert.deepEqual(proxy.tunnels, [new URL(server.endpoint).host]);
+    assert.equal(proxy.auth[0], `Basic ${Buffer.from('user:p@ss').toString('base64')}`);
+    assert.deepEqual(server.received.flatMap((r) => r.records), ['{"id":1}', '{"id":2}']);
+  });
+
+  it('connects directly when NO_PROXY matches the endpoint host', async () => {
+    server = await startFakeServer();
+    proxy = await connectProxy();
+    await roundTrip({ grpc_proxy: proxy.url, NO_PROXY: 'example.com, 127.0.0.1' });
+    assert.deepEqual(proxy.tunnels, []);
+    assert.equal(server.received.length, 1);
+  });
+});
+
+describe('zerobus channel TLS', () => {
+  it('TLS is the default: a plaintext server behind a host:port endpoint fails as TLS with a hint', async () => {
+    const server = await startFakeServer();
+    const client = new ZerobusClient({ endpoint: new URL(server.endpoint).host, auth: { type: 'token', token: 'tok' } });
+    try {
+      await assert.rejects(client.testConnection('main.ot.t', { timeoutMs: 3000 }), (e: import('../../../lib/zerobus').ZerobusError) => {
+        assert.equal(e.code, 'TLS', e.message);
+        assert.match(e.hint, /http:\/\/ endpoint only for a local emulator/);
+        return true;
+      });
+      assert.equal(server.received.length, 0);
+    } finally {
+      await client.close();
+      await server.stop();
+    }
+  });
+});
