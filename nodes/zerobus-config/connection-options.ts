@@ -41,17 +41,39 @@ export function clientOptionsFrom(s: ConnectionSettings): { ok: true; options: Z
   if (!isValidEndpoint(endpoint)) return { ok: false, problem: 'endpointInvalid' };
   const workspaceUrl = (s.workspaceUrl ?? '').trim().replace(/\/+$/, '');
   if (workspaceUrl && !isValidWorkspaceUrl(workspaceUrl)) return { ok: false, problem: 'workspaceUrlInvalid' };
+  const emulator = isLocalEmulator(endpoint);
   if (s.authType === 'token') {
-    if (!s.token) return { ok: false, problem: 'tokenMissing' };
-    return { ok: true, options: { endpoint, workspaceUrl: workspaceUrl || undefined, auth: { type: 'token', token: s.token }, userAgent: USER_AGENT } };
+    const token = s.token || process.env.DATABRICKS_TOKEN || (emulator ? EMULATOR_CREDENTIAL : '');
+    if (!token) return { ok: false, problem: 'tokenMissing' };
+    return { ok: true, options: { endpoint, workspaceUrl: workspaceUrl || undefined, auth: { type: 'token', token }, userAgent: USER_AGENT } };
   }
   if (!workspaceUrl) return { ok: false, problem: 'workspaceUrlMissing' };
-  if (!s.clientId?.trim()) return { ok: false, problem: 'clientIdMissing' };
-  if (!s.clientSecret) return { ok: false, problem: 'clientSecretMissing' };
+  const clientId = s.clientId?.trim() || process.env.DATABRICKS_CLIENT_ID?.trim() || (emulator ? EMULATOR_CREDENTIAL : '');
+  const clientSecret = s.clientSecret || process.env.DATABRICKS_CLIENT_SECRET || (emulator ? EMULATOR_CREDENTIAL : '');
+  if (!clientId) return { ok: false, problem: 'clientIdMissing' };
+  if (!clientSecret) return { ok: false, problem: 'clientSecretMissing' };
   return {
     ok: true,
-    options: { endpoint, workspaceUrl, auth: { type: 'oauth', clientId: s.clientId.trim(), clientSecret: s.clientSecret }, userAgent: USER_AGENT },
+    options: { endpoint, workspaceUrl, auth: { type: 'oauth', clientId, clientSecret }, userAgent: USER_AGENT },
   };
+}
+
+/**
+ * Credentials left empty fall back to the environment variables of Databricks' unified
+ * authentication (DATABRICKS_CLIENT_ID, DATABRICKS_CLIENT_SECRET, DATABRICKS_TOKEN), and for the
+ * local emulator (an explicit plaintext http:// endpoint on this machine, which accepts any
+ * credentials unless started with --client-id/--client-secret) to a placeholder, so that the
+ * bundled examples run as imported.
+ */
+const EMULATOR_CREDENTIAL = 'local-emulator';
+
+function isLocalEmulator(endpoint: string): boolean {
+  if (!/^http:\/\//i.test(endpoint)) return false;
+  try {
+    return isLoopback(new URL(endpoint).hostname);
+  } catch {
+    return false;
+  }
 }
 
 /** Hosts for which plaintext is acceptable (the local emulator). */

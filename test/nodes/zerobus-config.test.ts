@@ -59,8 +59,8 @@ describe('zerobus-config node', function () {
       assert.equal(plaintextRemoteHost('https://example.com'), undefined);
     });
 
-    it('names the missing setting when the credentials are incomplete', async () => {
-      await helper.load([configNode, outNode], [{ id: 'tab', type: 'tab' }, cfg(), out('a')], { cfg: { clientId: CLIENT_ID } });
+    it('names the missing setting when the credentials are incomplete (a real workspace endpoint)', async () => {
+      await helper.load([configNode, outNode], [{ id: 'tab', type: 'tab' }, cfg({ endpoint: 'https://1234.zerobus.us-west-2.cloud.databricks.com' }), out('a')], { cfg: { clientId: CLIENT_ID } });
       const a = helper.getNode('a');
       const status = a.status.args.map((x: unknown[]) => x[0] as Msg);
       assert.ok(status.some((s: Msg) => s.fill === 'red' && /client secret is not set/.test(s.text)), JSON.stringify(status));
@@ -165,9 +165,33 @@ describe('zerobus-config node', function () {
     });
 
     it('incomplete settings ⇒ CONFIG naming the field', async () => {
-      const r = await test({ clientId: '' });
+      const r = await test({ clientId: '', endpoint: 'https://1234.zerobus.us-west-2.cloud.databricks.com' });
       assert.equal(r.code, 'CONFIG');
       assert.match(r.message, /client ID is not set/);
+    });
+
+    it('empty credentials work against the local emulator (as the bundled examples are shipped)', async () => {
+      const open = await startTestEmulator({ clientId: undefined, clientSecret: undefined });
+      try {
+        const r = await test({ clientId: '', clientSecret: '', endpoint: open.endpoint, workspaceUrl: open.workspaceUrl });
+        assert.equal(r.ok, true, JSON.stringify(r));
+      } finally {
+        await open.stop();
+      }
+    });
+
+    it('empty credentials fall back to DATABRICKS_CLIENT_ID / DATABRICKS_CLIENT_SECRET', async () => {
+      emu.faults.reset();
+      process.env.DATABRICKS_CLIENT_ID = CLIENT_ID;
+      process.env.DATABRICKS_CLIENT_SECRET = 'wrong-secret-9876';
+      try {
+        const r = await test({ clientId: '', clientSecret: '' });
+        // the emulator enforces OAuth here: the wrong secret from the environment proves it was used
+        assert.equal(r.code, 'BAD_CREDENTIALS', JSON.stringify(r));
+      } finally {
+        delete process.env.DATABRICKS_CLIENT_ID;
+        delete process.env.DATABRICKS_CLIENT_SECRET;
+      }
     });
   });
 });
