@@ -3,6 +3,7 @@ import { deliveryTracker, ticketsOf, type TicketCounts } from '../../lib/deliver
 import { sinkRegistry } from '../../lib/delivery/sinks';
 import { ZerobusSink, isBackpressureError, type SinkFailure, type SinkReceipt } from '../../lib/sink';
 import { decodeOtEventProto } from '../../lib/tags';
+import { LiveStats } from '../shared/live-stats';
 import { StatusThrottle } from '../shared/status';
 import { redact } from '../zerobus-config/test-connection';
 import { translator } from '../zerobus-config/i18n';
@@ -30,6 +31,7 @@ export default function (RED: NodeAPI): void {
     const runtime = RED.settings as unknown as ZerobusOutRuntimeSettings;
     const settings = resolveOutSettings(def, runtime);
     const status = new StatusThrottle(node);
+    const live = new LiveStats(RED, node);
     const config = def.connection ? (RED.nodes.getNode(def.connection) as ZerobusConfigNode | null) : null;
     const secrets = secretsOf(config);
     const clean = (text: string) => redact(text, secrets);
@@ -68,7 +70,25 @@ export default function (RED: NodeAPI): void {
     if (sink) wireSink(sink);
 
     function wireSink(s: ZerobusSink): void {
-      const refresh = () => status.set(statusFor(s.state, s.stats(), s.accepting, t));
+      const refresh = () => {
+        const stats = s.stats();
+        status.set(statusFor(s.state, stats, s.accepting, t));
+        live.publish({
+          id: node.id,
+          type: 'zerobus-out',
+          name: node.name || settings.table,
+          state: stats.state,
+          eventsPerSec: stats.rateIn,
+          ackedPerSec: stats.rateOut,
+          inFlight: stats.inFlight,
+          backlog: stats.backlog,
+          latencyP50: stats.latencyMs.p50,
+          latencyP99: stats.latencyMs.p99,
+          reconnects: stats.reconnects,
+          lastError: stats.lastError ? clean(stats.lastError.message) : undefined,
+          extra: { table: settings.table, spool: stats.spoolMode, rejected: stats.rejected, dropped: stats.dropped },
+        });
+      };
       s.on('state', (st) => (st.state === 'failed' ? status.now(statusFor(st, s.stats(), s.accepting, t)) : refresh()));
       s.on('failure', (failure) => reportFailure(failure));
       s.on('warning', (text) => node.warn(clean(text)));
@@ -172,6 +192,7 @@ export default function (RED: NodeAPI): void {
 
     node.on('close', (_removed: boolean, done: () => void) => {
       unregisterSink();
+      live.close();
       for (const timer of timers) clearInterval(timer);
       if (receiptTimer) clearTimeout(receiptTimer);
       receiptTimer = undefined;
