@@ -4,6 +4,7 @@ import * as path from 'path';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../../../lib/emulator';
 import { PACKAGE_ROOT } from '../../../lib/paths';
 import { ZerobusClient } from '../../../lib/zerobus';
+import { NODE_RED_PATH } from '../../support/node-red-path';
 
 /** Shared fixtures of the sink and zerobus-out tests. */
 
@@ -124,4 +125,4 @@ export interface NodeTestHelper {
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 export const nodeHelper: NodeTestHelper = require('node-red-node-test-helper');
-nodeHelper.init(require.resolve('node-red'));
+nodeHelper.init(NODE_RED_PATH);
