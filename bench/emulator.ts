@@ -113,7 +113,7 @@ async function startEmulatorProcess(dataDir?: string): Promise<RunningEmulator> 
 }
 
 /** Streams batches for `durationMs`; returns acked rows per second. */
-async function measure(endpoint: string, kind: 'proto' | 'json', durationMs: number): Promise<number> {
+export async function measure(endpoint: string, kind: 'proto' | 'json', durationMs: number): Promise<number> {
   const table = parseCreateTables(fs.readFileSync(SCHEMA_FILE, 'utf8'))[0];
   const body = batchBody(kind);
   const client = new grpc.Client(endpoint.replace('http://', ''), grpc.credentials.createInsecure(), { 'grpc.max_send_message_length': -1 });

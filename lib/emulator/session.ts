@@ -34,7 +34,7 @@
  */
 import { randomUUID } from 'crypto';
 import { Metadata, status as Status, type ServerDuplexStream } from '@grpc/grpc-js';
-import { createProtoRowReader, createRowNormalizer, RowError, type ProtoRowReader, type Row, type TableSchema } from '../schema';
+import { createProtoRowReader, createRowNormalizer, LineWriter, RowError, type ProtoRowReader, type Row, type TableSchema } from '../schema';
 import { MAX_MESSAGE_BYTES, toNumber, WIRE_RECORD_TYPE, type CreateStreamMsg, type StreamRequestMsg, type StreamResponseMsg } from '../zerobus/protocol';
 import type { FaultState, StatusFault } from './faults';
 import type { Storage, TableStore } from './storage';
@@ -73,7 +73,7 @@ export class StreamSession {
   tableName?: string;
   private state: State = 'awaiting-create';
   private store?: TableStore;
-  private encodeRecords?: (records: (string | Uint8Array)[]) => string[];
+  private encodeRecords?: (records: (string | Uint8Array)[]) => { data: Buffer; count: number };
   private recordType: number = WIRE_RECORD_TYPE.PROTO;
   private expectedOffset = 0;
   private durableOffset = -1;
@@ -215,9 +215,9 @@ export class StreamSession {
     if (isJson !== (this.recordType === WIRE_RECORD_TYPE.JSON)) {
       return this.fail(Status.INVALID_ARGUMENT, `record type does not match the stream (${this.recordType === WIRE_RECORD_TYPE.JSON ? 'JSON' : 'PROTO'})`);
     }
-    let lines: string[];
+    let rows: { data: Buffer; count: number };
     try {
-      lines = this.encodeRecords!(records);
+      rows = this.encodeRecords!(records);
     } catch (err) {
       ctx.counters.rejectedTotal += records.length;
       return this.fail(Status.INVALID_ARGUMENT, (err as Error).message);
@@ -229,12 +229,12 @@ export class StreamSession {
     }
     this.expectedOffset++;
     this.pendingWrites++;
-    this.pendingRows += lines.length;
+    this.pendingRows += rows.count;
     if (!this.paused && this.pendingRows > PAUSE_ABOVE_PENDING) {
       this.paused = true;
       this.call.pause();
     }
-    this.store!.append(lines, (err) => this.onDurable(offset, lines.length, err));
+    this.store!.append(rows.data, rows.count, (err) => this.onDurable(offset, rows.count, err));
   }
 
   private onDurable(offset: number, rows: number, err: Error | null): void {
@@ -350,7 +350,9 @@ function recordError(index: number, err: unknown): Error {
   return new Error(`record ${index}: ${(err as Error).message}`);
 }
 
-function jsonEncoder(schema: TableSchema): (records: (string | Uint8Array)[]) => string[] {
+type RecordsEncoder = (records: (string | Uint8Array)[]) => { data: Buffer; count: number };
+
+function jsonEncoder(schema: TableSchema): RecordsEncoder {
   const normalize = createRowNormalizer(schema);
   return (records) => {
     const lines = new Array<string>(records.length);
@@ -371,23 +373,25 @@ function jsonEncoder(schema: TableSchema): (records: (string | Uint8Array)[]) =>
       // A row already in stored form is kept as sent (saves serialising it again).
       lines[i] = row === parsed && text.indexOf('\n') < 0 ? text.trim() : JSON.stringify(row);
     }
-    return lines;
+    return { data: Buffer.from(lines.length ? lines.join('\n') + '\n' : '', 'utf8'), count: lines.length };
   };
 }
 
-function protoEncoder(reader: ProtoRowReader): (records: (string | Uint8Array)[]) => string[] {
+function protoEncoder(reader: ProtoRowReader): RecordsEncoder {
   const name = reader.messageType.name;
+  const writer = new LineWriter();
   return (records) => {
-    const lines = new Array<string>(records.length);
+    writer.reset();
     for (let i = 0; i < records.length; i++) {
       try {
-        lines[i] = reader.decodeLine(records[i] as Uint8Array);
+        reader.appendLine(records[i] as Uint8Array, writer);
       } catch (err) {
+        writer.reset();
         if (err instanceof RowError) throw recordError(i, err);
         throw new Error(`record ${i}: not a valid ${name} message: ${(err as Error).message}`);
       }
     }
-    return lines;
+    return writer.take();
   };
 }
 

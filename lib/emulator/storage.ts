@@ -21,11 +21,20 @@ export type DurableCallback = (err: Error | null) => void;
 const DEFAULT_MAX_ROWS_MEMORY_ONLY = 1_000_000;
 const DEFAULT_MAX_ROWS_WITH_FILES = 10_000;
 
+/** Rows of one request: their JSON lines, each ended by '\n'. */
+interface Chunk {
+  data: Buffer;
+  count: number;
+}
+
 export class TableStore {
-  private recent: string[] = [];
+  private chunks: Chunk[] = [];
   private head = 0;
+  private inMemory = 0;
+  /** Rows in chunks[head..], counted whole. */
+  private rowsInChunks = 0;
   private total = 0;
-  private pendingLines: string[] = [];
+  private pending: Chunk[] = [];
   private pendingCallbacks: DurableCallback[] = [];
   private writing = false;
   private scheduled = false;
@@ -45,14 +54,15 @@ export class TableStore {
     return this.total;
   }
 
-  /** Adds rows (their JSON lines); `done` runs once they are durable. */
-  append(lines: string[], done: DurableCallback): void {
+  /** Adds rows (`count` JSON lines in `data`); `done` runs once they are durable. */
+  append(data: Buffer, count: number, done: DurableCallback): void {
+    const chunk = { data, count };
     if (this.fd === undefined) {
-      this.remember(lines);
+      this.remember([chunk]);
       done(null);
       return;
     }
-    for (let i = 0; i < lines.length; i++) this.pendingLines.push(lines[i]);
+    this.pending.push(chunk);
     this.pendingCallbacks.push(done);
     if (!this.scheduled && !this.writing) {
       this.scheduled = true;
@@ -63,21 +73,30 @@ export class TableStore {
   /** Newest first. */
   rows(limit: number): Row[] {
     const out: Row[] = [];
-    for (let i = this.recent.length - 1; i >= this.head && out.length < limit; i--) {
-      const row = parseLine(this.recent[i]);
-      if (row) out.push(row);
+    for (let c = this.chunks.length - 1; c >= this.head && out.length < limit; c--) {
+      const { data, count } = this.chunks[c];
+      // lines that fell out of the memory window at the start of the oldest chunk are skipped
+      const skip = c === this.head ? this.inMemory - (this.rowsInChunks - count) : count;
+      let end = data.length - 1;
+      for (let k = 0; k < Math.min(count, skip) && out.length < limit; k++) {
+        const start = data.lastIndexOf(10, end - 1) + 1;
+        const row = parseLine(data.toString('utf8', start, end));
+        if (row) out.push(row);
+        end = start - 1;
+      }
     }
     return out;
   }
 
   /** Oldest first. */
   allRows(): Row[] {
-    if (!this.file) return this.recent.slice(this.head).map(parseLine).filter((r): r is Row => r !== undefined);
+    if (!this.file) {
+      const lines: string[] = [];
+      for (let c = this.head; c < this.chunks.length; c++) lines.push(...splitLines(this.chunks[c].data));
+      return lines.slice(lines.length - this.inMemory).map(parseLine).filter((r): r is Row => r !== undefined);
+    }
     if (!fs.existsSync(this.file)) return [];
-    return fs
-      .readFileSync(this.file, 'utf8')
-      .split('\n')
-      .filter((line) => line.length > 0)
+    return splitLines(fs.readFileSync(this.file))
       .map(parseLine)
       .filter((r): r is Row => r !== undefined);
   }
@@ -85,8 +104,10 @@ export class TableStore {
   /** Drops every row (memory and file). */
   clear(): Promise<void> {
     return this.whenIdle().then(() => {
-      this.recent = [];
+      this.chunks = [];
       this.head = 0;
+      this.inMemory = 0;
+      this.rowsInChunks = 0;
       this.total = 0;
       if (this.fd !== undefined) fs.ftruncateSync(this.fd, 0);
     });
@@ -105,16 +126,26 @@ export class TableStore {
     }
   }
 
-  private remember(lines: string[]): void {
-    for (let i = 0; i < lines.length; i++) this.recent.push(lines[i]);
-    this.total += lines.length;
-    const excess = this.recent.length - this.head - this.maxRows;
-    if (excess > 0) this.head += excess;
-    if (this.head > 65_536 && this.head * 2 > this.recent.length) {
-      this.recent = this.recent.slice(this.head);
+  private remember(chunks: Chunk[]): void {
+    let added = 0;
+    for (const chunk of chunks) {
+      if (chunk.count === 0) continue;
+      this.chunks.push(chunk);
+      added += chunk.count;
+    }
+    this.total += added;
+    this.rowsInChunks += added;
+    this.inMemory = Math.min(this.maxRows, this.inMemory + added);
+    // Whole chunks older than the memory window are dropped; the oldest kept one may be partial.
+    while (this.head < this.chunks.length - 1 && this.rowsInChunks - this.chunks[this.head].count >= this.inMemory) {
+      this.rowsInChunks -= this.chunks[this.head].count;
+      this.head++;
+    }
+    if (this.head > 1024 && this.head * 2 > this.chunks.length) {
+      this.chunks = this.chunks.slice(this.head);
       this.head = 0;
     }
-    this.onStored(lines.length);
+    this.onStored(added);
   }
 
   private writeGroup(): void {
@@ -123,24 +154,27 @@ export class TableStore {
       this.settleIdle();
       return;
     }
-    const lines = this.pendingLines;
+    const chunks = this.pending;
     const callbacks = this.pendingCallbacks;
-    this.pendingLines = [];
+    this.pending = [];
     this.pendingCallbacks = [];
     this.writing = true;
-    const data = Buffer.from(lines.length ? lines.join('\n') + '\n' : '', 'utf8');
     const fd = this.fd;
     const finish = (err: Error | null): void => {
       this.writing = false;
-      if (!err) this.remember(lines);
+      if (!err) this.remember(chunks);
       for (const cb of callbacks) cb(err);
       if (this.pendingCallbacks.length > 0) this.writeGroup();
       else this.settleIdle();
     };
-    writeAll(fd, data, 0, (err) => {
-      if (err) return finish(err);
-      fs.fdatasync(fd, (syncErr) => finish(syncErr));
-    });
+    writeAll(
+      fd,
+      chunks.map((c) => c.data),
+      (err) => {
+        if (err) return finish(err);
+        fs.fdatasync(fd, (syncErr) => finish(syncErr));
+      },
+    );
   }
 
   private settleIdle(): void {
@@ -157,16 +191,32 @@ export class TableStore {
     const validEnd = lastNewlineEnd(this.fd, size);
     if (validEnd < size) fs.ftruncateSync(this.fd, validEnd); // torn write of a crash: never acked
     this.total = countNewlines(this.fd, validEnd);
-    this.recent = readTailLines(this.fd, validEnd, this.maxRows);
+    const tail = readTailLines(this.fd, validEnd, this.maxRows);
+    if (tail.length) {
+      this.chunks = [{ data: Buffer.from(tail.join('\n') + '\n'), count: tail.length }];
+      this.inMemory = tail.length;
+      this.rowsInChunks = tail.length;
+    }
   }
 }
 
-function writeAll(fd: number, data: Buffer, offset: number, cb: (err: Error | null) => void): void {
-  if (offset >= data.length) return cb(null);
-  fs.write(fd, data, offset, data.length - offset, null, (err, written) => {
+/** Writes every buffer (vectored, resuming after short writes). */
+function writeAll(fd: number, buffers: Buffer[], cb: (err: Error | null) => void): void {
+  const rest = buffers.filter((b) => b.length > 0);
+  if (rest.length === 0) return cb(null);
+  fs.writev(fd, rest.slice(0, 1024), (err, written) => {
     if (err) return cb(err);
-    writeAll(fd, data, offset + written, cb);
+    let left = written;
+    while (rest.length && left >= rest[0].length) left -= rest.shift()!.length;
+    if (left > 0) rest[0] = rest[0].subarray(left);
+    writeAll(fd, rest, cb);
   });
+}
+
+function splitLines(data: Buffer): string[] {
+  const lines = data.toString('utf8').split('\n');
+  lines.pop(); // after the last newline
+  return lines;
 }
 
 function parseLine(line: string): Row | undefined {

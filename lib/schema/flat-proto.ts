@@ -1,11 +1,13 @@
 import * as protobuf from 'protobufjs';
+import { isUtf8 } from 'buffer';
+import type { LineWriter } from './line-writer';
 import { RowError } from './rows';
 import type { ColumnSchema } from './types';
 
 /**
  * The fast path of PROTO ingest: for a record message whose fields are all singular scalars (the
  * usual shape, e.g. the OT events table), one pass over the bytes checks the wire format and
- * writes the stored JSON row directly — no message object, no Long, no second serialisation.
+ * writes the stored JSON line as bytes — no message object, no Long, no JS string per row.
  * Anything else (nested, repeated, map fields, VARIANT/DECIMAL/TINYINT/SMALLINT columns, a field
  * given twice, a non-finite double) is left to the general decoder, which gives the same rows.
  */
@@ -20,7 +22,8 @@ type Reader =
 interface Spec {
   reader: Reader;
   wire: number;
-  key: string; // '"column":'
+  key: Buffer; // '"column":'
+  keyComma: Buffer; // ',"column":'
   required: boolean;
   column: ColumnSchema;
   index: number;
@@ -91,11 +94,38 @@ function zigzag64Text(lo: number, hi: number): string {
   return JSON.stringify((negative ? -big - 1n : big).toString());
 }
 
+/** Writes a safe integer's decimal digits (no string in between). */
+function writeInteger(w: LineWriter, n: number): void {
+  w.ensure(22);
+  const buf = w.buf;
+  let o = w.len;
+  if (n < 0) {
+    buf[o++] = 45;
+    n = -n;
+  }
+  if (n < 10) {
+    buf[o++] = 48 + n;
+    w.len = o;
+    return;
+  }
+  let digits = 0;
+  for (let t = n; t >= 1; t = Math.floor(t / 10)) digits++;
+  let k = o + digits;
+  o = k;
+  while (n >= 1) {
+    const q = Math.floor(n / 10);
+    buf[--k] = 48 + (n - q * 10);
+    n = q;
+  }
+  w.len = o;
+}
+
 /**
- * A decoder from record bytes to the stored JSON line, or null when this message shape needs the
- * general decoder. The decoder throws FALLBACK, RowError or Error(reason).
+ * A writer of the stored JSON line of one record, or null when this message shape needs the
+ * general decoder. It appends the line (with its '\n') to the LineWriter and throws FALLBACK,
+ * RowError or Error(reason); on a throw the writer is left as it was before the record.
  */
-export function compileFlatDecoder(columns: ColumnSchema[], messageType: protobuf.Type): ((buf: Buffer) => string) | null {
+export function compileFlatWriter(columns: ColumnSchema[], messageType: protobuf.Type): ((buf: Buffer, w: LineWriter) => void) | null {
   const byName = new Map(columns.map((c) => [c.name, c]));
   const byFolded = new Map(columns.map((c) => [c.name.toLowerCase(), c]));
   const specs: Spec[] = [];
@@ -108,7 +138,8 @@ export function compileFlatDecoder(columns: ColumnSchema[], messageType: protobu
     if (!column || !FAST_COLUMN_KINDS.has(column.type.kind)) return null;
     const reader = field.type as Reader;
     if (!(reader in WIRE)) return null;
-    const spec: Spec = { reader, wire: WIRE[reader], key: JSON.stringify(column.name) + ':', required: !column.nullable, column, index: specs.length };
+    const key = JSON.stringify(column.name) + ':';
+    const spec: Spec = { reader, wire: WIRE[reader], key: Buffer.from(key), keyComma: Buffer.from(',' + key), required: !column.nullable, column, index: specs.length };
     specs.push(spec);
     byNumber.set(field.id, spec);
   }
@@ -120,7 +151,7 @@ export function compileFlatDecoder(columns: ColumnSchema[], messageType: protobu
   const seen = new Uint32Array(specs.length);
   let generation = 0;
 
-  return (buf) => {
+  const writeRecord = (buf: Buffer, w: LineWriter): void => {
     if (++generation === 0xffffffff) {
       seen.fill(0);
       generation = 1;
@@ -128,8 +159,10 @@ export function compileFlatDecoder(columns: ColumnSchema[], messageType: protobu
     const gen = generation;
     const end = buf.length;
     let pos = 0;
-    let out = '{';
+    let first = true;
     let requiredSeen = 0;
+    w.ensure(1);
+    w.buf[w.len++] = 123; // {
     while (pos < end) {
       let tag = buf[pos];
       if (tag < 0x80) pos++;
@@ -145,18 +178,41 @@ export function compileFlatDecoder(columns: ColumnSchema[], messageType: protobu
       if (wire !== spec.wire) throw new Error(`field ${spec.column.name} has wire type ${wire}, expected ${spec.wire}`);
       if (seen[spec.index] === gen) throw FALLBACK; // repeated singular field: last one wins, leave it to protobufjs
       seen[spec.index] = gen;
-      let text: string;
+      const key = first ? spec.key : spec.keyComma;
+      first = false;
+      w.ensure(key.length);
+      for (let i = 0; i < key.length; i++) w.buf[w.len++] = key[i];
       switch (spec.reader) {
         case 'string': {
           readVarint(buf, pos, end);
           const start = vPos;
           pos = start + vLo;
           if (vHi !== 0 || pos > end) throw new Error(`field ${spec.column.name}: length beyond the end of the record`);
-          const s = buf.toString('utf8', start, pos);
-          if (s.includes('\ufffd') && !Buffer.from(s, 'utf8').equals(buf.subarray(start, pos))) {
-            throw new Error(`field ${spec.column.name} is not valid UTF-8`);
+          w.ensure(pos - start + 2);
+          const out = w.buf;
+          let o = w.len;
+          out[o++] = 34;
+          let plain = true;
+          let ascii = true;
+          for (let i = start; i < pos; i++) {
+            const c = buf[i];
+            if (c < 0x20 || c === 34 || c === 92) {
+              plain = false;
+              break;
+            }
+            if (c >= 0x80) ascii = false;
+            out[o++] = c;
           }
-          text = JSON.stringify(s);
+          if (!ascii && !isUtf8(buf.subarray(start, pos))) throw new Error(`field ${spec.column.name} is not valid UTF-8`);
+          if (plain) {
+            out[o++] = 34;
+            w.len = o;
+          } else {
+            // characters JSON must escape: let JSON.stringify do it
+            const text = buf.toString('utf8', start, pos);
+            if (text.includes('\ufffd') && !isUtf8(buf.subarray(start, pos))) throw new Error(`field ${spec.column.name} is not valid UTF-8`);
+            w.utf8(JSON.stringify(text));
+          }
           break;
         }
         case 'bytes': {
@@ -164,65 +220,83 @@ export function compileFlatDecoder(columns: ColumnSchema[], messageType: protobu
           const start = vPos;
           pos = start + vLo;
           if (vHi !== 0 || pos > end) throw new Error(`field ${spec.column.name}: length beyond the end of the record`);
-          text = '"' + buf.toString('base64', start, pos) + '"';
+          w.ascii('"' + buf.toString('base64', start, pos) + '"');
           break;
         }
         case 'fixed32':
         case 'sfixed32':
+          if (pos + 4 > end) throw new Error(`field ${spec.column.name}: truncated`);
+          writeInteger(w, spec.reader === 'fixed32' ? buf.readUInt32LE(pos) : buf.readInt32LE(pos));
+          pos += 4;
+          break;
         case 'float': {
           if (pos + 4 > end) throw new Error(`field ${spec.column.name}: truncated`);
-          const v = spec.reader === 'fixed32' ? buf.readUInt32LE(pos) : spec.reader === 'sfixed32' ? buf.readInt32LE(pos) : buf.readFloatLE(pos);
+          const v = buf.readFloatLE(pos);
           if (!Number.isFinite(v)) throw FALLBACK;
-          text = String(v);
+          w.ascii(String(v));
           pos += 4;
+          break;
+        }
+        case 'double': {
+          if (pos + 8 > end) throw new Error(`field ${spec.column.name}: truncated`);
+          const v = buf.readDoubleLE(pos);
+          if (!Number.isFinite(v)) throw FALLBACK;
+          if (Number.isSafeInteger(v) && !Object.is(v, -0)) writeInteger(w, v);
+          else w.ascii(String(v));
+          pos += 8;
           break;
         }
         case 'fixed64':
         case 'sfixed64':
-        case 'double': {
           if (pos + 8 > end) throw new Error(`field ${spec.column.name}: truncated`);
-          if (spec.reader === 'double') {
-            const v = buf.readDoubleLE(pos);
-            if (!Number.isFinite(v)) throw FALLBACK;
-            text = String(v);
-          } else {
-            text = int64Text(buf.readUInt32LE(pos), buf.readUInt32LE(pos + 4), spec.reader === 'sfixed64');
-          }
+          w.ascii(int64Text(buf.readUInt32LE(pos), buf.readUInt32LE(pos + 4), spec.reader === 'sfixed64'));
           pos += 8;
           break;
-        }
         default: {
           readVarint(buf, pos, end);
           pos = vPos;
           switch (spec.reader) {
             case 'int32':
-              text = String(vLo | 0);
+              writeInteger(w, vLo | 0);
               break;
             case 'uint32':
-              text = String(vLo);
+              writeInteger(w, vLo);
               break;
             case 'sint32':
-              text = String((vLo >>> 1) ^ -(vLo & 1));
+              writeInteger(w, (vLo >>> 1) ^ -(vLo & 1));
               break;
             case 'bool':
-              text = vLo !== 0 || vHi !== 0 ? 'true' : 'false';
+              w.ascii(vLo !== 0 || vHi !== 0 ? 'true' : 'false');
               break;
             case 'sint64':
-              text = zigzag64Text(vLo, vHi);
+              w.ascii(zigzag64Text(vLo, vHi));
               break;
             default:
-              text = int64Text(vLo, vHi, spec.reader === 'int64');
+              if (vHi < 0x200000) writeInteger(w, vHi * TWO_32 + vLo);
+              else w.ascii(int64Text(vLo, vHi, spec.reader === 'int64'));
           }
         }
       }
       if (spec.required) requiredSeen++;
-      out += out.length === 1 ? spec.key + text : ',' + spec.key + text;
     }
     if (pos !== end) throw new Error('truncated record');
     if (requiredSeen !== requiredCount) {
       const missing = specs.find((s) => s.required && seen[s.index] !== gen)!;
       throw new RowError(missing.column.name, 'NOT NULL column is missing');
     }
-    return out + '}';
+    w.ensure(2);
+    w.buf[w.len++] = 125; // }
+    w.buf[w.len++] = 10;
+    w.lines++;
+  };
+
+  return (buf, w) => {
+    const mark = w.len;
+    try {
+      writeRecord(buf, w);
+    } catch (err) {
+      w.len = mark;
+      throw err;
+    }
   };
 }

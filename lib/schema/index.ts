@@ -7,3 +7,4 @@ export type { Row } from './rows';
 export { descriptorForTable, readDescriptor, decodeDescriptorProto } from './descriptor';
 export { checkDescriptor, createProtoRowReader } from './proto-rows';
 export type { ProtoRowReader } from './proto-rows';
+export { LineWriter } from './line-writer';

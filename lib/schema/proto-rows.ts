@@ -1,7 +1,8 @@
 import * as protobuf from 'protobufjs';
 import { readDescriptor } from './descriptor';
 import { createWireChecker } from './wire-check';
-import { compileFlatDecoder, FALLBACK } from './flat-proto';
+import { compileFlatWriter, FALLBACK } from './flat-proto';
+import { LineWriter } from './line-writer';
 import { checkDecimalText, RowError, type Row } from './rows';
 import { formatType, type ColumnSchema, type DeltaType, type TableSchema } from './types';
 
@@ -208,6 +209,8 @@ export interface ProtoRowReader {
   decodeRow(bytes: Uint8Array): Row;
   /** The same row as its stored JSON text (one line), by the fast path where the message allows. */
   decodeLine(bytes: Uint8Array): string;
+  /** Appends the row's JSON line to `w` (the fast path writes bytes directly); throws like decodeRow. */
+  appendLine(bytes: Uint8Array, w: LineWriter): void;
 }
 
 /** Loads a client's descriptor, checks it against the table and returns the record decoder. */
@@ -227,24 +230,31 @@ export function createProtoRowReader(table: TableSchema, descriptorProto: Uint8A
     if (problem) throw new Error(problem);
     return toRow(messageType.decode(bytes) as unknown as Decoded, '');
   };
-  const flat = compileFlatDecoder(table.columns, messageType);
-  const decodeLine = flat
-    ? (bytes: Uint8Array): string => {
-        const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-        try {
-          return flat(buf);
-        } catch (err) {
-          if (err === FALLBACK) return JSON.stringify(decodeRow(bytes));
-          throw err;
-        }
+  const flat = compileFlatWriter(table.columns, messageType);
+  const appendLine = (bytes: Uint8Array, w: LineWriter): void => {
+    if (flat) {
+      const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      try {
+        return flat(buf, w);
+      } catch (err) {
+        if (err !== FALLBACK) throw err;
       }
-    : (bytes: Uint8Array): string => JSON.stringify(decodeRow(bytes));
+    }
+    w.line(JSON.stringify(decodeRow(bytes)));
+  };
+  const scratch = new LineWriter();
+  const decodeLine = (bytes: Uint8Array): string => {
+    scratch.reset();
+    appendLine(bytes, scratch);
+    return scratch.buf.toString('utf8', 0, scratch.len - 1);
+  };
   return {
     ok: true,
     reader: {
       messageType,
       decodeRow,
       decodeLine,
+      appendLine,
     },
   };
 }

@@ -1,0 +1,56 @@
+/**
+ * Collects stored rows as bytes: JSON lines, each ended by '\n', in one growing buffer. The
+ * PROTO fast path writes straight into it, so a request's rows go to memory and disk as one
+ * Buffer without ever becoming JS strings.
+ */
+export class LineWriter {
+  buf: Buffer = Buffer.allocUnsafe(64 * 1024);
+  len = 0;
+  lines = 0;
+
+  ensure(n: number): void {
+    if (this.len + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.len + n) size *= 2;
+    const next = Buffer.allocUnsafe(size);
+    this.buf.copy(next, 0, 0, this.len);
+    this.buf = next;
+  }
+
+  /** Bytes of a string known to be ASCII (keys, numbers, base64). */
+  ascii(s: string): void {
+    const n = s.length;
+    this.ensure(n);
+    const buf = this.buf;
+    let o = this.len;
+    for (let i = 0; i < n; i++) buf[o++] = s.charCodeAt(i);
+    this.len = o;
+  }
+
+  utf8(s: string): void {
+    this.ensure(s.length * 3);
+    this.len += this.buf.write(s, this.len, 'utf8');
+  }
+
+  /** A whole line given as text (without the '\n'). */
+  line(s: string): void {
+    this.utf8(s);
+    this.ensure(1);
+    this.buf[this.len++] = 10;
+    this.lines++;
+  }
+
+  /** The rows written since the last take(), as an owned Buffer; the writer is then empty. */
+  take(): { data: Buffer; count: number } {
+    const out = { data: Buffer.from(this.buf.subarray(0, this.len)), count: this.lines };
+    this.len = 0;
+    this.lines = 0;
+    if (this.buf.length > 16 * 1024 * 1024) this.buf = Buffer.allocUnsafe(64 * 1024);
+    return out;
+  }
+
+  reset(): void {
+    this.len = 0;
+    this.lines = 0;
+  }
+}
