@@ -14,7 +14,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { startEmulator, Emulator } from '../../lib/emulator';
 import { PACKAGE_ROOT } from '../../lib/paths';
-import { installPackage, NodeRedProcess } from '../../demo/node-red-process';
+import { installPackage, LINKED_PACKAGE_DIR, NodeRedProcess } from '../../demo/node-red-process';
 import { eventually, requireBuiltPackage } from '../support/dist';
 
 const TYPES = ['zerobus-config', 'zerobus-out', 'zerobus-ignition-in', 'zerobus-batch', 'zerobus-sparkplug-broker', 'zerobus-sparkplug-in'];
@@ -52,7 +52,7 @@ describe('the packed package in a fresh Node-RED', function () {
   before(async () => {
     requireBuiltPackage();
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-pack-'));
-    const out = execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], { cwd: PACKAGE_ROOT, encoding: 'utf8' });
+    const out = execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], { cwd: LINKED_PACKAGE_DIR, encoding: 'utf8' });
     const info = JSON.parse(out)[0] as { filename: string };
     tarball = path.join(work, path.basename(info.filename));
     emulator = await startEmulator({ grpcPort: 0, httpPort: 0, schemaFiles: [path.join(PACKAGE_ROOT, 'examples/tables/ot_events.sql')] });
@@ -64,7 +64,7 @@ describe('the packed package in a fresh Node-RED', function () {
   });
 
   it('holds only what users need', () => {
-    const out = execFileSync('npm', ['pack', '--ignore-scripts', '--dry-run', '--json'], { cwd: PACKAGE_ROOT, encoding: 'utf8' });
+    const out = execFileSync('npm', ['pack', '--ignore-scripts', '--dry-run', '--json'], { cwd: LINKED_PACKAGE_DIR, encoding: 'utf8' });
     const files = (JSON.parse(out)[0].files as { path: string }[]).map((f) => f.path);
     for (const type of TYPES) {
       assert.ok(files.includes(`dist/nodes/${type}/${type}.js`), `${type}.js`);
