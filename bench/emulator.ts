@@ -26,7 +26,7 @@ export interface BenchResult {
 }
 
 const BATCH = 500;
-const WINDOW = 48; // batches in flight
+const WINDOW = 100; // batches in flight: 50,000 rows, the default in-flight limit of the clients
 const TARGET = 250_000;
 const TABLE = 'main.ot.tag_events';
 const SCHEMA_FILE = path.join(PACKAGE_ROOT, 'examples/tables/ot_events.sql');
@@ -113,7 +113,7 @@ async function startEmulatorProcess(dataDir?: string): Promise<RunningEmulator> 
 }
 
 /** Streams batches for `durationMs`; returns acked rows per second. */
-export async function measure(endpoint: string, kind: 'proto' | 'json', durationMs: number): Promise<number> {
+export async function measure(endpoint: string, kind: 'proto' | 'json', durationMs: number, window = WINDOW): Promise<number> {
   const table = parseCreateTables(fs.readFileSync(SCHEMA_FILE, 'utf8'))[0];
   const body = batchBody(kind);
   const client = new grpc.Client(endpoint.replace('http://', ''), grpc.credentials.createInsecure(), { 'grpc.max_send_message_length': -1 });
@@ -131,7 +131,7 @@ export async function measure(endpoint: string, kind: 'proto' | 'json', duration
   let ackedAtStop = -1;
   const done = new Promise<number>((resolve, reject) => {
     const pump = (): void => {
-      while (sent - (acked + 1) < WINDOW && Date.now() < stopAt) call.write(batchRequest(sent++, body));
+      while (sent - (acked + 1) < window && Date.now() < stopAt) call.write(batchRequest(sent++, body));
     };
     call.on('data', (m: StreamResponseMsg) => {
       if (m.create_stream_response) {
