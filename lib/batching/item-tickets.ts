@@ -25,8 +25,9 @@ export function distributeTickets(tickets: TicketCounts | undefined, n: number):
   const ids = Object.keys(tickets).filter((id) => tickets[id] > 0);
   if (ids.length === 0) return () => NO_TICKET;
   if (ids.length === 1 && tickets[ids[0]] === n) {
-    const id = ids[0];
-    return () => ({ id, count: 1, extra: undefined });
+    // shares are never mutated once made, so all events of the message can share one
+    const one: TicketShare = { id: ids[0], count: 1, extra: undefined };
+    return () => one;
   }
   const shares: TicketShare[] = [];
   let k = 0;
@@ -40,7 +41,7 @@ export function distributeTickets(tickets: TicketCounts | undefined, n: number):
     if (remaining > 0) {
       const last = shares[n - 1];
       last.extra ??= {};
-      last.extra[id] = (last.extra[id] ?? 0) + remaining;
+      last.extra[id] = (last.extra[id] ?? 0) + remaining; // still being built: not shared yet
     }
   }
   return (i) => shares[i] ?? NO_TICKET;

@@ -34,14 +34,18 @@ export interface DoorOutcome<T> {
   discard: T[];
 }
 
-interface Held<T> {
-  p: DoorPoint;
-  item: T;
-}
-
 export class SwingingDoor<T> {
-  private archived: DoorPoint | undefined;
-  private snapshot: Held<T> | undefined;
+  // Points are kept as fields rather than objects: a busy tag offers thousands of points a
+  // second, and per-point allocations showed up as garbage-collection time in the bench.
+  private hasArchive = false;
+  private aT = 0;
+  private aV: number | undefined = undefined;
+  private aCls = '';
+  private snapshot: T | undefined = undefined;
+  private holdingSnapshot = false;
+  private sT = 0;
+  private sV: number | undefined = undefined;
+  private sCls = '';
   private upper = -Infinity;
   private lower = Infinity;
 
@@ -54,68 +58,73 @@ export class SwingingDoor<T> {
 
   /** true while a snapshot is held (neither archived nor discarded yet). */
   get holding(): boolean {
-    return this.snapshot !== undefined;
+    return this.holdingSnapshot;
   }
 
   /** Offers the next point of the tag; fills `out` with what to archive and what to discard. */
   offer(p: DoorPoint, item: T, out: DoorOutcome<T>): void {
-    const a = this.archived;
-    const s = this.snapshot;
-    if (a === undefined) {
+    if (!this.hasArchive) {
       this.archiveNew(p, item, out);
       return;
     }
-    const latest = s ? s.p : a;
-    if (p.v === undefined || a.v === undefined || p.cls !== latest.cls || p.t <= latest.t) {
-      if (s) out.archive.push(s.item);
+    const holding = this.holdingSnapshot;
+    const latestT = holding ? this.sT : this.aT;
+    const latestCls = holding ? this.sCls : this.aCls;
+    if (p.v === undefined || this.aV === undefined || p.cls !== latestCls || p.t <= latestT) {
+      if (holding) out.archive.push(this.snapshot as T);
       this.archiveNew(p, item, out);
       return;
     }
-    if (s && this.maxIntervalMs > 0 && p.t - a.t > this.maxIntervalMs) {
+    if (holding && this.maxIntervalMs > 0 && p.t - this.aT > this.maxIntervalMs) {
       this.archiveSnapshot(out);
     }
-    this.swing(p, item, out);
+    this.swing(p.t, p.v, p.cls, item, out);
   }
 
   /** Archives the held snapshot now (forced: flush, hold limit, eviction); the doors restart from it. */
   release(): T | undefined {
-    const s = this.snapshot;
-    if (!s) return undefined;
-    this.archived = s.p;
-    this.snapshot = undefined;
-    this.upper = -Infinity;
-    this.lower = Infinity;
-    return s.item;
+    if (!this.holdingSnapshot) return undefined;
+    const item = this.snapshot;
+    this.promoteSnapshot();
+    return item;
   }
 
-  private swing(p: DoorPoint, item: T, out: DoorOutcome<T>): void {
-    const a = this.archived as DoorPoint;
-    const av = a.v as number;
-    const pv = p.v as number;
-    const dt = p.t - a.t;
-    const upper = Math.max(this.upper, (pv - av - this.deviation) / dt);
-    const lower = Math.min(this.lower, (pv - av + this.deviation) / dt);
+  private swing(t: number, v: number, cls: string, item: T, out: DoorOutcome<T>): void {
+    const av = this.aV as number;
+    const dt = t - this.aT;
+    const upper = Math.max(this.upper, (v - av - this.deviation) / dt);
+    const lower = Math.min(this.lower, (v - av + this.deviation) / dt);
     if (upper > lower) {
       // The doors opened past parallel: no line from A fits every point up to P. The snapshot is
       // the last point that still fitted; it is archived and the doors restart from it with P.
       // (upper > lower cannot happen for the first point after A, so a snapshot exists here.)
       this.archiveSnapshot(out);
-      const na = this.archived as DoorPoint;
-      const ndt = p.t - na.t;
-      this.upper = (pv - (na.v as number) - this.deviation) / ndt;
-      this.lower = (pv - (na.v as number) + this.deviation) / ndt;
+      const ndt = t - this.aT;
+      this.upper = (v - (this.aV as number) - this.deviation) / ndt;
+      this.lower = (v - (this.aV as number) + this.deviation) / ndt;
     } else {
       this.upper = upper;
       this.lower = lower;
-      if (this.snapshot) out.discard.push(this.snapshot.item);
+      if (this.holdingSnapshot) out.discard.push(this.snapshot as T);
     }
-    this.snapshot = { p, item };
+    this.holdingSnapshot = true;
+    this.snapshot = item;
+    this.sT = t;
+    this.sV = v;
+    this.sCls = cls;
   }
 
   private archiveSnapshot(out: DoorOutcome<T>): void {
-    const s = this.snapshot as Held<T>;
-    out.archive.push(s.item);
-    this.archived = s.p;
+    out.archive.push(this.snapshot as T);
+    this.promoteSnapshot();
+  }
+
+  /** The snapshot becomes the archived point A; the doors close again. */
+  private promoteSnapshot(): void {
+    this.aT = this.sT;
+    this.aV = this.sV;
+    this.aCls = this.sCls;
+    this.holdingSnapshot = false;
     this.snapshot = undefined;
     this.upper = -Infinity;
     this.lower = Infinity;
@@ -123,7 +132,11 @@ export class SwingingDoor<T> {
 
   private archiveNew(p: DoorPoint, item: T, out: DoorOutcome<T>): void {
     out.archive.push(item);
-    this.archived = p;
+    this.hasArchive = true;
+    this.aT = p.t;
+    this.aV = p.v;
+    this.aCls = p.cls;
+    this.holdingSnapshot = false;
     this.snapshot = undefined;
     this.upper = -Infinity;
     this.lower = Infinity;

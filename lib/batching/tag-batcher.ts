@@ -22,7 +22,7 @@ import { DeadlineQueue } from './deadline-queue';
 import { approxEventBytes, isHistorical, numericValueOf, tagKeyOf, timestampOf, valueClassOf } from './event-fields';
 import { addShare, distributeTickets, settleShare, type TicketShare } from './item-tickets';
 import { resolveBatcherOptions, type BatcherOptions, type BatcherTimers, type ResolvedBatcherOptions } from './options';
-import { SwingingDoor, type DoorOutcome } from './swinging-door';
+import { SwingingDoor, type DoorOutcome, type DoorPoint } from './swinging-door';
 import { passDeadband, passRepeat, TagState } from './tag-state';
 import type { Batch, BatcherHandlers, BatcherStats, FlushReason, PushMeta, PushResult } from './types';
 
@@ -66,11 +66,13 @@ export class TagBatcher<O = unknown> {
   private readonly debounceQueue = new DeadlineQueue<State<O>>();
   private readonly holdQueue = new DeadlineQueue<State<O>>();
   private held = 0;
+  private accessSeq = 0;
 
   private timer: unknown;
   private armedAt = Infinity;
   private closed = false;
   private readonly doorOut: DoorOutcome<Item<O>> = { archive: [], discard: [] };
+  private readonly doorPoint: DoorPoint = { t: 0, v: undefined, cls: '' };
 
   private readonly counters = {
     in: 0, out: 0, passThrough: 0, filtered: 0, batches: 0, evictedTags: 0, refused: 0, resetDropped: 0,
@@ -240,14 +242,17 @@ export class TagBatcher<O = unknown> {
   private afterDebounce(state: State<O>, item: Item<O>, now: number): void {
     const o = this.options;
     const c = this.counters;
+    const event = item.event;
+    const v = numericValueOf(event);
+    const cls = valueClassOf(event);
     if (o.deadband > 0 || o.deadbandPercent > 0) {
       c.deadband.in++;
-      if (!passDeadband(state, item.event, o.deadband, o.deadbandPercent)) return this.drop(item);
+      if (!passDeadband(state, v, cls, o.deadband, o.deadbandPercent)) return this.drop(item);
       c.deadband.out++;
     }
     if (o.dropRepeats) {
       c.repeats.in++;
-      if (!passRepeat(state, item.event)) return this.drop(item);
+      if (!passRepeat(state, (event as { value?: unknown }).value, cls)) return this.drop(item);
       c.repeats.out++;
     }
     const sd = o.swingingDoor;
@@ -257,7 +262,11 @@ export class TagBatcher<O = unknown> {
     const door = state.door;
     const wasHolding = door.holding;
     const out = this.doorOut;
-    door.offer({ t: timestampOf(item.event, now), v: numericValueOf(item.event), cls: valueClassOf(item.event) }, item, out);
+    const point = this.doorPoint;
+    point.t = timestampOf(event, now);
+    point.v = v;
+    point.cls = cls;
+    door.offer(point, item, out);
     this.held += (door.holding ? 1 : 0) - (wasHolding ? 1 : 0);
     for (const archived of out.archive) {
       c.swingingDoor.out++;
@@ -293,29 +302,44 @@ export class TagBatcher<O = unknown> {
   }
 
   private stateFor(key: string): State<O> {
+    const seq = ++this.accessSeq;
     let state = this.tags.get(key);
     if (state) {
-      // Map order is insertion order: re-inserting keeps the least recently seen tag first
-      this.tags.delete(key);
-      this.tags.set(key, state);
+      state.seen = seq;
       return state;
     }
-    if (this.tags.size >= this.options.maxTags) this.evictOldest();
+    if (this.tags.size >= this.options.maxTags) this.evictLeastRecent();
     state = new TagState<Item<O>>();
+    state.seen = state.queued = seq;
     this.tags.set(key, state);
     return state;
   }
 
-  private evictOldest(): void {
-    const first = this.tags.entries().next();
-    if (first.done) return;
-    const [key, state] = first.value;
-    // its held values are emitted, never lost; only the comparison references are forgotten
-    this.endDebounce(state);
-    this.releaseHold(state);
-    state.evicted = true;
-    this.tags.delete(key);
-    this.counters.evictedTags++;
+  /**
+   * Evicts the least recently seen tag. Re-ordering the Map on every event would cost more
+   * than all the filters, so the Map stays in insertion order and eviction gives a "second
+   * chance" instead: a tag at the front that was seen since it was queued moves to the back
+   * (in the order found), and the first one not seen since it was queued is
+   * evicted. Amortised O(1) per event.
+   */
+  private evictLeastRecent(): void {
+    for (;;) {
+      const first = this.tags.entries().next();
+      if (first.done) return;
+      const [key, state] = first.value;
+      this.tags.delete(key);
+      if (state.seen > state.queued) {
+        state.queued = ++this.accessSeq;
+        this.tags.set(key, state);
+        continue;
+      }
+      // its held values are emitted, never lost; only the comparison references are forgotten
+      this.endDebounce(state);
+      this.releaseHold(state);
+      state.evicted = true;
+      this.counters.evictedTags++;
+      return;
+    }
   }
 
   private drop(item: Item<O>): void {

@@ -2,17 +2,25 @@
  * Per-tag filter state and the two stateless-looking filters (deadband, repeats) that compare
  * a value with the last value of the same tag that passed them.
  */
-import { numericValueOf, sameValue, valueClassOf } from './event-fields';
+import { sameValue } from './event-fields';
 import { SwingingDoor } from './swinging-door';
 
 export class TagState<I> {
   /** set when the LRU cap removed this state: queued deadlines for it are stale */
   evicted = false;
+  /** access sequence number when last seen, and when (re)inserted in the tag map (see stateFor) */
+  seen = 0;
+  queued = 0;
   /** debounce: the newest value of the open window */
   pending: I | undefined = undefined;
   debounceGen = 0;
-  deadbandRef: { v: number | undefined; cls: string } | undefined = undefined;
-  repeatRef: { value: unknown; cls: string } | undefined = undefined;
+  // references are fields, not objects: no allocation per passing value
+  hasDeadbandRef = false;
+  deadbandV: number | undefined = undefined;
+  deadbandCls = '';
+  hasRepeatRef = false;
+  repeatValue: unknown = undefined;
+  repeatCls = '';
   door: SwingingDoor<I> | undefined = undefined;
   holdGen = 0;
   holdScheduled = false;
@@ -23,25 +31,23 @@ export class TagState<I> {
  * than the band, band = max(absolute, percent × |last| / 100). A quality or type change, or a
  * value that is not a finite number (now or last time), always passes.
  */
-export function passDeadband(state: TagState<unknown>, event: unknown, absolute: number, percent: number): boolean {
-  const v = numericValueOf(event);
-  const cls = valueClassOf(event);
-  const ref = state.deadbandRef;
-  let pass = true;
-  if (ref && v !== undefined && ref.v !== undefined && ref.cls === cls) {
-    const band = Math.max(absolute, (percent * Math.abs(ref.v)) / 100);
-    pass = Math.abs(v - ref.v) > band;
+export function passDeadband(state: TagState<unknown>, v: number | undefined, cls: string, absolute: number, percent: number): boolean {
+  const ref = state.deadbandV;
+  if (state.hasDeadbandRef && v !== undefined && ref !== undefined && state.deadbandCls === cls) {
+    const band = Math.max(absolute, (percent * Math.abs(ref)) / 100);
+    if (!(Math.abs(v - ref) > band)) return false;
   }
-  if (pass) state.deadbandRef = { v, cls };
-  return pass;
+  state.hasDeadbandRef = true;
+  state.deadbandV = v;
+  state.deadbandCls = cls;
+  return true;
 }
 
 /** Repeats: a value passes unless value, quality and type equal the last value that passed. */
-export function passRepeat(state: TagState<unknown>, event: unknown): boolean {
-  const value = (event as { value?: unknown }).value;
-  const cls = valueClassOf(event);
-  const ref = state.repeatRef;
-  if (ref && ref.cls === cls && sameValue(ref.value, value)) return false;
-  state.repeatRef = { value, cls };
+export function passRepeat(state: TagState<unknown>, value: unknown, cls: string): boolean {
+  if (state.hasRepeatRef && state.repeatCls === cls && sameValue(state.repeatValue, value)) return false;
+  state.hasRepeatRef = true;
+  state.repeatValue = value;
+  state.repeatCls = cls;
   return true;
 }
