@@ -272,6 +272,8 @@ export class ChaosRig {
   readonly dir: string;
   /** every line both processes printed, in order, prefixed with the process name */
   readonly lines: string[] = [];
+  /** the rows verify() read last */
+  rowsRead: Record<string, unknown>[] = [];
 
   constructor(readonly opts: RigOptions) {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), `zb-chaos-${opts.name}-`));
@@ -468,6 +470,7 @@ export class ChaosRig {
       await eventually('rows for every accepted event', async () => (await this.emulator.rowCount()) >= accepted, 10_000, 300).catch(() => undefined);
     }
     const rows = await this.allRows();
+    this.rowsRead = rows;
     const present = new Set<string>();
     for (const r of rows) present.add(`${r.tag_path}|${Math.round(Number(r.event_time) / 1000)}`);
     const missingKeys: string[] = [];
