@@ -10,8 +10,8 @@ import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'nod
 import { TagBatcher, type Batch, type BatcherStats } from '../../lib/batching';
 import { deliveryTracker, TICKETS_PROPERTY, ticketsOf } from '../../lib/delivery/tickets';
 import { StatusThrottle } from '../shared/status';
-import { translator, type Translate } from '../zerobus-config/i18n';
-import { ReachableSinks } from '../zerobus-ignition-in/flow-sinks';
+import { translator, type Translate } from '../shared/i18n';
+import { ReachableSinks } from '../shared/flow-sinks';
 import { settingsFromConfig, type BatchNodeConfig } from './config';
 
 const TYPE = 'zerobus-batch';

@@ -1,6 +1,6 @@
 import { ZerobusClient } from '../../lib/zerobus';
 import { clientOptionsFrom, resolveEnvValue, type ConnectionSettings } from './connection-options';
-import type { Translate } from './i18n';
+import type { Translate } from '../shared/i18n';
 
 /** What the editor's Test connection button shows. Never contains a secret or a token. */
 export interface TestResult {

@@ -5,8 +5,8 @@ import { assessReadiness, claimRoute, IgnitionReceiver, type Claim, type IngestB
 import { PACKAGE_VERSION } from '../../lib/paths';
 import { LiveStats } from '../shared/live-stats';
 import { formatRate, StatusThrottle } from '../shared/status';
-import { translator } from '../zerobus-config/i18n';
-import { ReachableSinks } from './flow-sinks';
+import { translator } from '../shared/i18n';
+import { ReachableSinks } from '../shared/flow-sinks';
 import { routeMiddleware } from './http-setup';
 import { resolveSettings, type IgnitionInDef, type IgnitionInRuntimeSettings } from './settings';
 

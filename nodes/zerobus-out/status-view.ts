@@ -1,7 +1,7 @@
 import type { NodeStatus } from 'node-red';
 import type { SinkFailure, SinkStats, SinkStatus } from '../../lib/sink';
 import { formatRate } from '../shared/status';
-import type { Translate } from '../zerobus-config/i18n';
+import type { Translate } from '../shared/i18n';
 
 /** Catalog key of the short label for a final error, by lib error code. */
 const FAILURE_KIND: Record<string, string> = {

@@ -6,7 +6,7 @@ import { decodeOtEventProto } from '../../lib/tags';
 import { LiveStats } from '../shared/live-stats';
 import { StatusThrottle } from '../shared/status';
 import { redact } from '../zerobus-config/test-connection';
-import { translator } from '../zerobus-config/i18n';
+import { translator } from '../shared/i18n';
 import type { ZerobusConfigNode } from '../zerobus-config/zerobus-config';
 import { resolveOutSettings, TABLE_NAME_RE, type ZerobusOutDef, type ZerobusOutRuntimeSettings } from './settings';
 import { failureKind, shorten, statusFor } from './status-view';

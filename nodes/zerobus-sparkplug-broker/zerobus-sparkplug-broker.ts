@@ -2,7 +2,7 @@ import type { NodeAPI, NodeDef } from 'node-red';
 import {
   SparkplugHostConnection, topicMatches, type HostConnectionStatus,
 } from '../../lib/sparkplug';
-import { translator } from '../zerobus-config/i18n';
+import { translator } from '../shared/i18n';
 import type { SparkplugBrokerNode, SparkplugBrokerUser } from './broker-api';
 import { hostConnectionOptions, type BrokerCredentials, type BrokerSettings } from './connection-options';
 

@@ -6,7 +6,7 @@ import {
 } from '../../lib/sparkplug';
 import { formatRate, StatusThrottle } from '../shared/status';
 import { LiveStats } from '../shared/live-stats';
-import { translator } from '../zerobus-config/i18n';
+import { translator } from '../shared/i18n';
 import type { SparkplugBrokerNode, SparkplugBrokerUser } from '../zerobus-sparkplug-broker/broker-api';
 
 interface SparkplugInDef extends NodeDef {

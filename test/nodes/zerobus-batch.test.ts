@@ -3,10 +3,11 @@ import type { Node, NodeAPI, NodeMessageInFlow } from 'node-red';
 import type { SinonSpy } from 'sinon';
 import { sinkRegistry } from '../../lib/delivery/sinks';
 import { DeliveryTimeoutError, deliveryTracker, TICKETS_PROPERTY } from '../../lib/delivery/tickets';
+import { NODE_RED_PATH } from '../support/node-red-path';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const helper = require('node-red-node-test-helper');
-helper.init(require.resolve('node-red'));
+helper.init(NODE_RED_PATH);
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const batchNode = require('../../nodes/zerobus-batch/zerobus-batch').default as (RED: NodeAPI) => void;
 // eslint-disable-next-line @typescript-eslint/no-require-imports
