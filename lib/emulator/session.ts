@@ -354,26 +354,29 @@ type RecordsEncoder = (records: (string | Uint8Array)[]) => { data: Buffer; coun
 
 function jsonEncoder(schema: TableSchema): RecordsEncoder {
   const normalize = createRowNormalizer(schema);
+  const writer = new LineWriter();
   return (records) => {
-    const lines = new Array<string>(records.length);
+    writer.reset();
     for (let i = 0; i < records.length; i++) {
       const text = records[i] as string;
       let parsed: unknown;
       try {
         parsed = JSON.parse(text);
       } catch {
+        writer.reset();
         throw new Error(`record ${i}: not valid JSON`);
       }
       let row: Row;
       try {
         row = normalize(parsed);
       } catch (err) {
+        writer.reset();
         throw recordError(i, err);
       }
       // A row already in stored form is kept as sent (saves serialising it again).
-      lines[i] = row === parsed && text.indexOf('\n') < 0 ? text.trim() : JSON.stringify(row);
+      writer.line(row === parsed && text.indexOf('\n') < 0 ? text.trim() : JSON.stringify(row));
     }
-    return { data: Buffer.from(lines.length ? lines.join('\n') + '\n' : '', 'utf8'), count: lines.length };
+    return writer.take();
   };
 }
 

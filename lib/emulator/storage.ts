@@ -37,6 +37,8 @@ export class TableStore {
   private pending: Chunk[] = [];
   private pendingCallbacks: DurableCallback[] = [];
   private writing = false;
+  private syncing = false;
+  private written: { chunks: Chunk[]; callbacks: DurableCallback[] }[] = [];
   private scheduled = false;
   private fd: number | undefined;
   private idleWaiters: (() => void)[] = [];
@@ -114,7 +116,7 @@ export class TableStore {
   }
 
   whenIdle(): Promise<void> {
-    if (!this.writing && !this.scheduled) return Promise.resolve();
+    if (!this.writing && !this.syncing && !this.scheduled && this.written.length === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
@@ -148,37 +150,56 @@ export class TableStore {
     this.onStored(added);
   }
 
+  /**
+   * Group commit in two overlapping stages: while one group is being fsync'd the next one is
+   * already written, and fsyncs complete in write order, so each group's callbacks run only when
+   * it and everything before it is on disk.
+   */
   private writeGroup(): void {
     this.scheduled = false;
-    if (this.pendingCallbacks.length === 0 || this.fd === undefined) {
+    if (this.writing || this.pendingCallbacks.length === 0 || this.fd === undefined) {
       this.settleIdle();
       return;
     }
-    const chunks = this.pending;
-    const callbacks = this.pendingCallbacks;
+    const group = { chunks: this.pending, callbacks: this.pendingCallbacks };
     this.pending = [];
     this.pendingCallbacks = [];
     this.writing = true;
-    const fd = this.fd;
-    const finish = (err: Error | null): void => {
-      this.writing = false;
-      if (!err) this.remember(chunks);
-      for (const cb of callbacks) cb(err);
-      if (this.pendingCallbacks.length > 0) this.writeGroup();
-      else this.settleIdle();
-    };
     writeAll(
-      fd,
-      chunks.map((c) => c.data),
+      this.fd,
+      group.chunks.map((c) => c.data),
       (err) => {
-        if (err) return finish(err);
-        fs.fdatasync(fd, (syncErr) => finish(syncErr));
+        this.writing = false;
+        if (err) {
+          for (const cb of group.callbacks) cb(err);
+        } else {
+          this.written.push(group);
+          this.syncWritten();
+        }
+        if (this.pendingCallbacks.length > 0) this.writeGroup();
+        else this.settleIdle();
       },
     );
   }
 
+  private syncWritten(): void {
+    if (this.syncing || this.written.length === 0 || this.fd === undefined) return;
+    const groups = this.written;
+    this.written = [];
+    this.syncing = true;
+    fs.fdatasync(this.fd, (err) => {
+      this.syncing = false;
+      for (const group of groups) {
+        if (!err) this.remember(group.chunks);
+        for (const cb of group.callbacks) cb(err);
+      }
+      this.syncWritten();
+      this.settleIdle();
+    });
+  }
+
   private settleIdle(): void {
-    if (this.writing || this.scheduled) return;
+    if (this.writing || this.syncing || this.scheduled || this.written.length > 0) return;
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const w of waiters) w();
