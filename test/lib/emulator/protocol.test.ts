@@ -123,6 +123,18 @@ describe('emulator: EphemeralStream protocol', () => {
     assert.equal(emu.allRows(OT_TABLE).length, 1);
   });
 
+  it('stop() ends open streams with UNAVAILABLE after acking what is stored', async () => {
+    const s = client.open().create();
+    await s.created();
+    s.write({ ingest_record: { offset_id: 0, proto_encoded_record: otProto(0) } });
+    await s.ackedUpTo(0);
+    const waiting = client.open();
+    await emu.stop();
+    assert.equal((await s.status).code, Status.UNAVAILABLE);
+    assert.notEqual((await waiting.status).code, Status.OK);
+    emu = await startEmulator({ grpcPort: 0, httpPort: 0, schemaSql: [OT_SQL] }); // for afterEach
+  });
+
   describe('status codes', () => {
     async function expectStatus(s: ReturnType<RawClient['open']>, code: number, pattern: RegExp): Promise<void> {
       const st = await s.status;
