@@ -28,6 +28,10 @@ describe('chaos: Node-RED is killed with SIGKILL', function () {
     await rig.start();
   });
 
+  afterEach(function () {
+    rig?.dumpOnFailure(this.currentTest);
+  });
+
   after(async () => {
     await rig?.stop();
     rig?.cleanup();

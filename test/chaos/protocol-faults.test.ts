@@ -36,6 +36,10 @@ describe('chaos: protocol faults', function () {
     await eventually('rows flowing', async () => (await rig.emulator.rowCount()) > 0, 30_000);
   });
 
+  afterEach(function () {
+    rig?.dumpOnFailure(this.currentTest);
+  });
+
   after(async () => {
     await rig?.stop();
     rig?.cleanup();

@@ -24,6 +24,10 @@ describe('chaos: redeploys during load', function () {
     await rig.start();
   });
 
+  afterEach(function () {
+    rig?.dumpOnFailure(this.currentTest);
+  });
+
   after(async () => {
     await rig?.stop();
     rig?.cleanup();

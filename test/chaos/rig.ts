@@ -486,6 +486,12 @@ export class ChaosRig {
     };
   }
 
+  /** Prints the last lines of both processes when a test failed (mocha afterEach). */
+  dumpOnFailure(test: { state?: string } | undefined): void {
+    // eslint-disable-next-line no-console
+    if (test?.state === 'failed') console.log(`--- last lines of the ${this.opts.name} rig ---\n${this.tail(80)}`);
+  }
+
   /** The last lines of both processes, for a failing assertion's message. */
   tail(n = 40): string {
     return this.lines.slice(-n).join('\n');

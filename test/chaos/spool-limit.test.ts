@@ -18,6 +18,10 @@ describe('chaos: the spool limit is reached', function () {
     await rig.start();
   });
 
+  afterEach(function () {
+    rig?.dumpOnFailure(this.currentTest);
+  });
+
   after(async () => {
     await rig?.stop();
     rig?.cleanup();
