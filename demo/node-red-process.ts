@@ -101,6 +101,8 @@ export class NodeRedProcess {
       credentialSecret: false,
       logging: { console: { level: 'info', metrics: false, audit: false } },
       editorTheme: { tours: false, projects: { enabled: false } },
+      // no consent dialog, no calls home: these machines (and many plants) have no internet
+      telemetry: { enabled: false, updateNotification: false },
       ...this.opts.settings,
     };
     fs.writeFileSync(path.join(userDir, 'settings.js'), `module.exports = ${JSON.stringify(settings, null, 2)};\n`);

@@ -110,9 +110,9 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
       userDir: path.join(args.dir, 'node-red'),
       port: ports.nodeRed,
       flows: allExampleFlows(ports),
-      // node routes and the editor share the root; a larger apiMaxLength lets the Ignition
-      // receiver, not the editor's body parser, decide about big batches
-      settings: { apiMaxLength: '11mb', zerobusDemo: true },
+      // the editor under /admin and node routes alone at /: the Ignition receiver, not the
+      // editor's JSON body parser, reads and judges every ingest body (see README)
+      settings: { httpAdminRoot: '/admin', apiMaxLength: '11mb' },
       onLine: (line) => {
         if (/\[(warn|error)\]|Server now running|Started flows/.test(line)) say('node-red', line.replace(/^\d+ \w+ \d+:\d+:\d+ - /, ''));
       },
@@ -140,7 +140,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
 
     console.log('');
     console.log('  The demo is running.');
-    console.log(`  Node-RED editor:       ${nodeRed.url}/`);
+    console.log(`  Node-RED editor:       ${nodeRed.url}/admin/`);
     console.log(`  Zerobus emulator page: ${emulatorUrl}/`);
     console.log(`  Ignition receiver:     ${nodeRed.url}/system/zerobus/ingest/batch  (health: /system/zerobus/health)`);
     console.log(`  MQTT broker:           mqtt://127.0.0.1:${ports.mqttPort}`);

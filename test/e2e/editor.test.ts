@@ -55,7 +55,11 @@ describe('the editor in a browser', function () {
     broker = net.createServer(aedes.handle);
     await new Promise<void>((resolve) => broker.listen(0, '127.0.0.1', resolve));
     const mqttPort = (broker.address() as net.AddressInfo).port;
-    nodeRed = new NodeRedProcess({ userDir: path.join(dir, 'nr'), flows: allExampleFlows({ grpcPort: emulator.grpcPort, httpPort: emulator.httpPort, mqttPort }), settings: { apiMaxLength: '11mb' } });
+    nodeRed = new NodeRedProcess({ userDir: path.join(dir, 'nr'), flows: allExampleFlows({ grpcPort: emulator.grpcPort, httpPort: emulator.httpPort, mqttPort }), settings: {
+      apiMaxLength: '11mb',
+      // the palette manager's catalogue lives on the internet, which this machine does not reach
+      editorTheme: { tours: false, projects: { enabled: false }, palette: { catalogues: [] } },
+    } });
     nodeRed.prepare();
     await nodeRed.start();
     const gateway = new IgnitionGatewaySimulator({ url: `${nodeRed.url}/system/zerobus/ingest/batch`, eventsPerSecond: 1000, intervalMs: 200 });
@@ -74,6 +78,7 @@ describe('the editor in a browser', function () {
       if (m.type() === 'error') consoleErrors.push(m.text());
     });
     page.on('pageerror', (err) => consoleErrors.push(err.message));
+    page.on('requestfailed', (req) => consoleErrors.push(`request failed: ${req.url()} ${req.failure()?.errorText ?? ''}`));
     await page.goto(`${nodeRed.url}/`);
     await page.waitForFunction(() => (window as any).RED?.nodes?.getType && document.querySelector('#red-ui-palette .red-ui-palette-node'), null, { timeout: 60_000 });
   });
