@@ -34,10 +34,11 @@
  */
 import { randomUUID } from 'crypto';
 import { Metadata, status as Status, type ServerDuplexStream } from '@grpc/grpc-js';
-import { createProtoRowReader, createRowNormalizer, LineWriter, RowError, type ProtoRowReader, type Row, type TableSchema } from '../schema';
-import { MAX_MESSAGE_BYTES, toNumber, WIRE_RECORD_TYPE, type CreateStreamMsg, type StreamRequestMsg, type StreamResponseMsg } from '../zerobus/protocol';
+import { createProtoRowReader } from '../schema';
+import { toNumber, WIRE_RECORD_TYPE, type CreateStreamMsg, type StreamRequestMsg, type StreamResponseMsg } from '../zerobus/protocol';
 import type { FaultState, StatusFault } from './faults';
 import type { Storage, TableStore } from './storage';
+import { jsonEncoder, protoEncoder, type RecordsEncoder } from './record-encoders';
 import type { TokenRegistry } from './tokens';
 
 /** A request as the server's deserializer hands it over: decoded, or why it could not be. */
@@ -73,7 +74,7 @@ export class StreamSession {
   tableName?: string;
   private state: State = 'awaiting-create';
   private store?: TableStore;
-  private encodeRecords?: (records: (string | Uint8Array)[]) => { data: Buffer; count: number };
+  private encodeRecords?: RecordsEncoder;
   private recordType: number = WIRE_RECORD_TYPE.PROTO;
   private expectedOffset = 0;
   private durableOffset = -1;
@@ -344,58 +345,3 @@ export class StreamSession {
     this.timers.add(t);
   }
 }
-
-function recordError(index: number, err: unknown): Error {
-  if (err instanceof RowError) return new Error(`record ${index}: ${err.message}`);
-  return new Error(`record ${index}: ${(err as Error).message}`);
-}
-
-type RecordsEncoder = (records: (string | Uint8Array)[]) => { data: Buffer; count: number };
-
-function jsonEncoder(schema: TableSchema): RecordsEncoder {
-  const normalize = createRowNormalizer(schema);
-  const writer = new LineWriter();
-  return (records) => {
-    writer.reset();
-    for (let i = 0; i < records.length; i++) {
-      const text = records[i] as string;
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        writer.reset();
-        throw new Error(`record ${i}: not valid JSON`);
-      }
-      let row: Row;
-      try {
-        row = normalize(parsed);
-      } catch (err) {
-        writer.reset();
-        throw recordError(i, err);
-      }
-      // A row already in stored form is kept as sent (saves serialising it again).
-      writer.line(row === parsed && text.indexOf('\n') < 0 ? text.trim() : JSON.stringify(row));
-    }
-    return writer.take();
-  };
-}
-
-function protoEncoder(reader: ProtoRowReader): RecordsEncoder {
-  const name = reader.messageType.name;
-  const writer = new LineWriter();
-  return (records) => {
-    writer.reset();
-    for (let i = 0; i < records.length; i++) {
-      try {
-        reader.appendLine(records[i] as Uint8Array, writer);
-      } catch (err) {
-        writer.reset();
-        if (err instanceof RowError) throw recordError(i, err);
-        throw new Error(`record ${i}: not a valid ${name} message: ${(err as Error).message}`);
-      }
-    }
-    return writer.take();
-  };
-}
-
-export { MAX_MESSAGE_BYTES };
