@@ -23,7 +23,6 @@ const BASE_PATH = '/system/zerobus';
 /** statuses a bad request may get; 503 only while the pipeline is busy (it is not here) */
 const CLIENT_ERRORS = new Set([200, 400, 401, 404, 405, 413, 415]);
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const sparkplug = (require('sparkplug-payload') as { get(v: string): { encodePayload(p: object): Uint8Array } }).get('spBv1.0');
 const encode = (p: Record<string, unknown>): Buffer => Buffer.from(sparkplug.encodePayload(p));
 

@@ -257,7 +257,6 @@ export function isAlive(pid: number | undefined): boolean {
 /** One line of figures per scenario: printed, and appended as JSON to CHAOS_FIGURES_FILE when set. */
 export function report(scenario: string, figures: Record<string, unknown>): void {
   const line = { scenario, scale: SCALE, at: new Date().toISOString(), ...figures };
-  // eslint-disable-next-line no-console
   console.log(`      [chaos] ${scenario}: ${JSON.stringify(figures)}`);
   if (process.env.CHAOS_FIGURES_FILE) fs.appendFileSync(process.env.CHAOS_FIGURES_FILE, JSON.stringify(line) + '\n');
 }
@@ -488,7 +487,6 @@ export class ChaosRig {
 
   /** Prints the last lines of both processes when a test failed (mocha afterEach). */
   dumpOnFailure(test: { state?: string } | undefined): void {
-    // eslint-disable-next-line no-console
     if (test?.state === 'failed') console.log(`--- last lines of the ${this.opts.name} rig ---\n${this.tail(80)}`);
   }
 

@@ -65,7 +65,6 @@ describe('chaos: secrets and permissions', function () {
 
   before(async () => {
     requireBuiltPackage();
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const bcrypt = require('bcryptjs') as { hashSync(pw: string, rounds: number): string };
     rig = new ChaosRig({
       name: 'security',
