@@ -173,7 +173,7 @@ export async function run(opts: { quick: boolean }): Promise<BenchResult[]> {
     const emu = await startEmulatorProcess(dir);
     try {
       for (const kind of ['proto', 'json'] as const) {
-        await measure(emu.endpoint, kind, 300); // warm-up (JIT, connection)
+        await measure(emu.endpoint, kind, 1000); // warm-up: connection, JIT of the decode paths
         const samples: number[] = [];
         for (let r = 0; r < repeats; r++) samples.push(Math.round(await measure(emu.endpoint, kind, durationMs)));
         const value = Math.max(...samples);
