@@ -32,7 +32,7 @@ export async function run(opts: BenchOptions): Promise<BenchResult[]> {
     { id: 'bl-in', type: 'zerobus-ignition-in', z: 'bl-tab', path: '/bench/backlog', ack: 'durable', maxBodyBytes: 10485760, maxEvents: 10000, wires: [['bl-out']] },
     { id: 'bl-out', type: 'zerobus-out', z: 'bl-tab', connection: 'bl-cfg', table: 'main.ot.tag_events', format: 'ot-event', recordType: 'proto', sourceSystem: 'bench', spool: 'disk', spoolDir: path.join(dir, 'spool'), spoolMaxMB: 2048, statsInterval: 0, wires: [[]] },
   ];
-  const nodeRed = new NodeRedProcess({ userDir: path.join(dir, 'node-red'), flows, settings: { apiMaxLength: '11mb', logging: { console: { level: 'error' } } } });
+  const nodeRed = new NodeRedProcess({ userDir: path.join(dir, 'node-red'), flows, settings: { apiMaxLength: '11mb', logging: { console: { level: 'info' } } } });
   const results: BenchResult[] = [];
   try {
     nodeRed.prepare();

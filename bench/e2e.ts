@@ -67,7 +67,9 @@ export async function run(opts: BenchOptions): Promise<BenchResult[]> {
   const nodeRed = new NodeRedProcess({
     userDir: path.join(dir, 'node-red'),
     flows: benchFlows(ports, path.join(dir, 'spool')),
-    settings: { apiMaxLength: '11mb', logging: { console: { level: 'warn' } } },
+    settings: { apiMaxLength: '11mb', logging: { console: { level: 'info' } } },
+    // BENCH_NODE_RED_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the Node-RED process
+    nodeArgs: (process.env.BENCH_NODE_RED_ARGS ?? '').split(' ').filter(Boolean),
   });
   const results: BenchResult[] = [];
   const seconds = opts.quick ? 4 : 12;

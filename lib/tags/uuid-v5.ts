@@ -5,45 +5,135 @@
  * and for names of a few dozen bytes a native `crypto` call costs several times more in
  * call overhead than the two compression rounds themselves (measured in bench/mapping.ts,
  * which also checks the result against node:crypto).
+ *
+ * Names can be written piece by piece straight into that buffer (`nameStart` … `nameFinish`),
+ * so that an event id needs no intermediate name string; and the UUID text is produced as one
+ * flat string from a byte buffer: a string concatenated from 21 pieces is a tree of cons strings
+ * that V8 must flatten (allocating again) as soon as it is hashed, e.g. as a Map key — several
+ * times the cost of the hash itself (bench/mapping.ts).
  */
 
 const W = new Int32Array(80);
 let block = new Uint8Array(4096);
-const HEX: string[] = [];
-for (let i = 0; i < 256; i++) HEX.push((i < 16 ? '0' : '') + i.toString(16));
+/** write position of the name being built (the namespace takes bytes 0–15) */
+let pos = 16;
+/** "00".."ff" as two ASCII bytes per value */
+const HEX_CHARS = new Uint8Array(512);
+for (let i = 0; i < 256; i++) {
+  const h = (i < 16 ? '0' : '') + i.toString(16);
+  HEX_CHARS[2 * i] = h.charCodeAt(0);
+  HEX_CHARS[2 * i + 1] = h.charCodeAt(1);
+}
+const TEXT = Buffer.alloc(36);
+TEXT[8] = TEXT[13] = TEXT[18] = TEXT[23] = 45; // '-'
+/** Buffer's one-pass latin1 decoder (one flat one-byte string); toString as the fallback */
+const latin1Slice: (this: Buffer, start: number, end: number) => string =
+  (Buffer.prototype as unknown as { latin1Slice?: (this: Buffer, s: number, e: number) => string }).latin1Slice ??
+  function (this: Buffer, start: number, end: number): string {
+    return this.toString('latin1', start, end);
+  };
+const DIGITS = new Uint8Array(24);
 
-/** Writes the UTF-8 bytes of `s` at `pos`; returns the new position. `block` must have room. */
-function writeUtf8(s: string, pos: number): number {
+function ensureRoom(bytes: number): void {
+  const need = pos + bytes + 72;
+  if (block.length >= need) return;
+  const bigger = new Uint8Array(Math.max(need, block.length * 2));
+  bigger.set(block.subarray(0, pos));
+  block = bigger;
+}
+
+/** Writes the UTF-8 bytes of `s` at `at`; returns the new position. `block` must have room. */
+function writeUtf8(s: string, at: number): number {
   const buf = block;
+  let p = at;
   for (let i = 0; i < s.length; i++) {
     let c = s.charCodeAt(i);
-    if (c < 0x80) buf[pos++] = c;
+    if (c < 0x80) buf[p++] = c;
     else if (c < 0x800) {
-      buf[pos++] = 0xc0 | (c >> 6);
-      buf[pos++] = 0x80 | (c & 63);
+      buf[p++] = 0xc0 | (c >> 6);
+      buf[p++] = 0x80 | (c & 63);
     } else {
       if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
         const d = s.charCodeAt(i + 1);
         if (d >= 0xdc00 && d <= 0xdfff) {
           c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
           i++;
-          buf[pos++] = 0xf0 | (c >> 18);
-          buf[pos++] = 0x80 | ((c >> 12) & 63);
-          buf[pos++] = 0x80 | ((c >> 6) & 63);
-          buf[pos++] = 0x80 | (c & 63);
+          buf[p++] = 0xf0 | (c >> 18);
+          buf[p++] = 0x80 | ((c >> 12) & 63);
+          buf[p++] = 0x80 | ((c >> 6) & 63);
+          buf[p++] = 0x80 | (c & 63);
           continue;
         }
       }
       // a lone surrogate becomes U+FFFD, as in Buffer.from(s, 'utf8')
       if (c >= 0xd800 && c <= 0xdfff) c = 0xfffd;
-      buf[pos++] = 0xe0 | (c >> 12);
-      buf[pos++] = 0x80 | ((c >> 6) & 63);
-      buf[pos++] = 0x80 | (c & 63);
+      buf[p++] = 0xe0 | (c >> 12);
+      buf[p++] = 0x80 | ((c >> 6) & 63);
+      buf[p++] = 0x80 | (c & 63);
     }
   }
-  return pos;
+  return p;
 }
 
+/** Starts a name in `namespace` (16 bytes); the name is appended with the name* functions. */
+export function nameStart(namespace: Uint8Array): void {
+  block.set(namespace, 0);
+  pos = 16;
+}
+
+/** Appends the UTF-8 bytes of `s`. */
+export function nameText(s: string): void {
+  ensureRoom(s.length * 3);
+  pos = writeUtf8(s, pos);
+}
+
+/** Appends one ASCII character (by code). */
+export function nameChar(code: number): void {
+  ensureRoom(1);
+  block[pos++] = code;
+}
+
+/** Appends JSON.stringify(s) without building it (strings that need no escaping, the usual case). */
+export function nameJsonString(s: string): void {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    // quote, backslash, control characters and surrogates (lone ones are escaped): JSON.stringify decides
+    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) {
+      nameText(JSON.stringify(s));
+      return;
+    }
+  }
+  ensureRoom(s.length * 3 + 2);
+  block[pos++] = 0x22;
+  pos = writeUtf8(s, pos);
+  block[pos++] = 0x22;
+}
+
+/** Appends String(n) (safe integers digit by digit, other numbers through String). */
+export function nameNumber(n: number): void {
+  if (!Number.isSafeInteger(n)) {
+    nameText(String(n));
+    return;
+  }
+  ensureRoom(17);
+  let v = n;
+  if (v < 0) {
+    block[pos++] = 45;
+    v = -v;
+  }
+  let k = 0;
+  do {
+    const q = Math.floor(v / 10);
+    DIGITS[k++] = 48 + (v - q * 10);
+    v = q;
+  } while (v > 0);
+  while (k > 0) block[pos++] = DIGITS[--k];
+}
+
+/** Hashes the name built since nameStart and returns its UUID v5 text. */
+export function nameFinish(): string {
+  return digest(pos);
+}
 /** Parses "xxxxxxxx-xxxx-…" into 16 bytes. */
 export function uuidBytes(uuid: string): Uint8Array {
   const hex = uuid.replace(/-/g, '');
@@ -55,11 +145,14 @@ export function uuidBytes(uuid: string): Uint8Array {
 
 /** UUID v5 of `name` in the namespace given as 16 bytes. */
 export function uuidV5(namespace: Uint8Array, name: string): string {
-  const maxLen = 16 + name.length * 3 + 72;
-  if (block.length < maxLen) block = new Uint8Array(Math.max(maxLen, block.length * 2));
+  nameStart(namespace);
+  nameText(name);
+  return nameFinish();
+}
+
+/** SHA-1 of block[0, len) ⇒ UUID v5 text. */
+function digest(len: number): string {
   const buf = block;
-  buf.set(namespace, 0);
-  const len = writeUtf8(name, 16);
   // SHA-1 padding: 0x80, zeros, 64-bit big-endian bit length, to a multiple of 64 bytes
   const total = ((len + 8) >> 6) * 64 + 64;
   buf[len] = 0x80;
@@ -110,14 +203,26 @@ export function uuidV5(namespace: Uint8Array, name: string): string {
     h4 = (h4 + e) | 0;
   }
   // first 16 bytes of the digest, version 5 in byte 6, RFC variant in byte 8
-  const b6 = ((h1 >>> 8) & 0x0f) | 0x50;
-  const b8 = ((h2 >>> 24) & 0x3f) | 0x80;
-  return (
-    HEX[h0 >>> 24] + HEX[(h0 >>> 16) & 0xff] + HEX[(h0 >>> 8) & 0xff] + HEX[h0 & 0xff] + '-' +
-    HEX[h1 >>> 24] + HEX[(h1 >>> 16) & 0xff] + '-' +
-    HEX[b6] + HEX[h1 & 0xff] + '-' +
-    HEX[b8] + HEX[(h2 >>> 16) & 0xff] + '-' +
-    HEX[(h2 >>> 8) & 0xff] + HEX[h2 & 0xff] +
-    HEX[h3 >>> 24] + HEX[(h3 >>> 16) & 0xff] + HEX[(h3 >>> 8) & 0xff] + HEX[h3 & 0xff]
-  );
+  hex(0, h0 >>> 24);
+  hex(2, (h0 >>> 16) & 0xff);
+  hex(4, (h0 >>> 8) & 0xff);
+  hex(6, h0 & 0xff);
+  hex(9, h1 >>> 24);
+  hex(11, (h1 >>> 16) & 0xff);
+  hex(14, ((h1 >>> 8) & 0x0f) | 0x50);
+  hex(16, h1 & 0xff);
+  hex(19, ((h2 >>> 24) & 0x3f) | 0x80);
+  hex(21, (h2 >>> 16) & 0xff);
+  hex(24, (h2 >>> 8) & 0xff);
+  hex(26, h2 & 0xff);
+  hex(28, h3 >>> 24);
+  hex(30, (h3 >>> 16) & 0xff);
+  hex(32, (h3 >>> 8) & 0xff);
+  hex(34, h3 & 0xff);
+  return latin1Slice.call(TEXT, 0, 36);
+}
+
+function hex(at: number, byte: number): void {
+  TEXT[at] = HEX_CHARS[2 * byte];
+  TEXT[at + 1] = HEX_CHARS[2 * byte + 1];
 }
