@@ -14,6 +14,10 @@ export type PendingDelivery = Promise<boolean>;
 
 export type SeenState = 'new' | 'known' | 'pending';
 
+// shared answers: lookup runs for every event received
+const NEW = Object.freeze({ state: 'new' as const });
+const KNOWN = Object.freeze({ state: 'known' as const });
+
 export class DedupWindow {
   private readonly entries = new Map<string, PendingDelivery | null>();
   private readonly ring: (string | undefined)[];
@@ -30,8 +34,8 @@ export class DedupWindow {
   /** What the window knows of `id`; a pending delivery is returned so that callers can wait. */
   lookup(id: string): { state: 'new' } | { state: 'known' } | { state: 'pending'; delivery: PendingDelivery } {
     const e = this.entries.get(id);
-    if (e === undefined) return { state: 'new' };
-    return e === null ? { state: 'known' } : { state: 'pending', delivery: e };
+    if (e === undefined) return NEW;
+    return e === null ? KNOWN : { state: 'pending', delivery: e };
   }
 
   /** Remembers `id`, optionally as pending until `delivery` settles. */

@@ -19,6 +19,10 @@ import {
 } from './quality';
 import { describe, parseTimestamp } from './timestamp';
 
+/** Numbers in [1e11, 1e14) are milliseconds as given, always in range (see timestamp.ts). */
+const MILLIS_FROM = 1e11;
+const MICROS_FROM = 1e14;
+
 export { canonicalDataType } from './data-type';
 
 /** Longest accepted tag path (Ignition paths are far shorter; this bounds garbage). */
@@ -122,6 +126,8 @@ function coerceValue(value: TagValue, dataType: string | undefined): TagValue {
 
 type QualityResult = { ok: true; quality: string | undefined; qualityCode: number | undefined } | { ok: false; error: string };
 
+const GOOD_192: QualityResult = { ok: true, quality: 'Good', qualityCode: 192 };
+
 function parseCode(raw: unknown): { ok: true; code: number | undefined } | { ok: false; error: string } {
   if (raw === undefined || raw === null) return { ok: true, code: undefined };
   let n: number;
@@ -207,44 +213,70 @@ function dataTypeName(raw: unknown): string | undefined {
 
 /** A raw tag event (as received) ⇒ the canonical TagEvent, or the reason it cannot be one. */
 export function normaliseTagEvent(raw: unknown, opts?: NormaliseOptions): NormaliseResult {
+  const out = normaliseOrReason(raw, opts?.now);
+  return typeof out === 'string' ? fail(out) : { ok: true, event: out };
+}
+
+/**
+ * normaliseTagEvent without the result wrapper (it runs twice per event on the Ignition path):
+ * the canonical event, or the reason as a string. Never throws.
+ */
+export function normaliseOrReason(raw: unknown, now?: number): TagEvent | string {
   try {
-    return normalise(raw, opts);
+    return normalise(raw, now);
   } catch (e) {
     // only reachable through hostile objects (throwing getters, proxies)
-    return fail(`the event could not be read: ${e instanceof Error ? e.message : String(e)}`);
+    return `the event could not be read: ${e instanceof Error ? e.message : String(e)}`;
   }
 }
 
-function normalise(raw: unknown, opts: NormaliseOptions | undefined): NormaliseResult {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return fail(`a tag event must be a JSON object, not ${describe(raw)}`);
+function normalise(raw: unknown, now: number | undefined): TagEvent | string {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return `a tag event must be a JSON object, not ${describe(raw)}`;
   const r = raw as Record<string, unknown>;
 
   const tagPath = r.tagPath;
-  if (typeof tagPath !== 'string') return fail(tagPath === undefined ? 'tagPath is missing' : `tagPath must be a string, not ${describe(tagPath)}`);
-  if (isBlank(tagPath)) return fail('tagPath is empty');
-  if (tagPath.length > MAX_TAG_PATH_LENGTH) return fail(`tagPath is longer than ${MAX_TAG_PATH_LENGTH} characters`);
+  if (typeof tagPath !== 'string') return tagPath === undefined ? 'tagPath is missing' : `tagPath must be a string, not ${describe(tagPath)}`;
+  if (isBlank(tagPath)) return 'tagPath is empty';
+  if (tagPath.length > MAX_TAG_PATH_LENGTH) return `tagPath is longer than ${MAX_TAG_PATH_LENGTH} characters`;
 
   const rawProvider = r.tagProvider;
   let tagProvider: string | undefined;
   if (typeof rawProvider === 'string' && rawProvider !== 'None' && rawProvider !== 'null' && !isBlank(rawProvider)) {
-    if (rawProvider.length > MAX_FIELD_LENGTH) return fail(`tagProvider is longer than ${MAX_FIELD_LENGTH} characters`);
+    if (rawProvider.length > MAX_FIELD_LENGTH) return `tagProvider is longer than ${MAX_FIELD_LENGTH} characters`;
     tagProvider = rawProvider;
   } else if (rawProvider !== undefined && rawProvider !== null && typeof rawProvider !== 'string') {
-    return fail(`tagProvider must be a string, not ${describe(rawProvider)}`);
+    return `tagProvider must be a string, not ${describe(rawProvider)}`;
   } else {
     tagProvider = providerOfPath(tagPath);
   }
 
-  const ts = parseTimestamp(r.timestamp, opts?.now ?? Date.now());
-  if (!ts.ok) return ts;
+  // Common cases inline, without result objects: a millisecond number, a primitive value,
+  // Good/192. Everything else takes the general path.
+  const rawTs = r.timestamp;
+  let timestamp: number;
+  if (typeof rawTs === 'number' && rawTs >= MILLIS_FROM && rawTs < MICROS_FROM) timestamp = rawTs;
+  else {
+    const ts = parseTimestamp(rawTs, now ?? Date.now());
+    if (!ts.ok) return ts.error;
+    timestamp = ts.ms;
+  }
 
-  const v = normaliseValue(r.value);
-  if (!v.ok) return v;
-  const dataType = canonicalDataType(dataTypeName(r.dataType), v.value);
-  const value = coerceValue(v.value, dataType);
+  const rawValue = r.value;
+  let v: TagValue;
+  const kind = typeof rawValue;
+  if (kind === 'number' || kind === 'string' || kind === 'boolean') v = rawValue as TagValue;
+  else {
+    const nv = normaliseValue(rawValue);
+    if (!nv.ok) return nv.error;
+    v = nv.value;
+  }
+  const dataType = canonicalDataType(dataTypeName(r.dataType), v);
+  const value = coerceValue(v, dataType);
 
-  const q = normaliseQuality(r.quality, r.qualityCode);
-  if (!q.ok) return q;
+  const rawQuality = r.quality;
+  const rawCode = r.qualityCode;
+  const q = rawQuality === 'Good' && (rawCode === 192 || rawCode === undefined) ? GOOD_192 : normaliseQuality(rawQuality, rawCode);
+  if (!q.ok) return q.error;
 
   // Fields in the order of SPEC §3, so that debug output reads like the Ignition payload.
   const event = { tagPath } as TagEvent;
@@ -252,24 +284,24 @@ function normalise(raw: unknown, opts: NormaliseOptions | undefined): NormaliseR
   event.value = value;
   if (q.quality !== undefined) event.quality = q.quality;
   if (q.qualityCode !== undefined) event.qualityCode = q.qualityCode;
-  event.timestamp = ts.ms;
+  event.timestamp = timestamp;
   if (dataType !== undefined) event.dataType = dataType.length > MAX_FIELD_LENGTH ? dataType.slice(0, MAX_FIELD_LENGTH) : dataType;
 
   if (r.sourceSystem !== undefined) {
     const s = optionalText(r.sourceSystem, 'sourceSystem');
-    if (!s.ok) return s;
+    if (!s.ok) return s.error;
     if (s.text !== undefined) event.sourceSystem = s.text;
   }
   if (r.alarmState !== undefined) {
     const s = optionalText(r.alarmState, 'alarmState');
-    if (!s.ok) return s;
+    if (!s.ok) return s.error;
     if (s.text !== undefined) event.alarmState = s.text;
   }
   if (r.alarmPriority !== undefined) {
     const p = normaliseAlarmPriority(r.alarmPriority);
-    if (!p.ok) return p;
+    if (!p.ok) return p.error;
     if (p.priority !== undefined) event.alarmPriority = p.priority;
   }
   if (r.historical === true) event.historical = true;
-  return { ok: true, event };
+  return event;
 }

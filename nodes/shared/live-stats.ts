@@ -28,7 +28,7 @@ export const LIVE_STATS_TOPIC = 'zerobus/stats';
  * that an editor opened later sees the latest figures at once. `close()` withdraws the node.
  */
 export class LiveStats {
-  private latest: LiveStatsPayload | undefined;
+  private latest: LiveStatsPayload | (() => Omit<LiveStatsPayload, 'at'>) | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly topic: string;
 
@@ -36,8 +36,9 @@ export class LiveStats {
     this.topic = `${LIVE_STATS_TOPIC}/${node.id}`;
   }
 
-  publish(stats: Omit<LiveStatsPayload, 'at'>): void {
-    this.latest = { ...stats, at: Date.now() };
+  /** `stats` may be a function: called only when the figures are actually sent (≤ 1/s). */
+  publish(stats: Omit<LiveStatsPayload, 'at'> | (() => Omit<LiveStatsPayload, 'at'>)): void {
+    this.latest = typeof stats === 'function' ? stats : { ...stats, at: Date.now() };
     if (this.timer) return;
     this.flush();
     this.timer = setTimeout(() => {
@@ -48,8 +49,9 @@ export class LiveStats {
   }
 
   private flush(): void {
-    const data = this.latest;
+    const latest = this.latest;
     this.latest = undefined;
+    const data = typeof latest === 'function' ? { ...latest(), at: Date.now() } : latest;
     if (data) this.RED.comms.publish(this.topic, data as unknown as object, true);
   }
 

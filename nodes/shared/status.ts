@@ -4,16 +4,20 @@ import type { Node, NodeStatus } from 'node-red';
  * Status updates are pushed to every open editor over the websocket, so a busy node must not
  * call node.status() per message. StatusThrottle keeps the latest status and emits at most one
  * update per interval (the first one at once), and never emits a repeat of the last one.
+ * A status may be given as a function: it is only called when the status is actually shown,
+ * so a node can refresh per message without building (and translating) texts per message.
  */
+export type StatusSource = NodeStatus | (() => NodeStatus);
+
 export class StatusThrottle {
-  private pending: NodeStatus | undefined;
+  private pending: StatusSource | undefined;
   private last = '';
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
 
   constructor(private readonly node: Pick<Node, 'status'>, private readonly intervalMs = 500) {}
 
-  set(status: NodeStatus): void {
+  set(status: StatusSource): void {
     if (this.closed) return;
     this.pending = status;
     if (!this.timer) this.emit();
@@ -38,8 +42,9 @@ export class StatusThrottle {
   }
 
   private emit(): void {
-    const status = this.pending;
+    const source = this.pending;
     this.pending = undefined;
+    const status = typeof source === 'function' ? source() : source;
     if (status) {
       const key = JSON.stringify(status);
       if (key !== this.last) {

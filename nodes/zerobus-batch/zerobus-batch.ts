@@ -6,7 +6,7 @@
  * Batches are sent with node.send because one batch mixes events of many input messages and is
  * often sent from a timer, outside any input handler.
  */
-import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
+import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus } from 'node-red';
 import { TagBatcher, type Batch, type BatcherStats } from '../../lib/batching';
 import { deliveryTracker, TICKETS_PROPERTY, ticketsOf } from '../../lib/delivery/tickets';
 import { StatusThrottle } from '../shared/status';
@@ -64,18 +64,19 @@ export default function (RED: NodeAPI): void {
       showStatus();
     }
 
+    /** Runs per message: the status is built only when the throttle shows it (≤ 2/s). */
     function showStatus(): void {
-      if (!batcher) return;
-      const s = batcher.stats();
+      if (batcher) status.set(statusView);
+    }
+
+    function statusView(): NodeStatus {
+      const s = batcher!.stats();
       const count = s.buffered + s.held;
-      if (s.blocked && s.buffered > 0) {
-        status.set({ fill: 'yellow', shape: 'ring', text: t('status.blocked', { count }) });
-        return;
-      }
+      if (s.blocked && s.buffered > 0) return { fill: 'yellow', shape: 'ring', text: t('status.blocked', { count }) };
       const reduced = s.filtered + s.out > 0 && s.filtered > 0;
       const pct = reduced ? Math.round((100 * s.filtered) / (s.filtered + s.out)) : 0;
       const text = count === 0 && !reduced ? t('status.empty') : reduced ? t('status.bufferedReduced', { count, pct }) : t('status.buffered', { count });
-      status.set({ fill: 'blue', shape: count === 0 ? 'ring' : 'dot', text });
+      return { fill: 'blue', shape: count === 0 ? 'ring' : 'dot', text };
     }
 
     let lastStats: { at: number; in: number; out: number } = { at: Date.now(), in: 0, out: 0 };

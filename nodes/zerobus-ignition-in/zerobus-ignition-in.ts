@@ -98,17 +98,20 @@ export default function (RED: NodeAPI): void {
         lastCount = c.totalEventsReceived;
         lastAt = now;
       }
-      status.set(statusView(rate));
-      const readiness = readinessNow();
-      live.publish({
-        id: node.id,
-        type: TYPE,
-        name: node.name || shownPath,
-        state: readiness.ready ? 'listening' : 'not ready',
-        eventsPerSec: rate,
-        inFlight: c.queueSize,
-        lastError: c.lastRefusal ? `${c.lastRefusal.status}: ${c.lastRefusal.message}` : undefined,
-        extra: { received: c.totalEventsReceived, sent: c.totalEventsSent, rejected: c.rejected, duplicates: c.duplicatesDropped },
+      // built only when shown (≤ 2/s): this runs after every answered request
+      status.set(() => statusView(rate));
+      live.publish(() => {
+        const readiness = readinessNow();
+        return {
+          id: node.id,
+          type: TYPE,
+          name: node.name || shownPath,
+          state: readiness.ready ? 'listening' : 'not ready',
+          eventsPerSec: rate,
+          inFlight: c.queueSize,
+          lastError: c.lastRefusal ? `${c.lastRefusal.status}: ${c.lastRefusal.message}` : undefined,
+          extra: { received: c.totalEventsReceived, sent: c.totalEventsSent, rejected: c.rejected, duplicates: c.duplicatesDropped },
+        };
       });
     }
     function statusView(perSecond: number): NodeStatus {
