@@ -57,7 +57,6 @@ describe('chaos: the emulator is killed and unreachable during load', function (
 
     const v = await rig.verify();
     report('emulator SIGKILL x' + kills + ' + outage', { ...v, missingSample: undefined, backlogDuringOutage: during.backlog, acceptedDuringOutage, recoveryMs, statuses: rig.source.statuses });
-    assert.ok(v.accepted > 2000, `too little load to prove anything: ${v.accepted}`);
-    assert.equal(v.missing, 0, `accepted events missing from the table: ${v.missingSample.join(', ')}\n${rig.tail()}`);
+    rig.expectComplete(v, 2000);
   });
 });

@@ -96,7 +96,6 @@ describe('chaos: redeploys during load', function () {
       return rig.verify();
     })();
     report('redeploy x' + deploys + ' delivery', { ...v, missingSample: undefined, statuses: rig.source.statuses });
-    assert.ok(v.accepted > 1000, `too little load to prove anything: ${v.accepted}`);
-    assert.equal(v.missing, 0, `accepted events missing from the table: ${v.missingSample.join(', ')}\n${rig.tail()}`);
+    rig.expectComplete(v, 1000);
   });
 });

@@ -6,6 +6,7 @@
  *
  * Durations and counts in the scenarios go through `scaled()`: CHAOS_SCALE=10 makes a long run.
  */
+import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as http from 'http';
 import type { AddressInfo } from 'net';
@@ -215,6 +216,8 @@ export interface Verification {
   missing: number;
   rows: number;
   duplicates: number;
+  /** event ids whose copies differ in content: a duplicate must be the same event */
+  conflicts: number;
   /** a few missing keys, to debug a failure */
   missingSample: string[];
 }
@@ -474,15 +477,35 @@ export class ChaosRig {
     for (const r of rows) present.add(`${r.tag_path}|${Math.round(Number(r.event_time) / 1000)}`);
     const missingKeys: string[] = [];
     for (const k of this.source.accepted) if (!present.has(k)) missingKeys.push(k);
+    const byId = new Map<unknown, string>();
+    let duplicates = 0;
+    let conflicts = 0;
+    for (const r of rows) {
+      const content = JSON.stringify([r.tag_path, r.event_time, r.numeric_value, r.string_value, r.boolean_value, r.quality_code, r.source_system]);
+      const seen = byId.get(r.event_id);
+      if (seen === undefined) byId.set(r.event_id, content);
+      else {
+        duplicates++;
+        if (seen !== content) conflicts++;
+      }
+    }
     return {
       sent: this.source.sent,
       accepted,
       delivered: accepted - missingKeys.length,
       missing: missingKeys.length,
       rows: rows.length,
-      duplicates: rows.length - new Set(rows.map((r) => r.event_id)).size,
+      duplicates,
+      conflicts,
       missingSample: missingKeys.slice(0, 5),
     };
+  }
+
+  /** The end-of-scenario assertions: enough load to mean something, nothing accepted missing, duplicates only as exact copies. */
+  expectComplete(v: Verification, minAccepted: number): void {
+    assert.ok(v.accepted >= minAccepted, `too little load to prove anything: ${v.accepted} accepted (want ${minAccepted})`);
+    assert.equal(v.missing, 0, `accepted events missing from the table: ${v.missingSample.join(', ')}\n${this.tail()}`);
+    assert.equal(v.conflicts, 0, 'rows sharing an event_id differ in content');
   }
 
   /** Prints the last lines of both processes when a test failed (mocha afterEach). */
