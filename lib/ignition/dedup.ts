@@ -7,6 +7,11 @@
  * first copy became durable must not be answered 200 on the strength of a delivery that may
  * still fail, so it waits for the same outcome. When a delivery fails, its ids are forgotten and
  * the next resend goes through again. Oldest ids are evicted first (a ring, FIFO).
+ *
+ * This runs for every event received, so ids are kept as their 128 bits (four int32 words,
+ * `eventIdWords`) in an open-addressing table of typed arrays: no id text, no Map entry and no
+ * string hashing per event, and nothing for the garbage collector to trace but one array of
+ * pending deliveries. Ids are passed as `keys[4*i .. 4*i+3]` of a caller's Int32Array.
  */
 
 /** Settles true when the events became durable, false when their delivery failed. */
@@ -19,61 +24,156 @@ const NEW = Object.freeze({ state: 'new' as const });
 const KNOWN = Object.freeze({ state: 'known' as const });
 
 export class DedupWindow {
-  private readonly entries = new Map<string, PendingDelivery | null>();
-  private readonly ring: (string | undefined)[];
+  /** table slots (a power of two, at least twice the capacity: short probe runs) */
+  private readonly slots: number;
+  private readonly mask: number;
+  private readonly keys: Int32Array;
+  private readonly used: Uint8Array;
+  /** per slot: the pending delivery, or null for a plain known id */
+  private readonly state: (PendingDelivery | null)[];
+  /** ids in the order they were first remembered, for FIFO eviction */
+  private readonly ring: Int32Array;
+  private ringFilled = 0;
   private next = 0;
+  private count = 0;
 
   constructor(readonly capacity: number) {
-    this.ring = new Array(Math.max(1, capacity));
+    const cap = Math.max(0, Math.floor(capacity));
+    let slots = 2;
+    while (slots < cap * 2) slots *= 2;
+    this.slots = slots;
+    this.mask = slots - 1;
+    this.keys = new Int32Array(slots * 4);
+    this.used = new Uint8Array(slots);
+    this.state = new Array<PendingDelivery | null>(slots).fill(null);
+    this.ring = new Int32Array(Math.max(1, cap) * 4);
   }
 
   get size(): number {
-    return this.entries.size;
+    return this.count;
   }
 
-  /** What the window knows of `id`; a pending delivery is returned so that callers can wait. */
-  lookup(id: string): { state: 'new' } | { state: 'known' } | { state: 'pending'; delivery: PendingDelivery } {
-    const e = this.entries.get(id);
-    if (e === undefined) return NEW;
-    return e === null ? KNOWN : { state: 'pending', delivery: e };
+  /** What the window knows of id `i` of `keys`; a pending delivery is returned so that callers can wait. */
+  lookup(keys: Int32Array, i: number): { state: 'new' } | { state: 'known' } | { state: 'pending'; delivery: PendingDelivery } {
+    const slot = this.find(keys, 4 * i);
+    if (slot < 0) return NEW;
+    const delivery = this.state[slot];
+    return delivery === null ? KNOWN : { state: 'pending', delivery };
   }
 
-  /** Remembers `id`, optionally as pending until `delivery` settles. */
-  remember(id: string, delivery?: PendingDelivery): void {
+  /** Remembers id `i` of `keys`, optionally as pending until `delivery` settles. */
+  remember(keys: Int32Array, i: number, delivery?: PendingDelivery): void {
     if (this.capacity <= 0) return;
-    if (this.entries.has(id)) {
-      this.entries.set(id, delivery ?? null);
+    const at = 4 * i;
+    const found = this.find(keys, at);
+    if (found >= 0) {
+      this.state[found] = delivery ?? null;
       return;
     }
-    const evicted = this.ring[this.next];
-    if (evicted !== undefined) this.entries.delete(evicted);
-    this.ring[this.next] = id;
-    this.next = (this.next + 1) % this.ring.length;
-    this.entries.set(id, delivery ?? null);
+    const ring = this.ring;
+    const r = 4 * this.next;
+    if (this.ringFilled > this.next) {
+      const evicted = this.find(ring, r);
+      if (evicted >= 0) this.remove(evicted);
+    } else {
+      this.ringFilled++;
+    }
+    ring[r] = keys[at];
+    ring[r + 1] = keys[at + 1];
+    ring[r + 2] = keys[at + 2];
+    ring[r + 3] = keys[at + 3];
+    this.next = (this.next + 1) % (ring.length / 4);
+    this.insert(keys, at, delivery ?? null);
   }
 
-  /** The delivery of these ids succeeded: they are plain known ids from now on. */
-  confirm(ids: readonly string[], delivery: PendingDelivery): void {
-    for (const id of ids) if (this.entries.get(id) === delivery) this.entries.set(id, null);
+  /** The delivery of the first `n` ids of `keys` succeeded: they are plain known ids from now on. */
+  confirm(keys: Int32Array, n: number, delivery: PendingDelivery): void {
+    for (let i = 0; i < n; i++) {
+      const slot = this.find(keys, 4 * i);
+      if (slot >= 0 && this.state[slot] === delivery) this.state[slot] = null;
+    }
   }
 
   /**
-   * The delivery of these ids failed: forget them so that a resend is accepted. Their ring slots
-   * stay until overwritten; if such an id is remembered again meanwhile, the stale slot may evict
-   * it early, which only lets one more duplicate through (at-least-once is kept).
+   * The delivery of the first `n` ids of `keys` failed: forget them so that a resend is
+   * accepted. Their ring slots stay until overwritten; if such an id is remembered again
+   * meanwhile, the stale slot may evict it early, which only lets one more duplicate through
+   * (at-least-once is kept).
    */
-  forget(ids: readonly string[], delivery: PendingDelivery): void {
-    for (const id of ids) if (this.entries.get(id) === delivery) this.entries.delete(id);
+  forget(keys: Int32Array, n: number, delivery: PendingDelivery): void {
+    for (let i = 0; i < n; i++) {
+      const slot = this.find(keys, 4 * i);
+      if (slot >= 0 && this.state[slot] === delivery) this.remove(slot);
+    }
   }
 
-  /** Forgets these ids whatever their state (events that never left this node). */
-  drop(ids: readonly string[]): void {
-    for (const id of ids) this.entries.delete(id);
+  /** Forgets the first `n` ids of `keys` whatever their state (events that never left this node). */
+  drop(keys: Int32Array, n: number): void {
+    for (let i = 0; i < n; i++) {
+      const slot = this.find(keys, 4 * i);
+      if (slot >= 0) this.remove(slot);
+    }
   }
 
   clear(): void {
-    this.entries.clear();
-    this.ring.fill(undefined);
+    this.used.fill(0);
+    this.state.fill(null);
+    this.ringFilled = 0;
     this.next = 0;
+    this.count = 0;
+  }
+
+  // ---- open addressing with linear probing ----
+
+  /** Home slot: the words are SHA-1 output, so any of their bits are uniform. */
+  private home(words: Int32Array, at: number): number {
+    return (words[at] ^ words[at + 3]) & this.mask;
+  }
+
+  private find(words: Int32Array, at: number): number {
+    const k0 = words[at], k1 = words[at + 1], k2 = words[at + 2], k3 = words[at + 3];
+    const keys = this.keys;
+    const used = this.used;
+    let slot = (k0 ^ k3) & this.mask;
+    while (used[slot] !== 0) {
+      const j = 4 * slot;
+      if (keys[j] === k0 && keys[j + 1] === k1 && keys[j + 2] === k2 && keys[j + 3] === k3) return slot;
+      slot = (slot + 1) & this.mask;
+    }
+    return -1;
+  }
+
+  private insert(words: Int32Array, at: number, delivery: PendingDelivery | null): void {
+    let slot = this.home(words, at);
+    while (this.used[slot] !== 0) slot = (slot + 1) & this.mask;
+    const j = 4 * slot;
+    this.keys[j] = words[at];
+    this.keys[j + 1] = words[at + 1];
+    this.keys[j + 2] = words[at + 2];
+    this.keys[j + 3] = words[at + 3];
+    this.used[slot] = 1;
+    this.state[slot] = delivery;
+    this.count++;
+  }
+
+  /** Deletes a slot and shifts the rest of its probe run back, so no lookup stops early. */
+  private remove(slot: number): void {
+    const { keys, used, state, mask } = this;
+    let hole = slot;
+    let j = slot;
+    for (;;) {
+      j = (j + 1) & mask;
+      if (used[j] === 0) break;
+      const home = this.home(keys, 4 * j);
+      // j's entry may move into the hole unless its home lies cyclically in (hole, j]
+      const stays = hole <= j ? home > hole && home <= j : home > hole || home <= j;
+      if (stays) continue;
+      keys.copyWithin(4 * hole, 4 * j, 4 * j + 4);
+      state[hole] = state[j];
+      hole = j;
+    }
+    used[hole] = 0;
+    state[hole] = null;
+    this.count--;
   }
 }

@@ -8,7 +8,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'http';
 import type { TagEvent } from '../tags/event';
-import { eventId, normaliseTagEvent } from '../tags';
+import { eventIdWords, normaliseOrReason } from '../tags';
 import { deliveryTracker, type DeliveryTracker, type TicketCounts, type TicketOutcome } from '../delivery/tickets';
 import { checkContentType } from './content-type';
 import { BodyConsumedError, BodyTooLargeError, getRequestBody, wasPreParsed, type BodyRequest } from './body';
@@ -301,9 +301,13 @@ export class IgnitionReceiver {
     const now = this.now();
     const result: IngestResult = { received: items.length, accepted: 0, rejected: 0, duplicates: 0, errors: [] };
     const events: TagEvent[] = [];
-    const ids: string[] = [];
-    const inRequest = new Set<string>();
+    /** ids of the accepted events, four words each (see DedupWindow) */
+    const keys = new Int32Array(4 * items.length);
     const waits = new Set<PendingDelivery>();
+    // Accepted ids are remembered at once, so a repeat within this request is a duplicate too;
+    // with ack: durable they are pending until this request's own delivery settles.
+    let settleDelivery: (ok: boolean) => void = () => undefined;
+    const delivery: PendingDelivery | undefined = this.opts.ack === 'durable' ? new Promise<boolean>((resolve) => (settleDelivery = resolve)) : undefined;
     const reject = (index: number | null, message: string): void => {
       result.rejected++;
       if (result.errors.length < MAX_LISTED_ERRORS) result.errors.push({ index, message });
@@ -314,21 +318,21 @@ export class IgnitionReceiver {
         reject(i, limitError);
         continue;
       }
-      const n = normaliseTagEvent(items[i], { now });
-      if (!n.ok) {
-        reject(i, n.error);
+      const event = normaliseOrReason(items[i], now);
+      if (typeof event === 'string') {
+        reject(i, event);
         continue;
       }
-      const id = eventId(n.event, n.event.sourceSystem ?? '');
-      const seen = this.dedup.lookup(id);
-      if (inRequest.has(id) || seen.state !== 'new') {
+      const k = events.length;
+      eventIdWords(event, event.sourceSystem ?? '', keys, 4 * k);
+      const seen = this.dedup.lookup(keys, k);
+      if (seen.state !== 'new') {
         result.duplicates++;
-        if (seen.state === 'pending') waits.add(seen.delivery);
+        if (seen.state === 'pending' && seen.delivery !== delivery) waits.add(seen.delivery);
         continue;
       }
-      inRequest.add(id);
-      events.push(n.event);
-      ids.push(id);
+      this.dedup.remember(keys, k, delivery);
+      events.push(event);
     }
     result.accepted = events.length;
     c.totalEventsReceived += result.received;
@@ -336,13 +340,12 @@ export class IgnitionReceiver {
     c.duplicatesDropped += result.duplicates;
     if (result.received > 0) c.lastEventTime = now;
 
-    if (this.opts.ack === 'received') {
-      for (const id of ids) this.dedup.remember(id);
+    if (!delivery) {
       if (events.length) {
         try {
           this.opts.emit({ route, events, result, remoteAddress });
         } catch (err) {
-          this.dedup.drop(ids);
+          this.dedup.drop(keys, events.length);
           return this.unavailable(reply, 'emit_failed', `could not pass the events on: ${(err as Error).message}`);
         }
         c.totalEventsEmitted += events.length;
@@ -350,49 +353,50 @@ export class IgnitionReceiver {
       }
       return reply.send(200, { ...result });
     }
-    await this.acceptDurably(reply, route, events, ids, waits, result, remoteAddress);
+    await this.acceptDurably(reply, route, events, keys, delivery, settleDelivery, waits, result, remoteAddress);
   }
 
   private async acceptDurably(
     reply: PendingReply,
     route: BodyRoute,
     events: TagEvent[],
-    ids: string[],
+    keys: Int32Array,
+    delivery: PendingDelivery,
+    settleDelivery: (ok: boolean) => void,
     waits: Set<PendingDelivery>,
     result: IngestResult,
     remoteAddress?: string,
   ): Promise<void> {
     const c = this.counters;
+    const count = events.length;
     let own: Promise<DeliveryWait> = Promise.resolve({ ok: true });
-    let delivery: PendingDelivery | undefined;
-    if (events.length) {
-      const ticket = this.tracker.openTicket(events.length, this.opts.durableTimeoutMs);
+    if (count) {
+      const ticket = this.tracker.openTicket(count, this.opts.durableTimeoutMs);
       own = ticket.settled.then(
         (outcome) => ({ ok: true, outcome }),
         (err: Error) => ({ ok: false, reason: err.message }),
       );
-      delivery = own.then((w) => w.ok);
-      for (const id of ids) this.dedup.remember(id, delivery);
+      void own.then((w) => settleDelivery(w.ok));
       try {
-        this.opts.emit({ route, events, tickets: { [ticket.id]: events.length }, result, remoteAddress });
+        this.opts.emit({ route, events, tickets: { [ticket.id]: count }, result, remoteAddress });
       } catch (err) {
-        this.tracker.settle(ticket.id, events.length, 'emit failed');
-        this.dedup.forget(ids, delivery);
+        this.tracker.settle(ticket.id, count, 'emit failed');
+        this.dedup.forget(keys, count, delivery);
         return this.unavailable(reply, 'emit_failed', `could not pass the events on: ${(err as Error).message}`);
       }
-      c.totalEventsEmitted += events.length;
-      c.queueSize += events.length;
+      c.totalEventsEmitted += count;
+      c.queueSize += count;
     }
     const others = [...waits].map((w) => w.then((ok): DeliveryWait => (ok ? { ok } : { ok, reason: 'an earlier copy of some of these events was not made durable' })));
     const outcome = await Promise.race([Promise.all([own, ...others]), this.closing]);
-    if (events.length) c.queueSize -= events.length;
+    if (count) c.queueSize -= count;
 
     const [mine, ...earlier] = outcome === 'closed' ? [{ ok: false, reason: 'closed' } as DeliveryWait] : outcome;
-    if (delivery) {
+    if (count) {
       if (mine.ok) {
-        this.dedup.confirm(ids, delivery);
+        this.dedup.confirm(keys, count, delivery);
         const failed = mine.outcome?.failed ?? 0;
-        c.totalEventsSent += events.length - failed;
+        c.totalEventsSent += count - failed;
         c.totalEventsFailed += failed;
         if (failed) {
           result.accepted -= failed;
@@ -400,8 +404,8 @@ export class IgnitionReceiver {
           for (const message of mine.outcome?.errors ?? []) if (result.errors.length < MAX_LISTED_ERRORS) result.errors.push({ index: null, message });
         }
       } else {
-        this.dedup.forget(ids, delivery);
-        c.totalEventsFailed += events.length;
+        this.dedup.forget(keys, count, delivery);
+        c.totalEventsFailed += count;
       }
     }
     if (outcome === 'closed') return; // close() answered already

@@ -132,7 +132,27 @@ export function nameNumber(n: number): void {
 
 /** Hashes the name built since nameStart and returns its UUID v5 text. */
 export function nameFinish(): string {
-  return digest(pos);
+  digest(pos);
+  return uuidText();
+}
+
+/**
+ * Hashes the name built since nameStart and writes the UUID's 128 bits as four int32 words
+ * (big-endian order of the UUID bytes) into out[at..at+3]: the same identity as its text,
+ * without making a string (the Ignition receiver's duplicate window keys on these words).
+ */
+export function nameFinishWords(out: Int32Array, at: number): void {
+  digest(pos);
+  out[at] = WORDS[0];
+  out[at + 1] = WORDS[1];
+  out[at + 2] = WORDS[2];
+  out[at + 3] = WORDS[3];
+}
+
+/** The four words of a UUID text (as nameFinishWords writes them), e.g. for tests and tools. */
+export function uuidWords(uuid: string, out: Int32Array, at = 0): void {
+  const b = uuidBytes(uuid);
+  for (let k = 0; k < 4; k++) out[at + k] = (b[4 * k] << 24) | (b[4 * k + 1] << 16) | (b[4 * k + 2] << 8) | b[4 * k + 3];
 }
 /** Parses "xxxxxxxx-xxxx-…" into 16 bytes. */
 export function uuidBytes(uuid: string): Uint8Array {
@@ -150,8 +170,11 @@ export function uuidV5(namespace: Uint8Array, name: string): string {
   return nameFinish();
 }
 
-/** SHA-1 of block[0, len) ⇒ UUID v5 text. */
-function digest(len: number): string {
+/** The latest digest: the UUID's bytes as four big-endian int32 words, version and variant set. */
+const WORDS = new Int32Array(4);
+
+/** SHA-1 of block[0, len) ⇒ WORDS. */
+function digest(len: number): void {
   const buf = block;
   // SHA-1 padding: 0x80, zeros, 64-bit big-endian bit length, to a multiple of 64 bytes
   const total = ((len + 8) >> 6) * 64 + 64;
@@ -203,15 +226,24 @@ function digest(len: number): string {
     h4 = (h4 + e) | 0;
   }
   // first 16 bytes of the digest, version 5 in byte 6, RFC variant in byte 8
+  WORDS[0] = h0;
+  WORDS[1] = (h1 & 0xffff00ff) | ((((h1 >>> 8) & 0x0f) | 0x50) << 8);
+  WORDS[2] = (h2 & 0x00ffffff) | ((((h2 >>> 24) & 0x3f) | 0x80) << 24);
+  WORDS[3] = h3;
+}
+
+/** WORDS as UUID text, one flat string. */
+function uuidText(): string {
+  const h0 = WORDS[0], h1 = WORDS[1], h2 = WORDS[2], h3 = WORDS[3];
   hex(0, h0 >>> 24);
   hex(2, (h0 >>> 16) & 0xff);
   hex(4, (h0 >>> 8) & 0xff);
   hex(6, h0 & 0xff);
   hex(9, h1 >>> 24);
   hex(11, (h1 >>> 16) & 0xff);
-  hex(14, ((h1 >>> 8) & 0x0f) | 0x50);
+  hex(14, (h1 >>> 8) & 0xff);
   hex(16, h1 & 0xff);
-  hex(19, ((h2 >>> 24) & 0x3f) | 0x80);
+  hex(19, h2 >>> 24);
   hex(21, (h2 >>> 16) & 0xff);
   hex(24, (h2 >>> 8) & 0xff);
   hex(26, h2 & 0xff);

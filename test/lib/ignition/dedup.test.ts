@@ -1,14 +1,25 @@
 import assert from 'node:assert/strict';
-import { DedupWindow } from '../../../lib/ignition';
+import { DedupWindow, type PendingDelivery } from '../../../lib/ignition';
+import { EVENT_ID_NAMESPACE, uuidBytes, uuidV5, uuidWords } from '../../../lib/tags';
+
+const NS = uuidBytes(EVENT_ID_NAMESPACE);
+
+/** The ids of `names` as the receiver holds them: four words each. */
+function keys(...names: string[]): Int32Array {
+  const out = new Int32Array(4 * names.length);
+  names.forEach((name, i) => uuidWords(uuidV5(NS, name), out, 4 * i));
+  return out;
+}
 
 describe('ignition: dedup window', () => {
   it('remembers ids up to its capacity and evicts the oldest first', () => {
     const w = new DedupWindow(3);
-    for (const id of ['a', 'b', 'c']) w.remember(id);
-    assert.equal(w.lookup('a').state, 'known');
-    w.remember('d');
-    assert.equal(w.lookup('a').state, 'new');
-    assert.equal(w.lookup('b').state, 'known');
+    const abc = keys('a', 'b', 'c');
+    for (let i = 0; i < 3; i++) w.remember(abc, i);
+    assert.equal(w.lookup(abc, 0).state, 'known');
+    w.remember(keys('d'), 0);
+    assert.equal(w.lookup(abc, 0).state, 'new');
+    assert.equal(w.lookup(abc, 1).state, 'known');
     assert.equal(w.size, 3);
   });
 
@@ -16,27 +27,78 @@ describe('ignition: dedup window', () => {
     const w = new DedupWindow(10);
     const ok = Promise.resolve(true);
     const bad = Promise.resolve(false);
-    w.remember('x', ok);
-    w.remember('y', bad);
-    const x = w.lookup('x');
-    assert.equal(x.state, 'pending');
-    assert.equal(x.state === 'pending' && x.delivery, ok);
-    w.confirm(['x'], ok);
-    assert.equal(w.lookup('x').state, 'known');
-    w.forget(['y'], bad);
-    assert.equal(w.lookup('y').state, 'new');
+    const x = keys('x');
+    const y = keys('y');
+    w.remember(x, 0, ok);
+    w.remember(y, 0, bad);
+    const seen = w.lookup(x, 0);
+    assert.equal(seen.state, 'pending');
+    assert.equal(seen.state === 'pending' && seen.delivery, ok);
+    w.confirm(x, 1, ok);
+    assert.equal(w.lookup(x, 0).state, 'known');
+    w.forget(y, 1, bad);
+    assert.equal(w.lookup(y, 0).state, 'new');
     // a forget for another delivery does not touch an id that was re-remembered meanwhile
     const again = Promise.resolve(true);
-    w.remember('y', again);
-    w.forget(['y'], bad);
-    assert.equal(w.lookup('y').state, 'pending');
-    w.drop(['y']);
-    assert.equal(w.lookup('y').state, 'new');
+    w.remember(y, 0, again);
+    w.forget(y, 1, bad);
+    assert.equal(w.lookup(y, 0).state, 'pending');
+    w.drop(y, 1);
+    assert.equal(w.lookup(y, 0).state, 'new');
   });
 
   it('does nothing with capacity 0', () => {
     const w = new DedupWindow(0);
-    w.remember('a');
-    assert.equal(w.lookup('a').state, 'new');
+    const a = keys('a');
+    w.remember(a, 0);
+    assert.equal(w.lookup(a, 0).state, 'new');
+  });
+
+  it('agrees with a plain Map model through long runs of remember, evict, forget and drop', () => {
+    // small table, so that probe runs are long and deletions shift entries often
+    const capacity = 50;
+    const w = new DedupWindow(capacity);
+    const model = new Map<string, PendingDelivery | null>();
+    const ring: string[] = [];
+    const deliveries = [Promise.resolve(true), Promise.resolve(false)];
+    let seed = 7;
+    const rand = (n: number) => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    for (let step = 0; step < 20_000; step++) {
+      const name = `id-${rand(120)}`;
+      const k = keys(name);
+      const op = rand(10);
+      if (op < 6) {
+        const delivery = rand(3) === 0 ? deliveries[rand(2)] : undefined;
+        if (model.has(name)) model.set(name, delivery ?? null);
+        else {
+          if (ring.length === capacity) model.delete(ring.shift()!);
+          ring.push(name);
+          model.set(name, delivery ?? null);
+        }
+        w.remember(k, 0, delivery);
+      } else if (op < 8) {
+        const delivery = deliveries[rand(2)];
+        if (model.get(name) === delivery) model.delete(name);
+        w.forget(k, 1, delivery);
+      } else if (op < 9) {
+        model.delete(name);
+        w.drop(k, 1);
+      } else {
+        const delivery = deliveries[rand(2)];
+        if (model.get(name) === delivery) model.set(name, null);
+        w.confirm(k, 1, delivery);
+      }
+      if (step % 50 === 0) {
+        for (let i = 0; i < 120; i++) {
+          const n = `id-${i}`;
+          const expected = model.has(n) ? (model.get(n) === null ? 'known' : 'pending') : 'new';
+          assert.equal(w.lookup(keys(n), 0).state, expected, `${n} at step ${step}`);
+        }
+        assert.equal(w.size, model.size);
+      }
+    }
   });
 });
