@@ -60,6 +60,8 @@ describe('chaos: fuzzed input to ignition in and sparkplug in', function () {
   let aedes: Aedes;
   let broker: net.Server;
   let brokerPort = 0;
+  const clients: mqtt.MqttClient[] = [];
+  let rssTimer: NodeJS.Timeout | undefined;
 
   before(async () => {
     requireBuiltPackage();
@@ -83,6 +85,8 @@ describe('chaos: fuzzed input to ignition in and sparkplug in', function () {
   });
 
   after(async () => {
+    if (rssTimer) clearInterval(rssTimer);
+    await Promise.all(clients.map((c) => c.endAsync(true).catch(() => undefined)));
     await rig?.stop();
     rig?.cleanup();
     await new Promise<void>((resolve) => (aedes ? aedes.close(() => broker.close(() => resolve())) : resolve()));
@@ -92,13 +96,14 @@ describe('chaos: fuzzed input to ignition in and sparkplug in', function () {
     const pid = rig.nodeRed.pid!;
     const prng = new Prng(SEED);
     let maxRss = processFigures(pid).rssMB;
-    const rssTimer = setInterval(() => {
+    rssTimer = setInterval(() => {
       if (isAlive(pid)) maxRss = Math.max(maxRss, processFigures(pid).rssMB);
     }, 250);
 
     // well-formed Sparkplug edge node (group "Good"): a birth, then data with unique timestamps
     const edge = await mqtt.connectAsync(`mqtt://127.0.0.1:${brokerPort}`, { clientId: 'good-edge', reconnectPeriod: 0 });
     const fuzzer = await mqtt.connectAsync(`mqtt://127.0.0.1:${brokerPort}`, { clientId: 'fuzzer', reconnectPeriod: 0 });
+    clients.push(edge, fuzzer);
     let hostOnline = false;
     let seq = 0;
     const birth = () => encode({ timestamp: Date.now(), seq: 0, metrics: [{ name: 'bdSeq', type: 'UInt64', value: 0 }, { name: 'Temp', alias: 1, type: 'Double', value: 0, timestamp: Date.now() }] });
@@ -172,8 +177,6 @@ describe('chaos: fuzzed input to ignition in and sparkplug in', function () {
     const uncaught = rig.nodeRedLines().filter((l) => /uncaught|unhandled/i.test(l));
     // the bad payloads did reach the decoder: it reported them as errors of the node
     const decodeErrors = rig.nodeRedLines().filter((l) => /\[error\] \[zerobus-sparkplug-in:sparkplug\]/.test(l)).length;
-    await edge.endAsync();
-    await fuzzer.endAsync();
     report('fuzz', {
       seed: SEED, httpCases, mqttCases, httpStatuses: statuses, maxRssMB: maxRss, accepted: v.accepted, delivered: v.delivered, missing: v.missing,
       receiverStatuses: byStatus, sparkplugDecodeErrors: decodeErrors, sparkplugGood: goodTimes.length, sparkplugGoodMissing: goodMissing, unexpected: unexpected.length,
