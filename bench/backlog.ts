@@ -3,6 +3,12 @@
  * emulator is down while a load generator pushes 1M events through zerobus-ignition-in (durable)
  * into a zerobus-out disk spool; then the emulator comes back and the spool drains.
  * Baseline in the same run: Node-RED's RSS with the same flow deployed and idle.
+ *
+ * Run twice: with Node's default heap sizing, and with `--max-old-space-size=128` (how Node-RED
+ * is told to stay within a memory budget). The spool keeps nothing in memory but a 4-byte offset
+ * per record; what RSS adds on top of the live heap (≈ 50 MB here) is garbage V8 lets pile up
+ * before a full collection while request bodies stream through at high rate — the heap cap
+ * bounds exactly that.
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -14,14 +20,26 @@ import { BenchOptions, BenchResult, runDirectly, withRatio } from './result';
 import { execFile } from 'child_process';
 
 function push(url: string, events: number): Promise<{ okEvents: number; seconds: number }> {
-  // closed loop until `events` were accepted: seconds is generous, the generator stops when told
-  const argv = [require.resolve('tsx/cli'), path.join(__dirname, 'load-generator.ts'), '--url', url, '--concurrency', '4', '--warmup', '0', '--seconds', String(Math.ceil(events / 20_000) + 5)];
+  // closed loop until `events` were accepted (--events); seconds only bounds a stalled run
+  const argv = [require.resolve('tsx/cli'), path.join(__dirname, 'load-generator.ts'), '--url', url, '--concurrency', '4', '--warmup', '0', '--events', String(events), '--seconds', String(Math.ceil(events / 10_000) + 10)];
   return new Promise((resolve, reject) => {
     execFile(process.execPath, argv, { maxBuffer: 1 << 20 }, (err, stdout, stderr) => (err ? reject(new Error(stderr || err.message)) : resolve(JSON.parse(stdout.trim().split('\n').pop()!))));
   });
 }
 
+/** Heap settings of the Node-RED process measured: label, node arguments. */
+const CONFIGS: [string, string[]][] = [
+  ['default heap', []],
+  ['--max-old-space-size=128', ['--max-old-space-size=128']],
+];
+
 export async function run(opts: BenchOptions): Promise<BenchResult[]> {
+  const results: BenchResult[] = [];
+  for (const [label, nodeArgs] of CONFIGS) results.push(...(await runOnce(opts, label, nodeArgs)));
+  return results;
+}
+
+async function runOnce(opts: BenchOptions, label: string, nodeArgs: string[]): Promise<BenchResult[]> {
   const target = opts.quick ? 100_000 : 1_000_000;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-bench-backlog-'));
   const ports = { grpc: await freePort(), http: await freePort() };
@@ -32,7 +50,7 @@ export async function run(opts: BenchOptions): Promise<BenchResult[]> {
     { id: 'bl-in', type: 'zerobus-ignition-in', z: 'bl-tab', path: '/bench/backlog', ack: 'durable', maxBodyBytes: 10485760, maxEvents: 10000, wires: [['bl-out']] },
     { id: 'bl-out', type: 'zerobus-out', z: 'bl-tab', connection: 'bl-cfg', table: 'main.ot.tag_events', format: 'ot-event', recordType: 'proto', sourceSystem: 'bench', spool: 'disk', spoolDir: path.join(dir, 'spool'), spoolMaxMB: 2048, statsInterval: 0, wires: [[]] },
   ];
-  const nodeRed = new NodeRedProcess({ userDir: path.join(dir, 'node-red'), flows, settings: { apiMaxLength: '11mb', logging: { console: { level: 'info' } } } });
+  const nodeRed = new NodeRedProcess({ userDir: path.join(dir, 'node-red'), flows, nodeArgs, settings: { apiMaxLength: '11mb', logging: { console: { level: 'info' } } } });
   const results: BenchResult[] = [];
   try {
     nodeRed.prepare();
@@ -49,21 +67,26 @@ export async function run(opts: BenchOptions): Promise<BenchResult[]> {
     await new Promise((r) => setTimeout(r, 2000));
     const peakFill = fill.stop();
     const spooledRss = memoryMb(pid).rss;
-    results.push(withRatio({ scenario: `backlog ${target.toLocaleString('en-US')} events, emulator down`, metric: 'peak RSS while filling', value: peakFill, unit: 'MB', baseline: { name: 'idle Node-RED', value: idle }, notes: `spooled ${spooled} events in ${fillSeconds.toFixed(1)} s (${Math.round(spooled / fillSeconds)} events/s); RSS at rest ${Math.round(spooledRss)} MB` }));
+    results.push(withRatio({ scenario: `backlog ${target.toLocaleString('en-US')} events, emulator down (${label})`, metric: 'peak RSS while filling', value: peakFill, unit: 'MB', baseline: { name: 'idle Node-RED', value: idle }, notes: `spooled ${spooled} events in ${fillSeconds.toFixed(1)} s (${Math.round(spooled / fillSeconds)} events/s); RSS at rest ${Math.round(spooledRss)} MB` }));
 
     const drain = sampleRss(pid);
     const d0 = Date.now();
     await emulator.start();
     let rows = 0;
+    // the rate counts from the first rows landing: before that the sink waits out its reconnect backoff
+    let firstAt = 0;
+    let firstRows = 0;
     const deadline = Date.now() + (opts.quick ? 120_000 : 600_000);
     while (rows < spooled && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 500));
+      await new Promise((r) => setTimeout(r, 200));
       rows = await emulator.rowCount();
+      if (!firstAt && rows > 0) [firstAt, firstRows] = [Date.now(), rows];
     }
-    const drainSeconds = (Date.now() - d0) / 1000;
+    const totalSeconds = (Date.now() - d0) / 1000;
+    const drainSeconds = firstAt ? Math.max(0.2, (Date.now() - firstAt) / 1000) : totalSeconds;
     const peakDrain = drain.stop();
-    results.push(withRatio({ scenario: 'backlog drain after the emulator returns', metric: 'drain rate', value: rows / drainSeconds, unit: 'events/s', notes: `${rows} of ${spooled} rows in ${drainSeconds.toFixed(1)} s; peak RSS while draining ${Math.round(peakDrain)} MB` }));
-    results.push(withRatio({ scenario: 'backlog drain after the emulator returns', metric: 'peak RSS while draining', value: peakDrain, unit: 'MB', baseline: { name: 'idle Node-RED', value: idle } }));
+    results.push(withRatio({ scenario: `backlog drain after the emulator returns (${label})`, metric: 'drain rate', value: (rows - firstRows) / drainSeconds, unit: 'events/s', notes: `${rows} of ${spooled} rows ${totalSeconds.toFixed(1)} s after the emulator started (first rows after ${(totalSeconds - drainSeconds).toFixed(1)} s: reconnect backoff); peak RSS while draining ${Math.round(peakDrain)} MB` }));
+    results.push(withRatio({ scenario: `backlog drain after the emulator returns (${label})`, metric: 'peak RSS while draining', value: peakDrain, unit: 'MB', baseline: { name: 'idle Node-RED', value: idle } }));
   } finally {
     await nodeRed.stop();
     await emulator.stop();

@@ -5,7 +5,9 @@
  * rate (open loop, `--rate` events/s), and prints one JSON line with the results.
  *
  *   tsx bench/load-generator.ts --url http://127.0.0.1:1880/system/zerobus/ingest/batch \
- *       --seconds 10 [--concurrency 8 | --rate 30000] [--batch 500] [--warmup 2]
+ *       --seconds 10 [--concurrency 8 | --rate 30000] [--batch 500] [--warmup 2] [--events N]
+ *
+ * `--events N` (closed loop): stop once N events were accepted (200), or when the time is up.
  */
 import * as http from 'http';
 import { TagGenerator } from '../demo/ignition-simulator';
@@ -18,10 +20,11 @@ interface Args {
   rate: number;
   batch: number;
   tags: number;
+  events: number;
 }
 
 function parse(argv: string[]): Args {
-  const a: Args = { url: '', seconds: 10, warmup: 2, concurrency: 8, rate: 0, batch: 500, tags: 5000 };
+  const a: Args = { url: '', seconds: 10, warmup: 2, concurrency: 8, rate: 0, batch: 500, tags: 5000, events: 0 };
   for (let i = 0; i < argv.length; i += 2) {
     const k = argv[i].replace(/^--/, '') as keyof Args;
     (a as unknown as Record<string, string | number>)[k] = k === 'url' ? argv[i + 1] : Number(argv[i + 1]);
@@ -47,6 +50,8 @@ async function main(): Promise<void> {
   const latencies: number[] = [];
   const statuses: Record<string, number> = {};
   let okEvents = 0;
+  /** accepted since the start (warm-up included) plus those in flight: what --events bounds */
+  let claimed = 0;
   let measuring = false;
 
   const post = (body: string): Promise<void> =>
@@ -65,11 +70,13 @@ async function main(): Promise<void> {
                 latencies.push(ms);
               }
             }
+            if (res.statusCode !== 200) claimed -= args.batch;
             resolve();
           });
         },
       );
       req.on('error', () => {
+        claimed -= args.batch;
         if (measuring) statuses.error = (statuses.error ?? 0) + 1;
         resolve();
       });
@@ -103,7 +110,10 @@ async function main(): Promise<void> {
     await Promise.all(inflight);
   } else {
     const worker = async () => {
-      while (Date.now() < end) await post(nextBody());
+      while (Date.now() < end && (args.events <= 0 || claimed < args.events)) {
+        claimed += args.batch;
+        await post(nextBody());
+      }
     };
     await Promise.all(Array.from({ length: args.concurrency }, worker));
   }
