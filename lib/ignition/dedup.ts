@@ -8,10 +8,10 @@
  * still fail, so it waits for the same outcome. When a delivery fails, its ids are forgotten and
  * the next resend goes through again. Oldest ids are evicted first (a ring, FIFO).
  *
- * This runs for every event received, so ids are kept as their 128 bits (four int32 words,
- * `eventIdWords`) in an open-addressing table of typed arrays: no id text, no Map entry and no
+ * This runs for every event received, so ids are kept as 128-bit keys (four int32 words,
+ * `dedupKey`) in an open-addressing table of typed arrays: no id text, no Map entry and no
  * string hashing per event, and nothing for the garbage collector to trace but one array of
- * pending deliveries. Ids are passed as `keys[4*i .. 4*i+3]` of a caller's Int32Array.
+ * pending deliveries. Keys are passed as `keys[4*i .. 4*i+3]` of a caller's Int32Array.
  */
 
 /** Settles true when the events became durable, false when their delivery failed. */
@@ -125,7 +125,7 @@ export class DedupWindow {
 
   // ---- open addressing with linear probing ----
 
-  /** Home slot: the words are SHA-1 output, so any of their bits are uniform. */
+  /** Home slot: the words are hash output, so any of their bits are uniform. */
   private home(words: Int32Array, at: number): number {
     return (words[at] ^ words[at + 3]) & this.mask;
   }

@@ -5,6 +5,7 @@ export * from './body';
 export * from './tolerant-json';
 export * from './shape';
 export * from './dedup';
+export { dedupKey } from './dedup-key';
 export * from './api-key';
 export * from './diagnostics';
 export * from './readiness';

@@ -8,7 +8,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'http';
 import type { TagEvent } from '../tags/event';
-import { eventIdWords, normaliseOrReason } from '../tags';
+import { normaliseOrReason } from '../tags';
+import { dedupKey } from './dedup-key';
 import { deliveryTracker, type DeliveryTracker, type TicketCounts, type TicketOutcome } from '../delivery/tickets';
 import { checkContentType } from './content-type';
 import { BodyConsumedError, BodyTooLargeError, getRequestBody, wasPreParsed, type BodyRequest } from './body';
@@ -324,7 +325,7 @@ export class IgnitionReceiver {
         continue;
       }
       const k = events.length;
-      eventIdWords(event, event.sourceSystem ?? '', keys, 4 * k);
+      dedupKey(event, keys, 4 * k);
       const seen = this.dedup.lookup(keys, k);
       if (seen.state !== 'new') {
         result.duplicates++;

@@ -6,5 +6,5 @@ export * from './normalise';
 export { parseTimestamp, epochToMillis, MIN_TIMESTAMP_MS, MAX_TIMESTAMP_MS } from './timestamp';
 export { jsonText, canonicalValueText, MAX_VALUE_DEPTH } from './json-value';
 export * from './row';
-export { uuidV5, uuidBytes, uuidWords } from './uuid-v5';
+export { uuidV5, uuidBytes } from './uuid-v5';
 export * from './row-codec';

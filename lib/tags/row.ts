@@ -18,7 +18,7 @@ import type { TagEvent } from './event';
 import { isIntegerType } from './data-type';
 import { canonicalValueText, jsonText } from './json-value';
 import { normaliseOrReason } from './normalise';
-import { nameChar, nameFinish, nameFinishWords, nameJsonString, nameNumber, nameStart, nameText, uuidBytes } from './uuid-v5';
+import { nameChar, nameFinish, nameJsonString, nameNumber, nameStart, nameText, uuidBytes } from './uuid-v5';
 
 export interface OtEventRow {
   event_id: string;
@@ -71,15 +71,6 @@ const NAMESPACE_BYTES = uuidBytes(EVENT_ID_NAMESPACE);
 export function eventId(event: TagEvent, sourceSystem: string): string {
   writeEventName(event, sourceSystem);
   return nameFinish();
-}
-
-/**
- * The event id as four int32 words (see uuidWords) written into out[at..at+3], without making
- * its text: what a duplicate check needs.
- */
-export function eventIdWords(event: TagEvent, sourceSystem: string, out: Int32Array, at: number): void {
-  writeEventName(event, sourceSystem);
-  nameFinishWords(out, at);
 }
 
 function writeEventName(event: TagEvent, sourceSystem: string): void {

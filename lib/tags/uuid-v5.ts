@@ -136,24 +136,6 @@ export function nameFinish(): string {
   return uuidText();
 }
 
-/**
- * Hashes the name built since nameStart and writes the UUID's 128 bits as four int32 words
- * (big-endian order of the UUID bytes) into out[at..at+3]: the same identity as its text,
- * without making a string (the Ignition receiver's duplicate window keys on these words).
- */
-export function nameFinishWords(out: Int32Array, at: number): void {
-  digest(pos);
-  out[at] = WORDS[0];
-  out[at + 1] = WORDS[1];
-  out[at + 2] = WORDS[2];
-  out[at + 3] = WORDS[3];
-}
-
-/** The four words of a UUID text (as nameFinishWords writes them), e.g. for tests and tools. */
-export function uuidWords(uuid: string, out: Int32Array, at = 0): void {
-  const b = uuidBytes(uuid);
-  for (let k = 0; k < 4; k++) out[at + k] = (b[4 * k] << 24) | (b[4 * k + 1] << 16) | (b[4 * k + 2] << 8) | b[4 * k + 3];
-}
 /** Parses "xxxxxxxx-xxxx-…" into 16 bytes. */
 export function uuidBytes(uuid: string): Uint8Array {
   const hex = uuid.replace(/-/g, '');
@@ -170,7 +152,7 @@ export function uuidV5(namespace: Uint8Array, name: string): string {
   return nameFinish();
 }
 
-/** The latest digest: the UUID's bytes as four big-endian int32 words, version and variant set. */
+/** The latest digest: the UUID's first 16 bytes as four big-endian int32 words, version and variant set. */
 const WORDS = new Int32Array(4);
 
 /** SHA-1 of block[0, len) ⇒ WORDS. */

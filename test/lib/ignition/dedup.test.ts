@@ -1,14 +1,22 @@
 import assert from 'node:assert/strict';
-import { DedupWindow, type PendingDelivery } from '../../../lib/ignition';
-import { EVENT_ID_NAMESPACE, uuidBytes, uuidV5, uuidWords } from '../../../lib/tags';
+import { dedupKey, DedupWindow, type PendingDelivery } from '../../../lib/ignition';
+import { murmur128 } from '../../../lib/ignition/dedup-key';
+import type { TagEvent } from '../../../lib/tags';
 
-const NS = uuidBytes(EVENT_ID_NAMESPACE);
-
-/** The ids of `names` as the receiver holds them: four words each. */
+/** Keys for `names` as the receiver holds them: four words each. */
 function keys(...names: string[]): Int32Array {
   const out = new Int32Array(4 * names.length);
-  names.forEach((name, i) => uuidWords(uuidV5(NS, name), out, 4 * i));
+  names.forEach((name, i) => {
+    const bytes = Buffer.from(name);
+    murmur128(bytes, bytes.length, out, 4 * i);
+  });
   return out;
+}
+
+function keyOf(e: TagEvent): string {
+  const out = new Int32Array(4);
+  dedupKey(e, out, 0);
+  return Array.from(out).join(',');
 }
 
 describe('ignition: dedup window', () => {
@@ -52,6 +60,36 @@ describe('ignition: dedup window', () => {
     const a = keys('a');
     w.remember(a, 0);
     assert.equal(w.lookup(a, 0).state, 'new');
+  });
+
+  it('keys events by source, path, timestamp, value and quality code only', () => {
+    const e: TagEvent = { tagPath: '[default]Line1/Speed', tagProvider: 'default', value: 42.5, quality: 'Good', qualityCode: 192, timestamp: 1700000000123.5, dataType: 'Float8' };
+    const k = keyOf(e);
+    assert.equal(keyOf(JSON.parse(JSON.stringify(e)) as TagEvent), k, 'a resend parsed again');
+    assert.equal(keyOf({ ...e, dataType: 'Int4', quality: 'Whatever', alarmState: 'x', tagProvider: 'p' }), k);
+    const others = [
+      { ...e, sourceSystem: 'gw' },
+      { ...e, sourceSystem: '' },
+      { ...e, tagPath: '[default]Line1/Speed2' },
+      { ...e, timestamp: e.timestamp + 0.5 },
+      { ...e, value: 42.6 },
+      { ...e, value: '42.5' },
+      { ...e, value: null },
+      { ...e, value: true },
+      { ...e, value: 'true' },
+      { ...e, value: NaN },
+      { ...e, value: 'NaN' },
+      { ...e, value: [42.5] },
+      { ...e, value: { a: 42.5 } },
+      { ...e, value: 5n },
+      { ...e, qualityCode: -2147483132 },
+      { ...e, qualityCode: undefined },
+      // a path whose text could run into the next field if lengths were not encoded
+      { ...e, tagPath: '[default]Line1/Speed","x' },
+      { ...e, tagPath: 'Ünïcödé/😀' },
+    ];
+    const all = new Set([k, ...others.map((o) => keyOf(o as TagEvent))]);
+    assert.equal(all.size, others.length + 1);
   });
 
   it('agrees with a plain Map model through long runs of remember, evict, forget and drop', () => {
