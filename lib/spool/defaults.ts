@@ -5,6 +5,7 @@ export const SPOOL_DEFAULTS = {
   memoryMaxBytes: 64 * MiB,
   segmentBytes: 16 * MiB,
   checkpointIntervalMs: 100,
+  tailCacheBytes: 8 * MiB,
 } as const;
 
 /** Offsets in a segment index are 32-bit; one segment never grows past this. */

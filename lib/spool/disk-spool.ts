@@ -12,7 +12,7 @@ import { EventEmitter } from 'events';
 import { AtomicJsonFile } from './atomic-json-file';
 import { CoalescedTask } from './coalesced-task';
 import { lockDir } from './dir-lock';
-import { checkFrame, encodeFrames, FRAME_OVERHEAD_BYTES, stampFrames, type EncodedFrames } from './frame';
+import { checkFrame, encodeFrames, FRAME_OVERHEAD_BYTES, FRAME_PREFIX_BYTES, stampFrames, type EncodedFrames } from './frame';
 import { MAX_SEGMENT_BYTES } from './defaults';
 import {
   checkMetaArgument,
@@ -39,6 +39,18 @@ import {
 } from './types';
 
 const CHECKPOINT_FILE = 'checkpoint.json';
+/**
+ * The latest committed writes are kept in memory (option tailCacheBytes): a sender that keeps
+ * up reads records back moments after they were written, and serving those reads from the
+ * bytes just written saves a thread-pool read and a CRC pass per record (the CRC guards against
+ * damage on disk, which bytes that never left memory cannot have suffered).
+ */
+interface CachedWrite {
+  segment: SpoolSegment;
+  /** file offset of buf[0] */
+  at: number;
+  buf: Buffer;
+}
 const META_FILE = 'meta.json';
 
 interface QueuedAppend {
@@ -93,6 +105,9 @@ export class DiskSpool extends EventEmitter implements Spool {
   /** set while a write may have left bytes past the committed end */
   private dirtyTail: { segment: SpoolSegment; size: number } | undefined;
   private readonly reads = new Set<Promise<unknown>>();
+  /** the latest committed writes, oldest first, contiguous per segment (see CachedWrite) */
+  private tail: CachedWrite[] = [];
+  private tailBytes = 0;
 
   private appendedRecords = 0;
   private droppedRecords = 0;
@@ -401,6 +416,7 @@ export class DiskSpool extends EventEmitter implements Spool {
         base += a.frames.buf.length;
       }
       seg.size = at + bytes;
+      this.cacheWrite(seg, at, buf);
       this.nextSeq = seq;
       this.lastSeq = seq - 1;
       this.appendedRecords += count;
@@ -468,21 +484,33 @@ export class DiskSpool extends EventEmitter implements Spool {
         }
         if (end === first) break;
         const start = index.offsetAt(first);
-        const buf = await readFully(seg.file, seg.frameLimit(end - 1) - start, start);
+        const length = seg.frameLimit(end - 1) - start;
+        const cached = this.cachedRange(seg, start, length);
+        const buf = cached ?? (await readFully(seg.file, length, start));
         let full = false;
         for (let i = first; i < end; i++) {
           const at = index.offsetAt(i) - start;
-          const check = checkFrame(buf, at);
-          if (!check.ok || check.seq !== index.seqAt(i)) {
-            this.corruptRecords++; // damaged on disk since it was written: nothing can bring it back
-            continue;
+          let payloadStart: number;
+          let payloadEnd: number;
+          if (cached) {
+            // our own committed bytes: the index says where each frame starts
+            payloadStart = at + FRAME_PREFIX_BYTES;
+            payloadEnd = payloadStart + buf.readUInt32BE(at + 4);
+          } else {
+            const check = checkFrame(buf, at);
+            if (!check.ok || check.seq !== index.seqAt(i)) {
+              this.corruptRecords++; // damaged on disk since it was written: nothing can bring it back
+              continue;
+            }
+            payloadStart = check.payloadStart;
+            payloadEnd = check.payloadEnd;
           }
-          if (!fitsReadLimits(out, outBytes, check.payloadEnd - check.payloadStart, maxRecords, maxBytes)) {
+          if (!fitsReadLimits(out, outBytes, payloadEnd - payloadStart, maxRecords, maxBytes)) {
             full = true;
             break;
           }
-          out.push({ seq: check.seq, data: buf.subarray(check.payloadStart, check.payloadEnd) });
-          outBytes += check.payloadEnd - check.payloadStart;
+          out.push({ seq: index.seqAt(i), data: buf.subarray(payloadStart, payloadEnd) });
+          outBytes += payloadEnd - payloadStart;
         }
         if (full || end < count || out.length >= maxRecords) break;
         from = index.lastSeq + 1;
@@ -491,6 +519,38 @@ export class DiskSpool extends EventEmitter implements Spool {
       held.forEach((s) => s.release());
     }
     return out;
+  }
+
+  // ---- the tail cache ----
+
+  private cacheWrite(segment: SpoolSegment, at: number, buf: Buffer): void {
+    const limit = this.o.tailCacheBytes;
+    if (buf.length > limit) return;
+    this.tail.push({ segment, at, buf });
+    this.tailBytes += buf.length;
+    while (this.tailBytes > limit) this.tailBytes -= this.tail.shift()!.buf.length;
+  }
+
+  /** Bytes [start, start+length) of `seg` from the cache (a view, or a copy when they span writes), else undefined. */
+  private cachedRange(seg: SpoolSegment, start: number, length: number): Buffer | undefined {
+    const tail = this.tail;
+    let k = tail.length - 1;
+    // the newest write of this segment that begins at or before `start`
+    while (k >= 0 && !(tail[k].segment === seg && tail[k].at <= start)) k--;
+    if (k < 0) return undefined;
+    const first = tail[k];
+    const end = start + length;
+    if (start >= first.at + first.buf.length) return undefined;
+    if (end <= first.at + first.buf.length) return first.buf.subarray(start - first.at, end - first.at);
+    const parts: Buffer[] = [first.buf.subarray(start - first.at)];
+    let covered = first.at + first.buf.length;
+    for (let j = k + 1; j < tail.length && covered < end; j++) {
+      const w = tail[j];
+      if (w.segment !== seg || w.at !== covered) return undefined;
+      parts.push(w.buf.subarray(0, Math.min(w.buf.length, end - w.at)));
+      covered = w.at + w.buf.length;
+    }
+    return covered >= end ? Buffer.concat(parts, length) : undefined;
   }
 
   // ---- acknowledgement and space ----
@@ -517,6 +577,10 @@ export class DiskSpool extends EventEmitter implements Spool {
     });
     if (retired.length === 0) return;
     this.segments = kept;
+    if (this.tail.length > 0 && retired.includes(this.tail[0].segment)) {
+      this.tail = this.tail.filter((w) => !retired.includes(w.segment));
+      this.tailBytes = this.tail.reduce((n, w) => n + w.buf.length, 0);
+    }
     const results = await Promise.allSettled(retired.map((seg) => seg.retire(this.fs)));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason; // the file is deleted at the next open() instead
@@ -558,6 +622,8 @@ export class DiskSpool extends EventEmitter implements Spool {
   }
 
   private async closeFiles(): Promise<void> {
+    this.tail = [];
+    this.tailBytes = 0;
     await Promise.allSettled(this.segments.map((s) => s.close()));
   }
 

@@ -9,6 +9,7 @@ export interface ResolvedSpoolOptions {
   fsync: boolean;
   groupCommit: boolean;
   checkpointIntervalMs: number;
+  tailCacheBytes: number;
 }
 
 function positive(name: string, value: number | undefined, fallback: number): number {
@@ -35,6 +36,7 @@ export function resolveSpoolOptions(opts: SpoolOptions, mode: 'disk' | 'memory')
     fsync: opts.fsync ?? true,
     groupCommit: opts.groupCommit ?? true,
     checkpointIntervalMs: interval,
+    tailCacheBytes: Math.max(0, Math.floor(opts.tailCacheBytes ?? SPOOL_DEFAULTS.tailCacheBytes)) || 0,
   };
 }
 

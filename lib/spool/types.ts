@@ -18,6 +18,8 @@ export interface SpoolOptions {
   groupCommit?: boolean;
   /** acknowledgements are written to the checkpoint file at most once per this interval; default 100 ms */
   checkpointIntervalMs?: number;
+  /** Disk mode: the latest committed writes kept in memory to serve reads of fresh records (default 8 MiB, 0 = off). */
+  tailCacheBytes?: number;
   /** file system layer; tests inject faults through it */
   fs?: SpoolFs;
 }

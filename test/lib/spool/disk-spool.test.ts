@@ -133,7 +133,8 @@ describe('disk spool', () => {
 
   it('reads keep working while acknowledged segments are deleted under them', async () => {
     const faulty = new FaultyFs();
-    const spool = await openSpool({ segmentBytes: 2000, fs: faulty });
+    // no tail cache: these reads must go to the files being deleted
+    const spool = await openSpool({ segmentBytes: 2000, fs: faulty, tailCacheBytes: 0 });
     for (let seq = 1; seq <= 300; seq += 30) await spool.append(payloads(seq, 30, 40));
     let release!: () => void;
     faulty.readGate = new Promise<void>((resolve) => (release = resolve));
@@ -148,6 +149,28 @@ describe('disk spool', () => {
     assert.equal(records.length, 300);
     for (const r of records) assert.deepEqual(r.data, payloadFor(r.seq, 40));
     assert.equal((await readAll(spool)).length, 100);
+  });
+
+  it('serves fresh records from the tail cache exactly as the files hold them, across writes, segments and eviction', async () => {
+    const faulty = new FaultyFs();
+    // a small cache and small segments: reads hit cached, partly cached and evicted ranges
+    const spool = await openSpool({ segmentBytes: 3000, fs: faulty, tailCacheBytes: 2500 });
+    const appends: Promise<unknown>[] = [];
+    for (let seq = 1; seq <= 400; seq += 8) appends.push(spool.append(payloads(seq, 8, 20 + (seq % 50))));
+    await Promise.all(appends);
+    const readsBefore = faulty.reads;
+    const records = await readAll(spool, 13);
+    assert.equal(records.length, 400);
+    records.forEach((r, i) => {
+      assert.equal(r.seq, i + 1);
+      assert.deepEqual(r.data, payloadFor(r.seq, 20 + ((r.seq - 1 - ((r.seq - 1) % 8) + 1) % 50)));
+    });
+    assert.ok(faulty.reads > readsBefore, 'older records came from the files');
+    // the newest records come from memory: reading them again touches no file
+    const tailReads = faulty.reads;
+    const newest = await spool.readAfter(395, 5, 1 << 20);
+    assert.deepEqual(newest.map((r) => r.seq), [396, 397, 398, 399, 400]);
+    assert.equal(faulty.reads, tailReads);
   });
 
   describe('group commit', () => {
