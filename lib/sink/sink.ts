@@ -229,6 +229,11 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
     return { accepted: records.length, rejected, firstSeq: seqs.firstSeq, lastSeq: seqs.lastSeq };
   }
 
+  /** What a readiness check needs, per request: stats() without its latency percentiles. */
+  brief(): Pick<SinkStats, 'state' | 'backlog' | 'lastError'> {
+    return { state: this.status.state, backlog: this.spoolOpen ? this.spool.stats().backlogRecords : 0, lastError: this.lastFailure };
+  }
+
   stats(): SinkStats {
     const spool = this.spoolOpen ? this.spool.stats() : undefined;
     return {

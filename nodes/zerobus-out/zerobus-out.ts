@@ -53,8 +53,9 @@ export default function (RED: NodeAPI): void {
     }
     node.sink = sink;
 
+    // asked by every durable request upstream: the brief form, not the full stats
     const unregisterSink = sinkRegistry.register(node.id, () => {
-      const stats = sink?.stats();
+      const stats = sink?.brief();
       return {
         id: node.id,
         name: node.name || undefined,
