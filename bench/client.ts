@@ -12,10 +12,8 @@ import * as protobuf from 'protobufjs';
 import { PACKAGE_ROOT, PROTO_DIR } from '../lib/paths';
 import { descriptorProtoFromType, ZerobusClient } from '../lib/zerobus';
 
-export interface BenchResult {
-  scenario: string; metric: string; value: number; unit: string;
-  baseline?: { name: string; value: number }; ratio?: number; notes?: string;
-}
+export type { BenchResult } from './result';
+import type { BenchResult } from './result';
 
 const TABLE = 'main.ot.tag_events';
 const CLIENT_ID = 'bench-client';

@@ -17,15 +17,8 @@ import { PACKAGE_ROOT } from '../lib/paths';
 import { descriptorForTable, parseCreateTables } from '../lib/schema';
 import { decodeResponse, EPHEMERAL_STREAM_PATH, encodeRequest, toNumber, type StreamResponseMsg } from '../lib/zerobus/protocol';
 
-export interface BenchResult {
-  scenario: string;
-  metric: string;
-  value: number;
-  unit: string;
-  baseline?: { name: string; value: number };
-  ratio?: number;
-  notes?: string;
-}
+export type { BenchResult } from './result';
+import type { BenchResult } from './result';
 
 const BATCH = 500;
 const WINDOW = 100; // batches in flight: 50,000 rows, the default in-flight limit of the clients
