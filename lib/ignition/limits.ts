@@ -10,6 +10,13 @@ export const DEFAULT_DURABLE_TIMEOUT_MS = 10_000;
 export const DEFAULT_DEDUP_CAPACITY = 100_000;
 /** Seconds a client is asked to wait after a 503. */
 export const DEFAULT_RETRY_AFTER_S = 5;
+/**
+ * Longest time a closed receiver's path answers 503 while waiting for a redeployed successor.
+ * The node frees it as soon as the deploy has started its flows; this bound covers a stop that
+ * no start follows (runtime shutdown, flows stopped, missing node types). Above Node-RED's
+ * default node close timeout (15 s), so that a slow close elsewhere in the deploy still fits.
+ */
+export const REDEPLOY_HOLD_MS = 30_000;
 
 /**
  * Per-event limits. Path, field and nesting limits are the tag normaliser's (one home); the

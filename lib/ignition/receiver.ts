@@ -19,6 +19,7 @@ import { DedupWindow, type PendingDelivery } from './dedup';
 import { createApiKeyCheck, type ApiKeyCheck } from './api-key';
 import { PRE_PARSED_EXPLANATION, ReceiverCounters } from './diagnostics';
 import type { Readiness } from './readiness';
+import type { RouteHandler } from './route-registry';
 import {
   DEFAULT_DEDUP_CAPACITY,
   DEFAULT_RETRY_AFTER_S,
@@ -85,18 +86,35 @@ class PendingReply {
   send(status: number, body: Json, headers: Record<string, string> = {}): void {
     if (this.answered) return;
     this.answered = true;
-    const res = this.res;
-    if (!res.headersSent && !res.writableEnded && !res.destroyed) {
-      const text = JSON.stringify(body);
-      res.statusCode = status;
-      res.setHeader('Content-Type', 'application/json; charset=utf-8');
-      res.setHeader('Cache-Control', 'no-store');
-      res.setHeader('Content-Length', Buffer.byteLength(text));
-      for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
-      res.end(text);
-    }
+    sendJson(this.res, status, body, headers);
     this.onAnswer(this, status);
   }
+}
+
+function sendJson(res: ServerResponse, status: number, body: Json, headers: Record<string, string>): void {
+  if (res.headersSent || res.writableEnded || res.destroyed) return;
+  const text = JSON.stringify(body);
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Cache-Control', 'no-store');
+  res.setHeader('Content-Length', Buffer.byteLength(text));
+  for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
+  res.end(text);
+}
+
+const CLOSING_BODY = { error: 'closing', message: 'the receiver is being redeployed or stopped; send again' };
+
+/**
+ * Serves the base path while no receiver is behind it (between a node's close and its
+ * redeployed successor's start): 503 with Retry-After on the receiver's routes, so that a client
+ * keeps its events and sends them again; other sub-paths fall through as before.
+ */
+export function vacantRouteHandler(retryAfterSeconds: number = DEFAULT_RETRY_AFTER_S): RouteHandler {
+  const headers = { 'Retry-After': String(retryAfterSeconds) };
+  return (_req, res, next, subPath) => {
+    if (!ROUTES.some((r) => r === subPath)) return next();
+    sendJson(res, 503, CLOSING_BODY, headers);
+  };
 }
 
 interface DeliveryWait {
@@ -145,7 +163,7 @@ export class IgnitionReceiver {
     this.pending.add(reply);
     res.on('close', () => this.pending.delete(reply));
     if (this.closed) {
-      reply.send(503, { error: 'closing', message: 'the receiver is being redeployed or stopped; send again' }, { 'Retry-After': this.retryAfter });
+      reply.send(503, CLOSING_BODY, { 'Retry-After': this.retryAfter });
       return true;
     }
     const method = (req.method ?? 'GET').toUpperCase();

@@ -1,10 +1,11 @@
 /**
  * Node routes without touching Express internals: ONE dispatcher middleware per HTTP app
  * (Node-RED's `RED.httpNode`) looks each request up in a table of base paths. Nodes claim a
- * base path on start and release it on close, so a redeploy never stacks handlers, the old
- * route is gone the moment its node closes, and a second node on a taken path is refused
- * instead of silently shadowing the first. Tests create a new app per runtime: tables are kept
- * per app in a WeakMap.
+ * base path on start and release it on close, so a redeploy never stacks handlers and a second
+ * node on a taken path is refused instead of silently shadowing the first. A release may hold the
+ * path vacant for a while: between the old node's close and the new node's claim a full redeploy
+ * leaves a gap, and a client that gets a 404 there may give up where a 503 would make it retry.
+ * Tests create a new app per runtime: tables are kept per app in a WeakMap.
  */
 import type { IncomingMessage, ServerResponse } from 'http';
 
@@ -18,14 +19,33 @@ export interface MiddlewareApp {
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse, next: Next, subPath: string) => void;
 
 interface Route {
-  owner: string;
+  /** undefined while the path is held vacant: any claim takes it */
+  owner: string | undefined;
   handler: RouteHandler;
   middleware: Middleware[];
+  /** ends the vacancy (clears its timer, calls its onEnd) */
+  endVacancy?: () => void;
+}
+
+/** What a released path does until it is claimed again or the hold ends. */
+export interface VacancyHold {
+  /** serves requests meanwhile (the old middleware still runs first) */
+  handler: RouteHandler;
+  /** longest time the path stays held; then it is free and requests fall through (404) */
+  ms: number;
+  /** called once when the vacancy ends, whichever way */
+  onEnd?: () => void;
 }
 
 const tables = new WeakMap<MiddlewareApp, Map<string, Route>>();
 
-export type Claim = { ok: true; basePath: string; release: () => void } | { ok: false; basePath: string; owner: string };
+/**
+ * `release()` frees the path at once; `release(hold)` holds it vacant and returns a function
+ * that frees it early (unless claimed meanwhile).
+ */
+export type Claim =
+  | { ok: true; basePath: string; release: (hold?: VacancyHold) => () => void }
+  | { ok: false; basePath: string; owner: string };
 
 /** '/a//b/' → '/a/b'; '' and '/' → '' (the root). */
 export function normaliseBasePath(path: string): string {
@@ -37,19 +57,45 @@ export function claimRoute(app: MiddlewareApp, basePath: string, owner: string, 
   const base = normaliseBasePath(basePath);
   const table = tableOf(app);
   const current = table.get(base);
-  if (current && current.owner !== owner) return { ok: false, basePath: base, owner: current.owner };
+  if (current?.owner !== undefined && current.owner !== owner) return { ok: false, basePath: base, owner: current.owner };
+  current?.endVacancy?.();
   const route: Route = { owner, handler, middleware };
   table.set(base, route);
   return {
     ok: true,
     basePath: base,
-    release: () => {
-      if (table.get(base) === route) table.delete(base);
+    release: (hold) => {
+      if (table.get(base) !== route) return () => undefined;
+      if (!hold) {
+        table.delete(base);
+        return () => undefined;
+      }
+      return holdVacant(table, base, route.middleware, hold);
     },
   };
 }
 
-/** Who holds a base path on this app, if anyone. */
+function holdVacant(table: Map<string, Route>, base: string, middleware: Middleware[], hold: VacancyHold): () => void {
+  const vacant: Route = { owner: undefined, handler: hold.handler, middleware };
+  let timer: NodeJS.Timeout | undefined;
+  vacant.endVacancy = () => {
+    if (!vacant.endVacancy) return;
+    vacant.endVacancy = undefined;
+    clearTimeout(timer);
+    hold.onEnd?.();
+  };
+  const free = () => {
+    if (table.get(base) === vacant) table.delete(base);
+    vacant.endVacancy?.();
+  };
+  table.set(base, vacant);
+  timer = setTimeout(free, hold.ms);
+  // a stopped runtime must be able to exit while a path is held
+  timer.unref?.();
+  return free;
+}
+
+/** Who holds a base path on this app, if anyone (nobody while it is held vacant). */
 export function routeOwner(app: MiddlewareApp, basePath: string): string | undefined {
   return tables.get(app)?.get(normaliseBasePath(basePath))?.owner;
 }

@@ -1,7 +1,16 @@
 import type { Node, NodeAPI, NodeMessage, NodeStatus } from 'node-red';
 import { sinkRegistry } from '../../lib/delivery/sinks';
 import { TICKETS_PROPERTY } from '../../lib/delivery/tickets';
-import { assessReadiness, claimRoute, IgnitionReceiver, type Claim, type IngestBatch, type MiddlewareApp } from '../../lib/ignition';
+import {
+  assessReadiness,
+  claimRoute,
+  IgnitionReceiver,
+  REDEPLOY_HOLD_MS,
+  vacantRouteHandler,
+  type Claim,
+  type IngestBatch,
+  type MiddlewareApp,
+} from '../../lib/ignition';
 import { PACKAGE_VERSION } from '../../lib/paths';
 import { LiveStats } from '../shared/live-stats';
 import { formatRate, StatusThrottle } from '../shared/status';
@@ -129,8 +138,19 @@ export default function (RED: NodeAPI): void {
 
     node.on('close', (_removed: boolean, done: () => void) => {
       clearInterval(timer);
-      // release the route first so that a redeployed node can claim it, then answer what waits
-      if (claim.ok) claim.release();
+      // Release the route first so that a redeployed node can claim it, then answer what waits.
+      // Until the deploy has started its flows the path answers 503 + Retry-After instead of
+      // 404 (the gateway keeps and resends its batch); a successor's claim ends that at once,
+      // and a path nobody claims (node removed or moved) is free once the flows have started.
+      if (claim.ok) {
+        const freeOnStart = () => free();
+        const free = claim.release({
+          handler: vacantRouteHandler(settings.retryAfterSeconds),
+          ms: REDEPLOY_HOLD_MS,
+          onEnd: () => RED.events.removeListener('flows:started', freeOnStart),
+        });
+        RED.events.once('flows:started', freeOnStart);
+      }
       receiver.close();
       live.close();
       status.close({});

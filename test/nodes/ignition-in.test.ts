@@ -367,6 +367,87 @@ describe('zerobus-ignition-in node', function () {
       }
     });
 
+    it('answers 503 + Retry-After, never 404, between the old receiver\'s close and its successor\'s start', async () => {
+      const RED = await loadFlow(flowOf());
+      const server = await listen(app(RED));
+      try {
+        sinkControl.holdClose = true;
+        const deploying = helper.setFlows(flowOf({ maxEvents: 9000 }), 'full');
+        // the receiver has closed; the sink's slow close keeps the new flow from starting
+        await waitFor(() => sinkControl.closing.length === 1);
+        for (const path of [BATCH, SINGLE]) {
+          const gap = await post(`${server.url}${path}`, JSON.stringify([ev(1)]));
+          assert.equal(gap.status, 503, gap.body);
+          assert.equal(gap.headers['retry-after'], '5');
+          assert.equal(JSON.parse(gap.body).error, 'closing');
+        }
+        assert.equal((await supertest(app(RED)).get('/system/zerobus/health')).status, 503);
+        assert.equal((await supertest(app(RED)).get('/system/zerobus/nope')).status, 404, 'only the receiver routes are held');
+        sinkControl.holdClose = false;
+        sinkControl.closing.splice(0).forEach((done) => done());
+        await deploying;
+        assert.equal((await post(`${server.url}${BATCH}`, JSON.stringify([ev(2)]))).status, 200);
+        assert.equal((receiverOf().diagnosticsSnapshot().limits as { maxEvents: number }).maxEvents, 9000);
+      } finally {
+        sinkControl.holdClose = false;
+        sinkControl.closing.splice(0).forEach((done) => done());
+        await server.close();
+      }
+    });
+
+    it('never answers 404 and leaves no request hanging while requests keep coming across redeploys', async () => {
+      const RED = await loadFlow(flowOf());
+      const server = await listen(app(RED));
+      const statuses = new Map<number, number>();
+      let running = true;
+      let sent = 0;
+      // each client sends one batch after another, like a gateway; a hanging request fails the test
+      const client = async (c: number) => {
+        while (running) {
+          const res = await withTimeout(post(`${server.url}${BATCH}`, JSON.stringify([ev(c * 100_000 + sent++)])), 10_000);
+          statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+          if (res.status === 503) assert.equal(res.headers['retry-after'], '5', res.body);
+        }
+      };
+      try {
+        const clients = [1, 2, 3].map(client);
+        for (let i = 1; i <= 4; i++) {
+          sinkControl.holdClose = true;
+          // receiver and sink both change, so that a 'nodes' deploy restarts them too
+          const flow = flowOf({ maxEvents: 9000 + i }).map((n) => (n.id === 'sink' ? { ...n, name: `v${i}` } : n));
+          const deploying = helper.setFlows(flow, i % 2 ? 'full' : 'nodes');
+          // a close that takes a while somewhere in the flow widens the gap
+          await waitFor(() => sinkControl.closing.length > 0);
+          await new Promise((r) => setTimeout(r, 50));
+          sinkControl.holdClose = false;
+          sinkControl.closing.splice(0).forEach((done) => done());
+          await deploying;
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        running = false;
+        await Promise.all(clients);
+        assert.deepEqual([...statuses.keys()].sort(), [200, 503], `statuses seen: ${JSON.stringify([...statuses])}`);
+      } finally {
+        running = false;
+        sinkControl.holdClose = false;
+        sinkControl.closing.splice(0).forEach((done) => done());
+        await server.close();
+      }
+    });
+
+    it('frees the path once the deploy has started without a receiver on it (removed or moved)', async () => {
+      const RED = await loadFlow(flowOf());
+      const agent = supertest(app(RED));
+      await helper.setFlows(flowOf({ path: '/moved' }), 'full');
+      assert.equal((await agent.post(BATCH).send([ev(1)])).status, 404);
+      assert.equal((await agent.post('/moved/ingest/batch').send([ev(1)])).status, 200);
+      await helper.setFlows(flowOf().filter((n) => n.type !== 'zerobus-ignition-in'), 'nodes');
+      assert.equal((await agent.post('/moved/ingest/batch').send([ev(1)])).status, 404);
+      // and a new receiver (another id) can take a freed path
+      await helper.setFlows([...flowOf({ path: '/moved' }).map((n) => (n.id === 'in' ? { ...n, id: 'in-new' } : n))], 'full');
+      assert.equal((await agent.post('/moved/ingest/batch').send([ev(1)])).status, 200);
+    });
+
     it('answers every pending request 503 when the flow stops', async () => {
       const RED = await loadFlow(flowOf({ sinkMode: 'manual', durableTimeout: 15_000 }));
       const server = await listen(app(RED));
@@ -477,4 +558,12 @@ async function waitFor(probe: () => boolean, timeoutMs = 5000): Promise<void> {
     if (Date.now() > until) throw new Error('condition not reached');
     await new Promise((r) => setTimeout(r, 5));
   }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }

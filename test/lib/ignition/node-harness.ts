@@ -33,11 +33,16 @@ export const sinkControl = {
   delayMs: 10,
   received: [] as NodeMessageInFlow[],
   held: [] as NodeMessageInFlow[],
+  /** while true, a closing sink waits for its `done` in `closing` (a slow close during a deploy) */
+  holdClose: false,
+  closing: [] as (() => void)[],
   reset(): void {
     this.accepting = true;
     this.delayMs = 10;
     this.received = [];
     this.held = [];
+    this.holdClose = false;
+    this.closing = [];
   },
 };
 
@@ -75,9 +80,11 @@ export function testSinkType(RED: NodeAPI): void {
       }, sinkControl.delayMs);
       timers.add(timer);
     });
-    node.on('close', () => {
+    node.on('close', (_removed: boolean, done: () => void) => {
       for (const t of timers) clearTimeout(t);
       unregister();
+      if (sinkControl.holdClose) sinkControl.closing.push(done);
+      else done();
     });
   }
   RED.nodes.registerType('test-durable-sink', TestDurableSink as never);
