@@ -4,6 +4,8 @@
  * - no event answered 200 is lost;
  * - the receiver route is not duplicated: after each full deploy the answering receiver is the
  *   new one (fresh `startedAt`, the new limits in /diagnostics, /health ready), never a stale one;
+ * - the gateway never gets a 404 (the path answers 503 + Retry-After while it is redeployed) and
+ *   no request is left without an answer;
  * - no leaked handles: open descriptors and sockets of the Node-RED process return to where they
  *   were before the deploys (within a small margin).
  */
@@ -96,6 +98,8 @@ describe('chaos: redeploys during load', function () {
       return rig.verify();
     })();
     report('redeploy x' + deploys + ' delivery', { ...v, missingSample: undefined, statuses: rig.source.statuses });
+    assert.equal(rig.source.statuses[404], undefined, `404 during redeploys: ${JSON.stringify(rig.source.statuses)}`);
+    assert.equal(rig.source.statuses[0], undefined, `requests without an answer: ${JSON.stringify(rig.source.statuses)}`);
     rig.expectComplete(v, 1000);
   });
 });
