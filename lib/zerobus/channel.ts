@@ -7,6 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import { EPHEMERAL_STREAM_PATH, decodeResponse, type StreamResponseMsg } from './protocol';
 import type { ZerobusEndpoint } from './endpoint';
 import { grpcProxyFor } from './proxy';
+import { tlsCredentials } from './tls';
 
 export type ResponseCall = grpc.ClientDuplexStream<Buffer, StreamResponseMsg>;
 
@@ -48,7 +49,7 @@ export class ZerobusChannel {
       if (proxy.credentials) options['grpc.http_connect_creds'] = proxy.credentials;
       target = `${proxy.url.hostname.includes(':') ? `[${proxy.url.hostname}]` : proxy.url.hostname}:${proxy.url.port || (proxy.url.protocol === 'https:' ? 443 : 80)}`;
     }
-    const creds = endpoint.secure ? grpc.credentials.createSsl() : grpc.credentials.createInsecure();
+    const creds = endpoint.secure ? tlsCredentials(endpoint.host, opts.env) : grpc.credentials.createInsecure();
     this.client = new grpc.Client(`dns:${target}`, creds, options);
   }
 

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import * as net from 'node:net';
+import * as path from 'node:path';
+import type * as tls from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { ZerobusClient } from '../../../lib/zerobus';
 import { startFakeServer, type FakeServer } from './fake-server';
@@ -91,5 +94,64 @@ describe('zerobus channel TLS', () => {
       await client.close();
       await server.stop();
     }
+  });
+});
+
+// the module object itself (an import namespace is read-only), to watch every TLS handshake
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const tlsModule = require('node:tls') as typeof tls;
+
+describe('zerobus channel TLS to an IP address', () => {
+  const fixture = (name: string) => path.join(__dirname, '../../fixtures/tls', name);
+  const tlsOf = (name: string) => ({ cert: fs.readFileSync(fixture(`${name}.crt`)), key: fs.readFileSync(fixture(`${name}.key`)) });
+  let server: FakeServer | undefined;
+  let client: ZerobusClient | undefined;
+  afterEach(async () => {
+    await client?.close();
+    await server?.stop();
+    server = client = undefined;
+  });
+
+  it('sends no IP as TLS ServerName (no DEP0123 warning), checks the certificate against the address, and streams', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    const servernames: unknown[] = [];
+    const connect = tlsModule.connect;
+    // every TLS handshake of this process goes through tls.connect: record the SNI it asks for
+    (tlsModule as { connect: unknown }).connect = (...args: Parameters<typeof tls.connect>) => {
+      if (typeof args[0] === 'object') servernames.push((args[0] as tls.ConnectionOptions).servername);
+      return connect(...args);
+    };
+    process.on('warning', onWarning);
+    try {
+      server = await startFakeServer({}, { tls: tlsOf('ip-127.0.0.1') });
+      assert.match(server.endpoint, /^https:\/\/127\.0\.0\.1:/);
+      client = new ZerobusClient({ endpoint: server.endpoint, auth: { type: 'token', token: 'tok' }, env: { GRPC_DEFAULT_SSL_ROOTS_FILE_PATH: fixture('ip-127.0.0.1.crt') } });
+      const stream = client.createStream({ table: 'main.ot.t', recordType: 'json', backoff: { initialMs: 10 } });
+      await stream.ingest(['{"id":1}']);
+      await stream.close();
+      assert.deepEqual(server.received.flatMap((r) => r.records), ['{"id":1}']);
+      await new Promise((r) => setImmediate(r)); // warnings are emitted on the next tick
+    } finally {
+      process.off('warning', onWarning);
+      (tlsModule as { connect: unknown }).connect = connect;
+    }
+    assert.ok(servernames.length > 0, 'the client made no TLS connection');
+    assert.deepEqual(servernames.filter((s) => typeof s === 'string' && net.isIP(s) !== 0), [], 'an IP address was sent as SNI');
+    assert.deepEqual(warnings.filter((w) => (w as { code?: string }).code === 'DEP0123').map(String), []);
+  });
+
+  it('refuses a certificate that does not name the address, or that nothing trusts', async () => {
+    server = await startFakeServer({}, { tls: tlsOf('name-only') });
+    for (const env of [{ GRPC_DEFAULT_SSL_ROOTS_FILE_PATH: fixture('name-only.crt') }, {}]) {
+      client = new ZerobusClient({ endpoint: server.endpoint, auth: { type: 'token', token: 'tok' }, env });
+      await assert.rejects(client.testConnection('main.ot.t', { timeoutMs: 3000 }), (e: import('../../../lib/zerobus').ZerobusError) => {
+        assert.equal(e.code, 'TLS', e.message);
+        return true;
+      });
+      await client.close();
+      client = undefined;
+    }
+    assert.equal(server.received.length, 0);
   });
 });

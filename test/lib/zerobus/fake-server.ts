@@ -33,7 +33,8 @@ export interface Script {
   onCreate?(ctx: { callIndex: number; call: FakeCall }): boolean | void;
 }
 
-export async function startFakeServer(script: Script = {}): Promise<FakeServer> {
+/** `tls`: serve TLS with this certificate (PEM) instead of plaintext. */
+export async function startFakeServer(script: Script = {}, opts: { tls?: { cert: Buffer; key: Buffer } } = {}): Promise<FakeServer> {
   const server = new grpc.Server();
   const received: Received[] = [];
   const metadata: grpc.Metadata[] = [];
@@ -63,11 +64,14 @@ export async function startFakeServer(script: Script = {}): Promise<FakeServer> 
       call.on('end', () => call.end());
     },
   });
+  const credentials = opts.tls
+    ? grpc.ServerCredentials.createSsl(null, [{ cert_chain: opts.tls.cert, private_key: opts.tls.key }])
+    : grpc.ServerCredentials.createInsecure();
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    server.bindAsync('127.0.0.1:0', credentials, (err, p) => (err ? reject(err) : resolve(p))),
   );
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     received,
     metadata,
     creates,
