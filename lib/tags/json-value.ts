@@ -59,9 +59,15 @@ function check(v: unknown, depth: number, path: string, budget: { nodes: number 
   }
 }
 
-function numberText(n: number): string {
-  return Number.isFinite(n) ? String(n) : 'null';
+/** What differs between the two texts: how numbers are written and in which order keys come. */
+interface TextForm {
+  number(n: number): string;
+  keys(o: object): string[];
 }
+
+/** JSON has no NaN: non-finite numbers become null (as JSON.stringify does). */
+const STORED: TextForm = { number: (n) => (Number.isFinite(n) ? String(n) : 'null'), keys: Object.keys };
+const CANONICAL: TextForm = { number: String, keys: (o) => Object.keys(o).sort() };
 
 /**
  * JSON text of an array/object for `string_value`: members in their own order, bigints as
@@ -69,35 +75,7 @@ function numberText(n: number): string {
  * JSON.stringify does). Undefined members of objects are left out, in arrays they are null.
  */
 export function jsonText(v: unknown): string {
-  switch (typeof v) {
-    case 'string':
-      return JSON.stringify(v);
-    case 'number':
-      return numberText(v);
-    case 'bigint':
-      return v.toString();
-    case 'boolean':
-      return v ? 'true' : 'false';
-    case 'object': {
-      if (v === null) return 'null';
-      if (Array.isArray(v)) {
-        let out = '[';
-        for (let i = 0; i < v.length; i++) out += (i === 0 ? '' : ',') + jsonText(v[i]);
-        return out + ']';
-      }
-      let out = '{';
-      let first = true;
-      for (const k of Object.keys(v)) {
-        const m = (v as Record<string, unknown>)[k];
-        if (m === undefined) continue;
-        out += (first ? '' : ',') + JSON.stringify(k) + ':' + jsonText(m);
-        first = false;
-      }
-      return out + '}';
-    }
-    default:
-      return 'null';
-  }
+  return valueText(v, STORED);
 }
 
 /**
@@ -107,11 +85,15 @@ export function jsonText(v: unknown): string {
  * are the same value).
  */
 export function canonicalValueText(v: unknown): string {
+  return valueText(v, CANONICAL);
+}
+
+function valueText(v: unknown, form: TextForm): string {
   switch (typeof v) {
     case 'string':
       return JSON.stringify(v);
     case 'number':
-      return String(v);
+      return form.number(v);
     case 'bigint':
       return v.toString();
     case 'boolean':
@@ -120,15 +102,15 @@ export function canonicalValueText(v: unknown): string {
       if (v === null) return 'null';
       if (Array.isArray(v)) {
         let out = '[';
-        for (let i = 0; i < v.length; i++) out += (i === 0 ? '' : ',') + canonicalValueText(v[i]);
+        for (let i = 0; i < v.length; i++) out += (i === 0 ? '' : ',') + valueText(v[i], form);
         return out + ']';
       }
       let out = '{';
       let first = true;
-      for (const k of Object.keys(v).sort()) {
+      for (const k of form.keys(v)) {
         const m = (v as Record<string, unknown>)[k];
         if (m === undefined) continue;
-        out += (first ? '' : ',') + JSON.stringify(k) + ':' + canonicalValueText(m);
+        out += (first ? '' : ',') + JSON.stringify(k) + ':' + valueText(m, form);
         first = false;
       }
       return out + '}';
