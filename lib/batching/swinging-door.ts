@@ -121,21 +121,20 @@ export class SwingingDoor<T> {
 
   /** The snapshot becomes the archived point A; the doors close again. */
   private promoteSnapshot(): void {
-    this.aT = this.sT;
-    this.aV = this.sV;
-    this.aCls = this.sCls;
-    this.holdingSnapshot = false;
-    this.snapshot = undefined;
-    this.upper = -Infinity;
-    this.lower = Infinity;
+    this.archivedAt(this.sT, this.sV, this.sCls);
   }
 
   private archiveNew(p: DoorPoint, item: T, out: DoorOutcome<T>): void {
     out.archive.push(item);
     this.hasArchive = true;
-    this.aT = p.t;
-    this.aV = p.v;
-    this.aCls = p.cls;
+    this.archivedAt(p.t, p.v, p.cls);
+  }
+
+  /** A new archived point A: no snapshot held, the doors closed. */
+  private archivedAt(t: number, v: number | undefined, cls: string): void {
+    this.aT = t;
+    this.aV = v;
+    this.aCls = cls;
     this.holdingSnapshot = false;
     this.snapshot = undefined;
     this.upper = -Infinity;
