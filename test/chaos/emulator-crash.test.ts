@@ -5,26 +5,14 @@
  * and every event answered 200 is in the table.
  */
 import assert from 'node:assert/strict';
-import { eventually, requireBuiltPackage } from '../support/dist';
-import { ChaosRig, report, scaled, sleep } from './rig';
+import { eventually } from '../support/dist';
+import { ChaosRig, report, scaled, sleep, useChaosRig } from './rig';
 
 describe('chaos: the emulator is killed and unreachable during load', function () {
   this.timeout(scaled(180_000));
   let rig: ChaosRig;
-
-  before(async () => {
-    requireBuiltPackage();
-    rig = new ChaosRig({ name: 'emulator', clientId: 'chaos-emu-client', clientSecret: 'chaos-emu-secret' });
-    await rig.start();
-  });
-
-  afterEach(function () {
-    rig?.dumpOnFailure(this.currentTest);
-  });
-
-  after(async () => {
-    await rig?.stop();
-    rig?.cleanup();
+  useChaosRig({ name: 'emulator', clientId: 'chaos-emu-client', clientSecret: 'chaos-emu-secret' }, (started) => {
+    rig = started;
   });
 
   it('delivers every accepted event across SIGKILLs and an outage', async () => {

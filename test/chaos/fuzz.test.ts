@@ -12,10 +12,10 @@ import * as http from 'http';
 import * as net from 'net';
 import Aedes from 'aedes';
 import * as mqtt from 'mqtt';
-import { eventually, requireBuiltPackage } from '../support/dist';
+import { eventually } from '../support/dist';
 import { httpCase, mqttCase, type HttpCase } from './fuzz-cases';
 import { Prng } from './prng';
-import { BATCH_ID, ChaosRig, isAlive, processFigures, report, scaled, sleep, TAB_ID } from './rig';
+import { BATCH_ID, ChaosRig, isAlive, processFigures, report, scaled, sleep, TAB_ID, useChaosRig } from './rig';
 
 const SEED = 0x5eed_2025;
 const RSS_LIMIT_MB = 600;
@@ -64,31 +64,30 @@ describe('chaos: fuzzed input to ignition in and sparkplug in', function () {
   let rssTimer: NodeJS.Timeout | undefined;
 
   before(async () => {
-    requireBuiltPackage();
     aedes = new Aedes();
     broker = net.createServer(aedes.handle);
     await new Promise<void>((resolve) => broker.listen(0, '127.0.0.1', resolve));
     brokerPort = (broker.address() as net.AddressInfo).port;
-    rig = new ChaosRig({
+  });
+  // MQTT clients end before the rig stops, the broker after it
+  after(async () => {
+    if (rssTimer) clearInterval(rssTimer);
+    await Promise.all(clients.map((c) => c.endAsync(true).catch(() => undefined)));
+  });
+  useChaosRig(
+    () => ({
       name: 'fuzz',
       nodeRedSettings: { httpAdminRoot: '/admin' },
       extraNodes: [
         { id: 'fuzz-broker', type: 'zerobus-sparkplug-broker', name: 'aedes', url: `mqtt://127.0.0.1:${brokerPort}`, clientId: '', hostId: 'chaos-host', protocolVersion: '4' },
         { id: 'fuzz-sp-in', type: 'zerobus-sparkplug-in', z: TAB_ID, name: 'sparkplug', broker: 'fuzz-broker', group: '+', wires: [[BATCH_ID], []] },
       ],
-    });
-    await rig.start();
-  });
-
-  afterEach(function () {
-    rig?.dumpOnFailure(this.currentTest);
-  });
-
+    }),
+    (started) => {
+      rig = started;
+    },
+  );
   after(async () => {
-    if (rssTimer) clearInterval(rssTimer);
-    await Promise.all(clients.map((c) => c.endAsync(true).catch(() => undefined)));
-    await rig?.stop();
-    rig?.cleanup();
     await new Promise<void>((resolve) => (aedes ? aedes.close(() => broker.close(() => resolve())) : resolve()));
   });
 

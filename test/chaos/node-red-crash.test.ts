@@ -9,8 +9,8 @@
 import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
-import { eventually, requireBuiltPackage } from '../support/dist';
-import { ChaosRig, isAlive, report, scaled, sleep } from './rig';
+import { eventually } from '../support/dist';
+import { ChaosRig, isAlive, report, scaled, sleep, useChaosRig } from './rig';
 import { Prng } from './prng';
 
 function newestSegment(dir: string): string | undefined {
@@ -21,20 +21,8 @@ function newestSegment(dir: string): string | undefined {
 describe('chaos: Node-RED is killed with SIGKILL', function () {
   this.timeout(scaled(240_000));
   let rig: ChaosRig;
-
-  before(async () => {
-    requireBuiltPackage();
-    rig = new ChaosRig({ name: 'nodered' });
-    await rig.start();
-  });
-
-  afterEach(function () {
-    rig?.dumpOnFailure(this.currentTest);
-  });
-
-  after(async () => {
-    await rig?.stop();
-    rig?.cleanup();
+  useChaosRig({ name: 'nodered' }, (started) => {
+    rig = started;
   });
 
   it('delivers every event answered 200 across kills, and recovers a torn spool tail', async () => {

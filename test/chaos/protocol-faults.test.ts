@@ -11,8 +11,8 @@
  */
 import assert from 'node:assert/strict';
 import { status as Grpc } from '@grpc/grpc-js';
-import { eventually, requireBuiltPackage } from '../support/dist';
-import { ChaosRig, report, scaled, sleep, TABLE } from './rig';
+import { eventually } from '../support/dist';
+import { ChaosRig, report, scaled, sleep, TABLE, useChaosRig } from './rig';
 
 const FAILED_RETRY_S = 3;
 
@@ -21,29 +21,21 @@ describe('chaos: protocol faults', function () {
   let rig: ChaosRig;
   const figures: Record<string, unknown> = {};
 
-  before(async () => {
-    requireBuiltPackage();
-    rig = new ChaosRig({
+  useChaosRig(
+    {
       name: 'faults',
       clientId: 'chaos-faults-client',
       clientSecret: 'chaos-faults-secret',
       countTokenRequests: true,
       outProps: { failedRetryInterval: FAILED_RETRY_S, retryBackoffMax: 2 },
       source: { batch: 100, intervalMs: 50 },
-    });
-    await rig.start();
-    rig.source.start();
-    await eventually('rows flowing', async () => (await rig.emulator.rowCount()) > 0, 30_000);
-  });
-
-  afterEach(function () {
-    rig?.dumpOnFailure(this.currentTest);
-  });
-
-  after(async () => {
-    await rig?.stop();
-    rig?.cleanup();
-  });
+    },
+    async (started) => {
+      rig = started;
+      rig.source.start();
+      await eventually('rows flowing', async () => (await rig.emulator.rowCount()) > 0, 30_000);
+    },
+  );
 
   const streamsOpened = (from: number) => rig.emulatorLines(from).filter((l) => / opened on /.test(l)).length;
   const refusedCreates = (from: number, code: string) => rig.emulatorLines(from).filter((l) => l.includes('(not created) ends: ' + code)).length;

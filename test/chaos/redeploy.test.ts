@@ -10,8 +10,8 @@
  *   were before the deploys (within a small margin).
  */
 import assert from 'node:assert/strict';
-import { eventually, requireBuiltPackage } from '../support/dist';
-import { ChaosRig, IN_ID, processFigures, report, scaled, sleep } from './rig';
+import { eventually } from '../support/dist';
+import { ChaosRig, IN_ID, processFigures, report, scaled, sleep, useChaosRig } from './rig';
 
 /** descriptors a deploy may legitimately leave different (a keep-alive socket, a log file rotating) */
 const FD_MARGIN = 5;
@@ -19,20 +19,8 @@ const FD_MARGIN = 5;
 describe('chaos: redeploys during load', function () {
   this.timeout(scaled(180_000));
   let rig: ChaosRig;
-
-  before(async () => {
-    requireBuiltPackage();
-    rig = new ChaosRig({ name: 'redeploy' });
-    await rig.start();
-  });
-
-  afterEach(function () {
-    rig?.dumpOnFailure(this.currentTest);
-  });
-
-  after(async () => {
-    await rig?.stop();
-    rig?.cleanup();
+  useChaosRig({ name: 'redeploy' }, (started) => {
+    rig = started;
   });
 
   it('loses nothing, serves one fresh route, and leaks no handles', async () => {

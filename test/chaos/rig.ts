@@ -14,7 +14,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { EmulatorProcess, httpJson } from '../../demo/emulator-process';
 import { freePort, LINKED_PACKAGE_DIR, NodeRedProcess } from '../../demo/node-red-process';
-import { eventually } from '../support/dist';
+import { eventually, requireBuiltPackage } from '../support/dist';
 
 export const SCALE = Math.max(0.1, Number(process.env.CHAOS_SCALE ?? '1') || 1);
 /** A duration (ms) or a count multiplied by CHAOS_SCALE. */
@@ -529,4 +529,29 @@ export class ChaosRig {
   cleanup(): void {
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The lifecycle every scenario shares, as hooks of the enclosing `describe`: before its tests
+ * the built package is required and a rig is made and started (`options` may be a function for
+ * values known only then, e.g. a broker's port) and handed to `started`; a failing test dumps
+ * the last lines of both processes; after the tests the rig is stopped and its folder removed.
+ * Hooks a scenario declares itself run in order with these: an `after` declared before this
+ * call runs before the rig stops, one declared after it once the rig has stopped.
+ */
+export function useChaosRig(options: RigOptions | (() => RigOptions), started: (rig: ChaosRig) => void | Promise<void>): void {
+  let rig: ChaosRig | undefined;
+  before(async () => {
+    requireBuiltPackage();
+    rig = new ChaosRig(typeof options === 'function' ? options() : options);
+    await rig.start();
+    await started(rig);
+  });
+  afterEach(function () {
+    rig?.dumpOnFailure(this.currentTest);
+  });
+  after(async () => {
+    await rig?.stop();
+    rig?.cleanup();
+  });
 }

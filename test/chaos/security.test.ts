@@ -15,8 +15,8 @@ import * as http from 'http';
 import * as path from 'path';
 import { status as Grpc } from '@grpc/grpc-js';
 import WebSocket from 'ws';
-import { eventually, requireBuiltPackage } from '../support/dist';
-import { CFG_ID, ChaosRig, OUT_ID, report, scaled, TAB_ID, TABLE } from './rig';
+import { eventually } from '../support/dist';
+import { CFG_ID, ChaosRig, OUT_ID, report, scaled, TAB_ID, TABLE, useChaosRig } from './rig';
 
 const CLIENT_ID = 'chaos-sec-client';
 const RIGHT_SECRET = 'S3cr3t-CHAOS-right-9f2e71d4';
@@ -63,47 +63,42 @@ describe('chaos: secrets and permissions', function () {
     return a;
   };
 
-  before(async () => {
-    requireBuiltPackage();
-    const bcrypt = require('bcryptjs') as { hashSync(pw: string, rounds: number): string };
-    rig = new ChaosRig({
-      name: 'security',
-      clientId: CLIENT_ID,
-      clientSecret: RIGHT_SECRET,
-      configClientSecret: WRONG_SECRET,
-      apiKey: API_KEY,
-      outProps: { statsInterval: 1, wires: [['sec-out-debug']] },
-      nodeRedSettings: {
-        adminAuth: {
-          type: 'credentials',
-          users: [
-            { username: 'admin', password: bcrypt.hashSync(ADMIN_PASSWORD, 4), permissions: '*' },
-            { username: 'reader', password: bcrypt.hashSync(READER_PASSWORD, 4), permissions: 'read' },
-          ],
+  // the editor's comms socket closes before the rig stops
+  after(() => comms?.terminate());
+  useChaosRig(
+    () => {
+      const bcrypt = require('bcryptjs') as { hashSync(pw: string, rounds: number): string };
+      return {
+        name: 'security',
+        clientId: CLIENT_ID,
+        clientSecret: RIGHT_SECRET,
+        configClientSecret: WRONG_SECRET,
+        apiKey: API_KEY,
+        outProps: { statsInterval: 1, wires: [['sec-out-debug']] },
+        nodeRedSettings: {
+          adminAuth: {
+            type: 'credentials',
+            users: [
+              { username: 'admin', password: bcrypt.hashSync(ADMIN_PASSWORD, 4), permissions: '*' },
+              { username: 'reader', password: bcrypt.hashSync(READER_PASSWORD, 4), permissions: 'read' },
+            ],
+          },
         },
-      },
-      extraNodes: [
-        { id: 'sec-out-debug', type: 'debug', z: TAB_ID, name: 'receipts', active: true, tosidebar: true, console: true, complete: 'true', targetType: 'full', wires: [] },
-        { id: 'sec-catch', type: 'catch', z: TAB_ID, name: 'errors', scope: null, uncaught: false, wires: [['sec-catch-debug']] },
-        { id: 'sec-catch-debug', type: 'debug', z: TAB_ID, name: 'caught', active: true, tosidebar: true, console: true, complete: 'true', targetType: 'full', wires: [] },
-        // a plaintext endpoint that is not loopback (TEST-NET-1: never answers)
-        { id: 'sec-cfg-remote', type: 'zerobus-config', name: 'remote plaintext', endpoint: 'http://192.0.2.10:50051', workspaceUrl: 'http://192.0.2.10:50052', authType: 'oauth' },
-        { id: 'sec-out-remote', type: 'zerobus-out', z: TAB_ID, name: 'remote', connection: 'sec-cfg-remote', table: TABLE, spool: 'memory', statsInterval: 0, wires: [[]] },
-      ],
-      extraCredentials: { 'sec-cfg-remote': { clientId: CLIENT_ID, clientSecret: RIGHT_SECRET } },
-    });
-    await rig.start();
-  });
-
-  afterEach(function () {
-    rig?.dumpOnFailure(this.currentTest);
-  });
-
-  after(async () => {
-    comms?.terminate();
-    await rig?.stop();
-    rig?.cleanup();
-  });
+        extraNodes: [
+          { id: 'sec-out-debug', type: 'debug', z: TAB_ID, name: 'receipts', active: true, tosidebar: true, console: true, complete: 'true', targetType: 'full', wires: [] },
+          { id: 'sec-catch', type: 'catch', z: TAB_ID, name: 'errors', scope: null, uncaught: false, wires: [['sec-catch-debug']] },
+          { id: 'sec-catch-debug', type: 'debug', z: TAB_ID, name: 'caught', active: true, tosidebar: true, console: true, complete: 'true', targetType: 'full', wires: [] },
+          // a plaintext endpoint that is not loopback (TEST-NET-1: never answers)
+          { id: 'sec-cfg-remote', type: 'zerobus-config', name: 'remote plaintext', endpoint: 'http://192.0.2.10:50051', workspaceUrl: 'http://192.0.2.10:50052', authType: 'oauth' },
+          { id: 'sec-out-remote', type: 'zerobus-out', z: TAB_ID, name: 'remote', connection: 'sec-cfg-remote', table: TABLE, spool: 'memory', statsInterval: 0, wires: [[]] },
+        ],
+        extraCredentials: { 'sec-cfg-remote': { clientId: CLIENT_ID, clientSecret: RIGHT_SECRET } },
+      };
+    },
+    (started) => {
+      rig = started;
+    },
+  );
 
   async function adminToken(username: string, password: string, scope: string): Promise<string> {
     const body = new URLSearchParams({ client_id: 'node-red-admin', grant_type: 'password', scope, username, password }).toString();

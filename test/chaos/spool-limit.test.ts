@@ -5,26 +5,14 @@
  * answered 200 is delivered.
  */
 import assert from 'node:assert/strict';
-import { eventually, requireBuiltPackage } from '../support/dist';
-import { ChaosRig, isAlive, processFigures, report, scaled, sleep } from './rig';
+import { eventually } from '../support/dist';
+import { ChaosRig, isAlive, processFigures, report, scaled, sleep, useChaosRig } from './rig';
 
 describe('chaos: the spool limit is reached', function () {
   this.timeout(scaled(180_000));
   let rig: ChaosRig;
-
-  before(async () => {
-    requireBuiltPackage();
-    rig = new ChaosRig({ name: 'spoolfull', outProps: { spoolMaxMB: 1 }, source: { batch: 200, intervalMs: 20, concurrency: 3 } });
-    await rig.start();
-  });
-
-  afterEach(function () {
-    rig?.dumpOnFailure(this.currentTest);
-  });
-
-  after(async () => {
-    await rig?.stop();
-    rig?.cleanup();
+  useChaosRig({ name: 'spoolfull', outProps: { spoolMaxMB: 1 }, source: { batch: 200, intervalMs: 20, concurrency: 3 } }, (started) => {
+    rig = started;
   });
 
   it('answers 503 with Retry-After while full, and recovers when Zerobus returns', async () => {
