@@ -1,13 +1,14 @@
 /**
  * Which request content types the receiver takes. Ignition scripts pass the content type
  * themselves (`system.net.httpPost(url, "application/json", body)`, `httpClient.post(url,
- * data=..., headers=...)`), and a bare string body is often sent as `text/plain`: all of these
- * carry JSON, so JSON, `+json` and plain text are parsed as JSON. Form encoding is refused (the
- * editor's body parser would already have mangled it) with a hint how to fix the script.
+ * data=..., headers=...)`), and the shipped scripts send `application/json`: JSON types and any
+ * `+json` type are read as JSON, a missing type is taken at its word. Every other type —
+ * `text/plain`, forms (the editor's body parser would already have mangled them), XML — is a 415
+ * with a hint how to fix the script, as SPEC §4.3 asks of a wrong content type.
  */
 export type ContentTypeCheck = { ok: true; encoding: BufferEncoding } | { ok: false; message: string };
 
-const JSON_TYPES = new Set(['application/json', 'text/json', 'application/x-json', 'text/plain', 'text/x-json']);
+const JSON_TYPES = new Set(['application/json', 'text/json', 'application/x-json', 'text/x-json']);
 const CHARSETS: Record<string, BufferEncoding> = {
   'utf-8': 'utf8',
   utf8: 'utf8',
