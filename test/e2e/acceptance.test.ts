@@ -15,6 +15,7 @@ import * as os from 'os';
 import * as path from 'path';
 import Aedes from 'aedes';
 import * as mqtt from 'mqtt';
+import * as protobuf from 'protobufjs';
 import { newClient } from 'sparkplug-client';
 import { freePort, LINKED_PACKAGE_DIR, NodeRedProcess } from '../../demo/node-red-process';
 import { httpJson } from '../../demo/emulator-process';
@@ -187,6 +188,9 @@ describe('acceptance: SPEC promises against the packed package in a fresh Node-R
       { id: 'catch', type: 'catch', z: 'acc-tab', scope: ['out-missing'], wires: [['caught']] },
       { id: 'caught', type: 'change', z: 'acc-tab', rules: [{ t: 'set', p: 'payload', pt: 'msg', to: 'error.message', tot: 'msg' }], wires: [['caught-out']] },
       { id: 'caught-out', type: 'mqtt out', z: 'acc-tab', broker: 'mq', topic: 'acc/catch', wires: [] },
+      // without a broker: decodes what a core mqtt in node hands it
+      { id: 'sp-mqtt', type: 'mqtt in', z: 'acc-tab', broker: 'mq', topic: 'spBv1.0/RawGroup/#', qos: '0', datatype: 'buffer', wires: [['sp-plain']] },
+      { id: 'sp-plain', type: 'zerobus-sparkplug-in', z: 'acc-tab', wires: [['out']] },
       // Sparkplug host with only broker + group
       { id: 'spb', type: 'zerobus-sparkplug-broker', url: mqttUrl, hostId: HOST_ID },
       { id: 'sp', type: 'zerobus-sparkplug-in', z: 'acc-tab', broker: 'spb', group: GROUP, wires: [['out']] },
@@ -455,6 +459,56 @@ describe('acceptance: SPEC promises against the packed package in a fresh Node-R
       return r.length ? r : undefined;
     });
     assert.match(String(stale[0].quality), /Stale/);
+  });
+
+  it('§4.5 arrays (3.0 types) and DDEATH through a core mqtt in node; data before birth asks for a rebirth', async () => {
+    const root = protobuf.loadSync(path.join(userDir, 'node_modules', PKG, 'proto', 'sparkplug_b.proto'));
+    const Payload = root.lookupType('org.eclipse.tahu.protobuf.Payload');
+    const encode = (p: Record<string, unknown>) => Buffer.from(Payload.encode(Payload.fromObject(p)).finish());
+    const i32 = Buffer.alloc(12);
+    [1, -2, 3].forEach((v, i) => i32.writeInt32LE(v, 4 * i));
+    const bools = Buffer.from([3, 0, 0, 0, 0b10100000]);
+    const strs = Buffer.from('a\0bc\0', 'utf8');
+    const pub = mqtt.connect(mqttUrl, { clientId: 'acc-raw-edge' });
+    await new Promise<void>((resolve) => pub.on('connect', () => resolve()));
+    const t = Date.now();
+    try {
+      await pub.publishAsync('spBv1.0/RawGroup/NBIRTH/Raw1', encode({ timestamp: t, seq: 0, metrics: [
+        { name: 'bdSeq', datatype: 8, longValue: 0 },
+        { name: 'Node Control/Rebirth', datatype: 11, booleanValue: false },
+        { name: 'Ints', alias: 1, datatype: 24, timestamp: t, bytesValue: i32 },
+        { name: 'Flags', alias: 2, datatype: 32, timestamp: t, bytesValue: bools },
+        { name: 'Names', alias: 3, datatype: 33, timestamp: t, bytesValue: strs },
+      ] }));
+      await pub.publishAsync('spBv1.0/RawGroup/DBIRTH/Raw1/Pump', encode({ timestamp: t, seq: 1, metrics: [{ name: 'Speed', alias: 10, datatype: 10, timestamp: t, doubleValue: 1450 }] }));
+      const prefix = '[MQTT Engine]Edge Nodes/RawGroup/Raw1/';
+      const rows = await eventually('array rows', async () => {
+        const r = (await emulator.rows(OT, 200)).filter((x) => String(x.tag_path).startsWith(prefix));
+        return ['Ints', 'Flags', 'Names', 'Pump/Speed'].every((p) => r.some((x) => x.tag_path === prefix + p)) ? r : undefined;
+      });
+      const at = (p: string) => rows.find((r) => r.tag_path === prefix + p)!;
+      assert.deepEqual(JSON.parse(String(at('Ints').string_value)), [1, -2, 3]);
+      assert.deepEqual(JSON.parse(String(at('Flags').string_value)), [true, false, true]);
+      assert.deepEqual(JSON.parse(String(at('Names').string_value)), ['a', 'bc']);
+      assert.equal(at('Pump/Speed').numeric_value, 1450);
+
+      await pub.publishAsync('spBv1.0/RawGroup/DDEATH/Raw1/Pump', encode({ timestamp: t + 10, seq: 2 }));
+      const stale = await eventually('stale device metric', async () => (await emulator.rows(OT, 200)).find((r) => r.tag_path === prefix + 'Pump/Speed' && r.quality_code === STALE_CODE));
+      assert.match(String(stale.quality), /Stale/);
+    } finally {
+      await pub.endAsync();
+    }
+
+    // the host through its broker: data from an edge it never saw born
+    const late = mqtt.connect(mqttUrl, { clientId: 'acc-late-edge' });
+    await new Promise<void>((resolve) => late.on('connect', () => resolve()));
+    try {
+      await late.publishAsync(`spBv1.0/${GROUP}/NDATA/LateEdge`, encode({ timestamp: Date.now(), seq: 7, metrics: [{ alias: 5, datatype: 10, doubleValue: 1 }] }));
+      const ncmd = await eventually('rebirth request', () => (seen.get(`spBv1.0/${GROUP}/NCMD/LateEdge`) ?? [])[0]);
+      assert.ok(ncmd, 'NCMD published');
+    } finally {
+      await late.endAsync();
+    }
   });
 
   it('§4.5 the host STATE will marks it offline when Node-RED dies', async () => {
