@@ -245,6 +245,20 @@ for (const runtime of runtimes) describe(`acceptance on ${runtime.name}: SPEC pr
     assert.deepEqual(problems, []);
   });
 
+  it('§8 Import → Examples offers the four example flows, each using only types this Node-RED knows', async () => {
+    const lib = `${nodeRed.url}/library/examples/flows/${PKG}`;
+    const list = (await httpJson(lib)).json as (string | { fn: string })[];
+    const names = list.filter((e): e is { fn: string } => typeof e === 'object').map((e) => e.fn);
+    assert.equal(names.length, 4, JSON.stringify(list));
+    const sets = (await (await fetch(`${nodeRed.url}/nodes`, { headers: { accept: 'application/json' } })).json()) as { types: string[] }[];
+    const known = new Set(sets.flatMap((set) => set.types));
+    for (const name of names) {
+      const flow = (await httpJson(`${lib}/${encodeURIComponent(name)}`)).json as { type: string }[];
+      const unknown = flow.map((n) => n.type).filter((t) => t !== 'tab' && !known.has(t));
+      assert.deepEqual(unknown, [], name);
+    }
+  });
+
   it('§4.3 /health and /diagnostics answer with the promised fields', async () => {
     const health = await httpJson(`${base}/health`);
     assert.equal(health.status, 200);
@@ -444,8 +458,21 @@ for (const runtime of runtimes) describe(`acceptance on ${runtime.name}: SPEC pr
   });
 
   it('§4.5 Sparkplug host: STATE birth, Tahu births/data to tag events, rebirth on a gap, stale on death', async () => {
-    const state = await eventually('retained STATE birth', () => (seen.get(`spBv1.0/STATE/${HOST_ID}`) ?? []).find((s: any) => s?.online === true));
+    const state = await eventually('STATE birth', () => (seen.get(`spBv1.0/STATE/${HOST_ID}`) ?? []).find((s: any) => s?.online === true));
     assert.equal(typeof state.timestamp, 'number');
+    const late = await mqtt.connectAsync(mqttUrl, { clientId: 'acc-late-subscriber' });
+    try {
+      const retained = new Promise<{ payload: any; retain: boolean; qos: number }>((resolve) =>
+        late.on('message', (_t, payload, packet) => resolve({ payload: JSON.parse(payload.toString()), retain: packet.retain, qos: packet.qos })),
+      );
+      await late.subscribeAsync(`spBv1.0/STATE/${HOST_ID}`, { qos: 1 });
+      const got = await retained;
+      assert.equal(got.retain, true, 'STATE is retained');
+      assert.equal(got.qos, 1);
+      assert.deepEqual(got.payload, state);
+    } finally {
+      await late.endAsync();
+    }
 
     const edge = newClient({ serverUrl: mqttUrl, username: '', password: '', groupId: GROUP, edgeNode: 'Edge1', clientId: 'acc-tahu-edge', publishDeath: true, keepalive: 30 });
     let rebirths = 0;
