@@ -220,6 +220,17 @@ describe('zerobus-out node', function () {
     assert.equal((node as any).sink.stats().backlog, 4, 'both messages spooled');
   });
 
+  it('a memory spool stuck in a final error tells durable sources it cannot accept; a disk spool still can', async () => {
+    await load({ table: 'main.ot.nope', spool: 'memory' });
+    await waitFor(() => sinkRegistry.get('out')?.state === 'failed', 'failed');
+    assert.equal(sinkRegistry.get('out')!.accepting, false);
+    assert.match(String(sinkRegistry.get('out')!.lastError), /main\.ot\.nope/);
+    await helper.unload();
+    await load({ table: 'main.ot.nope' });
+    await waitFor(() => sinkRegistry.get('out')?.state === 'failed', 'failed');
+    assert.equal(sinkRegistry.get('out')!.accepting, true);
+  });
+
   it('format rows with the default PROTO records and no schema sends JSON records', async () => {
     const { node, caught, completed } = await load({ table: 'main.plant.readings', format: 'rows' });
     node.receive({ payload: [{ id: 1 }, { id: 2 }] });
