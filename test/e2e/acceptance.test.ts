@@ -168,7 +168,7 @@ for (const runtime of runtimes) describe(`acceptance on ${runtime.name}: SPEC pr
       seen.get(topic)!.push(v);
     });
     await new Promise<void>((resolve) => watcher.on('connect', () => resolve()));
-    await watcher.subscribeAsync([`spBv1.0/STATE/${HOST_ID}`, 'acc/#', `spBv1.0/${GROUP}/NCMD/#`]);
+    await watcher.subscribeAsync(['spBv1.0/STATE/+', 'acc/#', `spBv1.0/${GROUP}/NCMD/#`]);
 
     const port = new URL(mqttUrl).port;
     const flows = [
@@ -207,6 +207,9 @@ for (const runtime of runtimes) describe(`acceptance on ${runtime.name}: SPEC pr
       // Sparkplug host with only broker + group
       { id: 'spb', type: 'zerobus-sparkplug-broker', url: mqttUrl, hostId: HOST_ID },
       { id: 'sp', type: 'zerobus-sparkplug-in', z: 'acc-tab', broker: 'spb', group: GROUP, wires: [['out']] },
+      // a broker config with nothing but its url, as a flow written by hand may have it
+      { id: 'spb-bare', type: 'zerobus-sparkplug-broker', url: mqttUrl },
+      { id: 'sp-bare', type: 'zerobus-sparkplug-in', z: 'acc-tab', broker: 'spb-bare', group: 'NoSuchGroup', wires: [[]] },
     ];
     // flow nodes carry a position, as the editor writes them (Node-RED takes nodes without one for config nodes)
     nodeRed.writeFlows(flows.map((n, i) => ('z' in n ? { x: 200, y: 40 * (i + 1), ...n } : n)), {
@@ -455,6 +458,10 @@ for (const runtime of runtimes) describe(`acceptance on ${runtime.name}: SPEC pr
     const ids = (await emulator.rows(OT, 3)).map((r) => r.event_id);
     assert.deepEqual(ids, [900_003, 900_002, 900_001].map((i) => `00000000-0000-0000-0000-${String(i).padStart(12, '0')}`));
     await assert.rejects(z.createStream({ tableName: OT }, CLIENT_ID, 'wrong-secret', { ...options, recordType: sdk.RecordType.Json }));
+  });
+
+  it('§4.5 a broker config without hostId is a host with the default id', async () => {
+    await eventually('STATE of the default host id', () => (seen.get('spBv1.0/STATE/node-red-zerobus') ?? []).find((s: any) => s?.online === true));
   });
 
   it('§4.5 Sparkplug host: STATE birth, Tahu births/data to tag events, rebirth on a gap, stale on death', async () => {
