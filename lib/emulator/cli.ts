@@ -106,7 +106,17 @@ function explainStartError(err: unknown, options: EmulatorOptions): string {
   return text;
 }
 
+/** A reader that went away (`| head`, a parent that closed its pipe) must not take the emulator down. */
+function ignoreClosedOutput(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_DESTROYED') throw err;
+    });
+  }
+}
+
 async function main(): Promise<void> {
+  ignoreClosedOutput();
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs(process.argv.slice(2));

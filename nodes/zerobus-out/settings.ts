@@ -50,13 +50,19 @@ export interface ResolvedOutSettings {
   statsIntervalMs: number;
   closeTimeoutMs: number;
   spoolDir?: string;
+  /** table rows without a CREATE TABLE to build PROTO records from: sent as JSON records instead */
+  rowsAsJson: boolean;
   sink: Omit<ZerobusSinkOptions, 'client' | 'clientFactory'>;
 }
 
 export function resolveOutSettings(def: ZerobusOutDef, runtime: ZerobusOutRuntimeSettings): ResolvedOutSettings {
   const table = (def.table ?? '').trim() || OUT_DEFAULTS.table;
   const format: SinkFormat = def.format === 'rows' ? 'rows' : 'ot-event';
-  const recordType: SinkRecordType = def.recordType === 'json' ? 'json' : 'proto';
+  const schemaSql = def.schema?.trim() ? def.schema : undefined;
+  // PROTO rows need the table's columns; without them a flow that set only format "rows" would
+  // not start, so the rows go as JSON records, which Zerobus checks against the table itself.
+  const rowsAsJson = format === 'rows' && def.recordType !== 'json' && !schemaSql;
+  const recordType: SinkRecordType = def.recordType === 'json' || rowsAsJson ? 'json' : 'proto';
   const memory = def.spool === 'memory';
   const spoolMaxMB = num(def.spoolMaxMB, memory ? OUT_DEFAULTS.memorySpoolMaxMB : OUT_DEFAULTS.spoolMaxMB);
   const spoolDir = memory ? undefined : spoolDirFor(def, runtime);
@@ -65,12 +71,13 @@ export function resolveOutSettings(def: ZerobusOutDef, runtime: ZerobusOutRuntim
     statsIntervalMs: Math.max(0, num(def.statsInterval, OUT_DEFAULTS.statsInterval)) * 1000,
     closeTimeoutMs: Math.max(0, num(runtime.zerobusOutCloseTimeout, OUT_DEFAULTS.closeTimeoutMs)),
     spoolDir,
+    rowsAsJson,
     sink: {
       table,
       format,
       recordType,
       sourceSystem: (def.sourceSystem ?? '').trim() || os.hostname(),
-      schemaSql: def.schema?.trim() ? def.schema : undefined,
+      schemaSql,
       spool: {
         dir: spoolDir,
         maxBytes: Math.max(1, Math.round(spoolMaxMB * 1024 * 1024)),

@@ -15,6 +15,7 @@ import { failureKind, shorten, statusFor } from './status-view';
 const RECEIPT_INTERVAL_MS = 1000;
 const STATUS_REFRESH_MS = 1000;
 const DROP_WARN_INTERVAL_MS = 10_000;
+const FAILED_REPORT_INTERVAL_MS = 10_000;
 /** Records quoted in a Catch message for records that can never fit (the rest are counted). */
 const MAX_REJECTED_IN_MSG = 100;
 
@@ -39,6 +40,9 @@ export default function (RED: NodeAPI): void {
     let setupError: string | undefined;
     let sink: ZerobusSink | undefined;
     let registeredWithConfig = false;
+    /** the final failure the sink is stuck in, and when a message last took it to Catch */
+    let failedText: string | undefined;
+    let failedReportedAt = 0;
 
     try {
       if (!config) throw new Error(t('errors.noConnection'));
@@ -69,6 +73,7 @@ export default function (RED: NodeAPI): void {
     });
 
     if (sink) wireSink(sink);
+    if (sink && settings.rowsAsJson) node.warn(t('errors.rowsAsJson', { table: settings.table }));
 
     function wireSink(s: ZerobusSink): void {
       const refresh = () => {
@@ -90,7 +95,10 @@ export default function (RED: NodeAPI): void {
           extra: { table: settings.table, spool: stats.spoolMode, rejected: stats.rejected, dropped: stats.dropped },
         });
       };
-      s.on('state', (st) => (st.state === 'failed' ? status.now(statusFor(st, s.stats(), s.accepting, t)) : refresh()));
+      s.on('state', (st) => {
+        if (st.state !== 'failed') failedText = undefined;
+        return st.state === 'failed' ? status.now(statusFor(st, s.stats(), s.accepting, t)) : refresh();
+      });
       s.on('failure', (failure) => reportFailure(failure));
       s.on('warning', (text) => node.warn(clean(text)));
       s.on('receipt', (r) => addReceipt(r));
@@ -125,6 +133,8 @@ export default function (RED: NodeAPI): void {
       const hint = failure.hint ? clean(failure.hint) : undefined;
       const text = t(`errors.final.${failureKind(failure)}`, { table: settings.table, reason: message }) + (hint ? ` ${hint}` : '');
       const msg = { topic: 'error', payload: { state: 'failed', code: failure.code, message, hint, table: settings.table, backlog: sink?.stats().backlog ?? 0 } };
+      failedText = text;
+      failedReportedAt = 0; // the next message reports it too, whenever it comes
       node.error(text, msg);
     }
 
@@ -172,6 +182,13 @@ export default function (RED: NodeAPI): void {
         (result) => {
           if (result.rejected.length === 0) {
             deliveryTracker.settleAll(tickets);
+            // Spooled, but not going anywhere until the cause is fixed: messages that arrive
+            // meanwhile tell Catch so too (rate-limited, the failure is the stream's, not theirs).
+            if (failedText !== undefined && Date.now() - failedReportedAt >= FAILED_REPORT_INTERVAL_MS) {
+              failedReportedAt = Date.now();
+              done(new Error(failedText));
+              return;
+            }
             done();
             return;
           }

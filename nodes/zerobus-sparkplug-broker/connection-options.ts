@@ -25,6 +25,13 @@ export type BuildResult = { ok: true; options: HostConnectionOptions } | { ok: f
 
 const URL_RE = /^(mqtts?|wss?):\/\/[^\s/]+/i;
 
+/** The editor's default host id, also for flows written by hand without one. */
+export const DEFAULT_HOST_ID = 'node-red-zerobus';
+
+export function hostIdOf(s: Pick<BrokerSettings, 'hostId'>): string {
+  return (s.hostId ?? '').trim() || DEFAULT_HOST_ID;
+}
+
 /** A PEM given inline (credential) wins over a file path; file errors name the file, never its content. */
 function pem(inline: string | undefined, file: string | undefined): string | Buffer | undefined {
   if (inline && inline.trim()) return inline;
@@ -36,8 +43,8 @@ function pem(inline: string | undefined, file: string | undefined): string | Buf
 export function hostConnectionOptions(s: BrokerSettings, c: BrokerCredentials): BuildResult {
   const url = (s.url ?? '').trim();
   if (!URL_RE.test(url)) return { ok: false, problem: 'url' };
-  const hostId = (s.hostId ?? '').trim();
-  if (!hostId || /[+#/]/.test(hostId)) return { ok: false, problem: 'hostId' };
+  const hostId = hostIdOf(s);
+  if (/[+#/]/.test(hostId)) return { ok: false, problem: 'hostId' };
   const options: HostConnectionOptions = {
     url,
     clientId: (s.clientId ?? '').trim() || `nr-zerobus-${hostId}-${Math.random().toString(16).slice(2, 10)}`,

@@ -4,7 +4,7 @@ import {
 } from '../../lib/sparkplug';
 import { translator } from '../shared/i18n';
 import type { SparkplugBrokerNode, SparkplugBrokerUser } from './broker-api';
-import { hostConnectionOptions, type BrokerCredentials, type BrokerSettings } from './connection-options';
+import { hostConnectionOptions, hostIdOf, type BrokerCredentials, type BrokerSettings } from './connection-options';
 
 interface BrokerDef extends NodeDef, BrokerSettings {}
 
@@ -22,7 +22,7 @@ export default function (RED: NodeAPI): void {
   function SparkplugBroker(this: SparkplugBrokerNode, def: BrokerDef) {
     RED.nodes.createNode(this, def);
     const node = this;
-    node.hostId = (def.hostId ?? '').trim();
+    node.hostId = hostIdOf(def);
     node.url = (def.url ?? '').trim();
     const users = new Map<string, SparkplugBrokerUser>();
     let connection: SparkplugHostConnection | undefined;

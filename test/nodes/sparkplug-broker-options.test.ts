@@ -22,8 +22,12 @@ describe('zerobus-sparkplug-broker connection options', () => {
     }
   });
 
-  it('requires a host id that is a valid Sparkplug id', () => {
-    for (const hostId of ['', 'a/b', 'a+', '#']) assert.deepEqual(hostConnectionOptions({ ...base, hostId }, {}), { ok: false, problem: 'hostId' });
+  it('requires a host id that is a valid Sparkplug id; none at all takes the editor default', () => {
+    for (const hostId of ['a/b', 'a+', '#']) assert.deepEqual(hostConnectionOptions({ ...base, hostId }, {}), { ok: false, problem: 'hostId' });
+    for (const hostId of ['', '  ', undefined as unknown as string]) {
+      const r = hostConnectionOptions({ ...base, hostId }, {});
+      assert.ok(r.ok && r.options.hostId === 'node-red-zerobus', JSON.stringify(r));
+    }
   });
 
   it('defaults: generated client id, MQTT version, keepalive, verification on', () => {
