@@ -125,7 +125,7 @@ function writeInteger(w: LineWriter, n: number): void {
  * general decoder. It appends the line (with its '\n') to the LineWriter and throws FALLBACK,
  * RowError or Error(reason); on a throw the writer is left as it was before the record.
  */
-export function compileFlatWriter(columns: ColumnSchema[], messageType: protobuf.Type): ((buf: Buffer, w: LineWriter) => void) | null {
+export function compileFlatWriter(columns: ColumnSchema[], messageType: protobuf.Type): ((buf: Buffer, start: number, end: number, w: LineWriter) => void) | null {
   const byName = new Map(columns.map((c) => [c.name, c]));
   const byFolded = new Map(columns.map((c) => [c.name.toLowerCase(), c]));
   const specs: Spec[] = [];
@@ -151,14 +151,14 @@ export function compileFlatWriter(columns: ColumnSchema[], messageType: protobuf
   const seen = new Uint32Array(specs.length);
   let generation = 0;
 
-  const writeRecord = (buf: Buffer, w: LineWriter): void => {
+  // The record is buf[start, end): a record inside a whole request is read in place.
+  const writeRecord = (buf: Buffer, start: number, end: number, w: LineWriter): void => {
     if (++generation === 0xffffffff) {
       seen.fill(0);
       generation = 1;
     }
     const gen = generation;
-    const end = buf.length;
-    let pos = 0;
+    let pos = start;
     let first = true;
     let requiredSeen = 0;
     w.ensure(1);
@@ -290,10 +290,10 @@ export function compileFlatWriter(columns: ColumnSchema[], messageType: protobuf
     w.lines++;
   };
 
-  return (buf, w) => {
+  return (buf, start, end, w) => {
     const mark = w.len;
     try {
-      writeRecord(buf, w);
+      writeRecord(buf, start, end, w);
     } catch (err) {
       w.len = mark;
       throw err;
