@@ -48,12 +48,16 @@ let vPos = 0;
 
 /** A length varint (< 2^31, at most 5 bytes) at pos, or -1. */
 function readLength(buf: Buffer, pos: number, end: number): number {
+  if (pos < end && buf[pos] < 0x80) {
+    vPos = pos + 1;
+    return buf[pos];
+  }
   let value = 0;
   for (let shift = 0; shift < 35; shift += 7) {
     if (pos >= end) return -1;
     const b = buf[pos++];
     if (shift === 28 && b > 0x07) return -1;
-    value += (b & 0x7f) * 2 ** shift;
+    value |= (b & 0x7f) << shift;
     if (b < 0x80) {
       vPos = pos;
       return value;

@@ -16,7 +16,7 @@ import type { ColumnSchema } from './types';
 const enum K {
   String,
   Int, // 32-bit and smaller, DATE: a plain integer within [min, max]
-  Int64, // BIGINT, TIMESTAMP(_NTZ): a plain integer (the normalizer takes any integer number)
+  Int64, // BIGINT, TIMESTAMP(_NTZ): a number without fraction or exponent (the normalizer takes any integer number)
   Number, // FLOAT, DOUBLE: any JSON number
   Boolean,
   Other,
@@ -66,7 +66,8 @@ const isHex = (c: number): boolean => isDigit(c) || (c >= 0x41 && c <= 0x46) || 
 
 // Results of the number scanner (module state: no tuple per value).
 let nEnd = 0;
-let nPlain = false; // an integer without fraction or exponent, at most 15 digits
+let nInt = false; // no fraction, no exponent: an integer value whatever its size
+let nPlain = false; // and at most 15 digits: nValue is exact
 let nValue = 0;
 
 /** Scans a JSON number at pos; false when the grammar is broken. */
@@ -85,22 +86,23 @@ function scanNumber(buf: Buffer, pos: number, end: number): boolean {
       digits++;
     }
   } else return false;
-  let plain = digits <= 15;
+  let int = true;
   if (pos < end && buf[pos] === 0x2e) {
     pos++;
     if (pos >= end || !isDigit(buf[pos])) return false;
     while (pos < end && isDigit(buf[pos])) pos++;
-    plain = false;
+    int = false;
   }
   if (pos < end && (buf[pos] === 0x65 || buf[pos] === 0x45)) {
     pos++;
     if (pos < end && (buf[pos] === 0x2b || buf[pos] === 0x2d)) pos++;
     if (pos >= end || !isDigit(buf[pos])) return false;
     while (pos < end && isDigit(buf[pos])) pos++;
-    plain = false;
+    int = false;
   }
   nEnd = pos;
-  nPlain = plain;
+  nInt = int;
+  nPlain = int && digits <= 15;
   nValue = negative ? -value : value;
   return true;
 }
@@ -207,10 +209,9 @@ export function compileJsonLineWriter(columns: ColumnSchema[]): (buf: Buffer, st
         default: {
           if (c !== 0x2d && !isDigit(c)) return false;
           if (!scanNumber(buf, pos, end)) return false;
-          if (col.kind !== K.Number) {
-            if (!nPlain) return false;
-            if (col.kind === K.Int && (nValue < col.min || nValue > col.max)) return false;
-          }
+          // the normalizer takes any integer number for 64-bit columns, and checks the range of smaller ones
+          if (col.kind === K.Int64 && !nInt) return false;
+          if (col.kind === K.Int && (!nPlain || nValue < col.min || nValue > col.max)) return false;
           pos = nEnd;
         }
       }

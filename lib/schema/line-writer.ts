@@ -42,7 +42,10 @@ export class LineWriter {
 
   /** The rows written since the last take(), as an owned Buffer; the writer is then empty. */
   take(): { data: Buffer; count: number } {
-    const out = { data: Buffer.from(this.buf.subarray(0, this.len)), count: this.lines };
+    // allocUnsafe + copy: Buffer.from(view) would zero-fill the new memory first
+    const data = Buffer.allocUnsafe(this.len);
+    this.buf.copy(data, 0, 0, this.len);
+    const out = { data, count: this.lines };
     this.len = 0;
     this.lines = 0;
     if (this.buf.length > 16 * 1024 * 1024) this.buf = Buffer.allocUnsafe(64 * 1024);
