@@ -94,7 +94,20 @@ function zigzag64Text(lo: number, hi: number): string {
   return JSON.stringify((negative ? -big - 1n : big).toString());
 }
 
-/** Writes a safe integer's decimal digits (no string in between). */
+/** Digits of 0 ≤ n < 2^31 at buf[o..]; returns the position after them. */
+function writeSmall(buf: Buffer, o: number, n: number): number {
+  let digits = 1;
+  for (let t = n; t >= 10; t = (t / 10) | 0) digits++;
+  const after = o + digits;
+  for (let k = after - 1; k >= o; k--) {
+    const q = (n / 10) | 0;
+    buf[k] = 48 + n - q * 10;
+    n = q;
+  }
+  return after;
+}
+
+/** Writes a safe integer's decimal digits (no string in between), in int32 arithmetic. */
 function writeInteger(w: LineWriter, n: number): void {
   w.ensure(22);
   const buf = w.buf;
@@ -103,21 +116,20 @@ function writeInteger(w: LineWriter, n: number): void {
     buf[o++] = 45;
     n = -n;
   }
-  if (n < 10) {
-    buf[o++] = 48 + n;
-    w.len = o;
+  if (n < 0x80000000) {
+    w.len = writeSmall(buf, o, n);
     return;
   }
-  let digits = 0;
-  for (let t = n; t >= 1; t = Math.floor(t / 10)) digits++;
-  let k = o + digits;
-  o = k;
-  while (n >= 1) {
-    const q = Math.floor(n / 10);
-    buf[--k] = 48 + (n - q * 10);
-    n = q;
+  // below 2^53 < 10^16: at most 8 digits above the last 8
+  const hi = Math.floor(n / 1e8);
+  let lo = n - hi * 1e8;
+  o = writeSmall(buf, o, hi);
+  for (let k = o + 7; k >= o; k--) {
+    const q = (lo / 10) | 0;
+    buf[k] = 48 + lo - q * 10;
+    lo = q;
   }
-  w.len = o;
+  w.len = o + 8;
 }
 
 /**

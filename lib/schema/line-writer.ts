@@ -40,15 +40,17 @@ export class LineWriter {
     this.lines++;
   }
 
-  /** The rows written since the last take(), as an owned Buffer; the writer is then empty. */
+  /**
+   * The rows written since the last take(), as an owned Buffer; the writer is then empty. The
+   * writer hands over its own buffer (no copy of the rows) and starts the next batch in a new
+   * one sized like this batch, so that it rarely has to grow.
+   */
   take(): { data: Buffer; count: number } {
-    // allocUnsafe + copy: Buffer.from(view) would zero-fill the new memory first
-    const data = Buffer.allocUnsafe(this.len);
-    this.buf.copy(data, 0, 0, this.len);
-    const out = { data, count: this.lines };
+    const out = { data: this.buf.subarray(0, this.len), count: this.lines };
+    const next = Math.min(16 * 1024 * 1024, Math.max(64 * 1024, this.len + (this.len >> 3) + 1024));
+    this.buf = Buffer.allocUnsafe(next);
     this.len = 0;
     this.lines = 0;
-    if (this.buf.length > 16 * 1024 * 1024) this.buf = Buffer.allocUnsafe(64 * 1024);
     return out;
   }
 

@@ -7,7 +7,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { decodeIngestFast, RecordSpans } from '../../../lib/emulator/ingest-decoder';
 import { jsonEncoder } from '../../../lib/emulator/record-encoders';
-import { LineWriter, parseCreateTables } from '../../../lib/schema';
+import { createProtoRowReader, descriptorForTable, LineWriter, parseCreateTables } from '../../../lib/schema';
+import { descriptorProtoFromType } from '../../../lib/zerobus';
 import { compileJsonLineWriter } from '../../../lib/schema/json-fast';
 import { PACKAGE_ROOT } from '../../../lib/paths';
 import { decodeRequest, encodeRequest, toNumber } from '../../../lib/zerobus/protocol';
@@ -129,5 +130,24 @@ describe('emulator fast paths', () => {
     assert.ok(taken > 1500, `read in place: ${taken}`);
     assert.equal(decodeIngestFast(encodeRequest({ create_stream: { table_name: 'a.b.c' } })), null);
     assert.ok(decodeIngestFast(encodeRequest({ ingest_record_batch: { offset_id: 3, json_batch: { records: [] } } }))?.records instanceof RecordSpans);
+  });
+});
+
+describe('emulator PROTO fast path: numbers', () => {
+  it('writes every integer and double as JSON.stringify does', () => {
+    const table = parseCreateTables('CREATE TABLE a.b.n (i BIGINT NOT NULL, j INT, d DOUBLE, t TIMESTAMP)')[0];
+    const { messageType } = descriptorForTable(table);
+    const loaded = createProtoRowReader(table, descriptorProtoFromType(messageType));
+    if (!loaded.ok) throw new Error(loaded.reason);
+    const reader = loaded.reader;
+    const r = rng(3);
+    const edges = [0, 1, 9, 10, 99, 100, 2 ** 31 - 1, 2 ** 31, 2 ** 32, 99_999_999, 100_000_000, 1e15, 2 ** 53 - 1, 1_750_000_000_000_000];
+    for (let n = 0; n < 5000; n++) {
+      const big = n < edges.length * 2 ? edges[n >> 1] * (n & 1 ? -1 : 1) : Math.floor((r() - 0.5) * 2 ** (r() * 54));
+      const row = { i: big, j: Math.floor((r() - 0.5) * 2 ** 32) | 0, d: n % 3 ? big : (r() - 0.5) * 10 ** Math.floor(r() * 30 - 10), t: Math.abs(big) };
+      const bytes = messageType.encode(row).finish();
+      const line: string = reader.decodeLine(bytes);
+      assert.equal(line, JSON.stringify({ i: row.i, j: row.j, d: row.d, t: row.t }), JSON.stringify(row));
+    }
   });
 });
