@@ -15,7 +15,7 @@ function recordError(index: number, err: unknown): Error {
 }
 
 export type Records = (string | Uint8Array)[] | RecordSpans;
-export type RecordsEncoder = (records: Records) => { data: Buffer; count: number };
+export type RecordsEncoder = (records: Records) => { data: Buffer; count: number; release?: () => void };
 
 export function jsonEncoder(schema: TableSchema): RecordsEncoder {
   const normalize = createRowNormalizer(schema);

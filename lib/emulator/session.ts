@@ -218,7 +218,7 @@ export class StreamSession {
     if (isJson !== (this.recordType === WIRE_RECORD_TYPE.JSON)) {
       return this.fail(Status.INVALID_ARGUMENT, `record type does not match the stream (${this.recordType === WIRE_RECORD_TYPE.JSON ? 'JSON' : 'PROTO'})`);
     }
-    let rows: { data: Buffer; count: number };
+    let rows: { data: Buffer; count: number; release?: () => void };
     try {
       rows = this.encodeRecords!(records);
     } catch (err) {
@@ -237,7 +237,7 @@ export class StreamSession {
       this.paused = true;
       this.call.pause();
     }
-    this.store!.append(rows.data, rows.count, (err) => this.onDurable(offset, rows.count, err));
+    this.store!.append(rows.data, rows.count, (err) => this.onDurable(offset, rows.count, err), rows.release);
   }
 
   private onDurable(offset: number, rows: number, err: Error | null): void {
