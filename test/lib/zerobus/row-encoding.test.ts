@@ -96,6 +96,32 @@ describe('row encoding (ingestRows)', () => {
     assert.deepEqual(fast(ALL_KINDS.lookupType('Nested'), nested), reference(ALL_KINDS.lookupType('Nested'), nested));
   });
 
+  it('JSON rows are written exactly as JSON.stringify writes them, flat or not', () => {
+    const r = rng(9);
+    const pick = <T>(xs: T[]): T => xs[Math.floor(r() * xs.length)];
+    const values: unknown[] = [
+      0, -0, 1, -1, 2 ** 31, -(2 ** 31), 2 ** 53 - 1, -(2 ** 53), 2 ** 53 + 2, 1.5, -2.25e-300, 1e21, 123.456, Math.PI, NaN, Infinity, -Infinity,
+      '', 'plain', 'quote"', 'back\\slash', 'nl\n', '\u0001', '\u007f', 'ü€😀', 'lone\ud800', true, false, null, undefined, () => 1, Symbol('s'),
+      [1, 'a'], { nested: { x: 1 } }, new Date(0), 1_750_000_000_000_000,
+    ];
+    const keys = ['a', 'event_id', '1', '0', 'ü', 'quo"te', 'toJSON_not', '__proto__x', 'numeric_value'];
+    const write = jsonRowWriter();
+    for (let n = 0; n < 5000; n++) {
+      const row: Record<string, unknown> = {};
+      const count = Math.floor(r() * 8);
+      for (let i = 0; i < count; i++) row[pick(keys)] = pick(values);
+      const reqs = encodeRows([row, row], write, true, 1 << 20, 50);
+      const expected = JSON.stringify(row);
+      assert.deepEqual(frameRequest(reqs[0], 0), protobufEncode({ ingest_record_batch: { offset_id: 0, json_batch: { records: [expected, expected] } } }), expected);
+    }
+    // not plain objects, toJSON, arrays at the top: JSON.stringify's own result
+    class Klass { a = 1; }
+    for (const row of [new Klass(), { toJSON: () => ({ x: 1 }) }, [1, 2], Object.assign(Object.create(null), { a: 1 }), { big: 1n }].slice(0, 4)) {
+      const reqs = encodeRows([row], write, true, 1 << 20, 50);
+      assert.deepEqual(frameRequest(reqs[0], 0), protobufEncode({ ingest_record: { offset_id: 0, json_record: JSON.stringify(row) } }));
+    }
+  });
+
   it('builds requests byte-identical to encoding the records first, split by the request budget', () => {
     const rows = makeRows(700);
     // rows of every length class: < 128 B, 128 B–16 KiB, > 16 KiB (the length slot moves the record)
