@@ -18,6 +18,19 @@ function writeJsonRow(row: unknown, w: RequestBuilder): void {
   w.len += w.buf.write(text, w.len, 'utf8');
 }
 
+/** A record given as JSON text or bytes (ingest() on a JSON stream), written as it is. */
+export function writeRecordAsIs(record: unknown, w: RequestBuilder): void {
+  if (typeof record === 'string') {
+    if (w.len + record.length * 3 > w.buf.length) w.ensure(Buffer.byteLength(record, 'utf8'));
+    w.len += w.buf.write(record, w.len, 'utf8');
+  } else {
+    const bytes = record as Uint8Array;
+    w.ensure(bytes.byteLength);
+    w.buf.set(bytes, w.len);
+    w.len += bytes.byteLength;
+  }
+}
+
 export function jsonRowWriter(): RowWriter {
   return writeJsonRow;
 }
@@ -33,7 +46,7 @@ export function protoRowWriter(descriptorProto: Uint8Array): RowWriter {
  * Rows as requests of at most `maxBodyBytes` (body) each. `avgHint` (bytes per record seen
  * before) sizes the buffers so that they rarely grow. Throws INVALID_ARGUMENT naming the row.
  */
-export function encodeRows(rows: readonly unknown[], write: RowWriter, json: boolean, maxBodyBytes: number, avgHint: number): EncodedRequest[] {
+export function encodeRows(rows: readonly unknown[], write: RowWriter, json: boolean, maxBodyBytes: number, avgHint: number, label = 'row'): EncodedRequest[] {
   const out: EncodedRequest[] = [];
   const limit = maxRecordBytes(maxBodyBytes + HEADER_ROOM);
   const budget = maxBodyBytes - 6; // batch wrapper tag + length, as in the stream's admit()
@@ -44,11 +57,11 @@ export function encodeRows(rows: readonly unknown[], write: RowWriter, json: boo
     try {
       write(rows[i], b);
     } catch (err) {
-      throw new ZerobusError('INVALID_ARGUMENT', `row ${i} cannot be encoded: ${(err as Error).message}`, { retryable: false });
+      throw new ZerobusError('INVALID_ARGUMENT', `${label} ${i} cannot be encoded: ${(err as Error).message}`, { retryable: false });
     }
     const n = b.endRecord();
     if (n > limit) {
-      throw new ZerobusError('INVALID_ARGUMENT', `row ${i} is ${n} bytes, more than one request may carry (${limit})`, {
+      throw new ZerobusError('INVALID_ARGUMENT', `${label} ${i} is ${n} bytes, more than one request may carry (${limit})`, {
         retryable: false,
         hint: 'Zerobus accepts at most 10 MB per request; split or shrink the record.',
       });

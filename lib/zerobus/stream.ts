@@ -16,8 +16,8 @@ import { LandingZone, type IngestTicket, type PendingRequest } from './landing-z
 import { LatencyWindow } from './metrics';
 import { encodeRequest as encodeProtoRequest, toNumber, WIRE_RECORD_TYPE, MAX_MESSAGE_BYTES, type StreamResponseMsg } from './protocol';
 import { STREAM_DEFAULTS, type StreamMetrics, type StreamOptions, type StreamState } from './types';
-import { batchItemSize, encodeRequest, frameRequest, HEADER_ROOM, maxRecordBytes, recordLengths, type EncodedRequest, type WireRecord } from './wire';
-import { encodeRows, jsonRowWriter, protoRowWriter, type RowWriter } from './row-encoding';
+import { batchItemSize, checkRecordTypes, encodeRequest, frameRequest, HEADER_ROOM, maxRecordBytes, recordLengths, type EncodedRequest, type WireRecord } from './wire';
+import { encodeRows, jsonRowWriter, protoRowWriter, writeRecordAsIs, type RowWriter } from './row-encoding';
 
 export interface StreamContext {
   channel: ZerobusChannel;
@@ -129,6 +129,17 @@ export class ZerobusStream extends EventEmitter {
     if (this.finalError) return Promise.reject(this.finalError);
     if (!Array.isArray(records)) return Promise.reject(new ZerobusError('INVALID_ARGUMENT', 'ingest() takes an array of records', { retryable: false }));
     if (records.length === 0) return Promise.resolve();
+    if (this.json && typeof records[0] === 'string') {
+      // JSON text is written into its request in one pass (no separate pass for its UTF-8 length)
+      let encoded: EncodedRequest[];
+      try {
+        checkRecordTypes(records, true);
+        encoded = encodeRows(records, writeRecordAsIs, true, this.maxBodyBytes, this.rowBytesHint, 'record');
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      return this.offerEncoded(records.length, encoded);
+    }
     let lens: Int32Array;
     try {
       lens = recordLengths(records, this.json);
@@ -171,12 +182,16 @@ export class ZerobusStream extends EventEmitter {
     } catch (err) {
       return Promise.reject(err);
     }
+    return this.offerEncoded(rows.length, encoded);
+  }
+
+  private offerEncoded(records: number, encoded: EncodedRequest[]): Promise<void> {
     let bytes = 0;
     for (const req of encoded) bytes += req.bytes;
-    this.rowBytesHint = Math.ceil(bytes / rows.length);
+    this.rowBytesHint = Math.ceil(bytes / records);
     return new Promise<void>((resolve, reject) => {
       const ticket: IngestTicket = { seq: this.nextSeq++, remaining: 0, resolve, reject };
-      this.offer({ records: rows.length, bytes, ticket, encoded });
+      this.offer({ records, bytes, ticket, encoded });
     });
   }
 

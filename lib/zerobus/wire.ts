@@ -53,22 +53,32 @@ function writeVarint(buf: Buffer, pos: number, n: number): number {
   return pos;
 }
 
+/** Why record i cannot travel on a stream of this type, or null. */
+function recordTypeError(r: unknown, i: number, json: boolean): ZerobusError | null {
+  if (typeof r === 'string') return json ? null : mismatch('a string', 'proto');
+  if (r instanceof Uint8Array) return null;
+  return new ZerobusError('INVALID_ARGUMENT', `record ${i} is ${r === null ? 'null' : typeof r}, not ${json ? 'a JSON string or Buffer' : 'a Buffer'}`, {
+    retryable: false,
+    hint: json ? 'Give JSON records as strings (JSON.stringify) or UTF-8 Buffers.' : 'Give PROTO records as encoded Buffers.',
+  });
+}
+
+/** Throws the first record that cannot travel on a stream of this type. */
+export function checkRecordTypes(records: readonly unknown[], json: boolean): void {
+  for (let i = 0; i < records.length; i++) {
+    const err = recordTypeError(records[i], i, json);
+    if (err) throw err;
+  }
+}
+
 /** Wire sizes of the records (payload bytes only), computed once per ingest call. */
 export function recordLengths(records: readonly WireRecord[], json: boolean): Int32Array {
   const lens = new Int32Array(records.length);
   for (let i = 0; i < records.length; i++) {
     const r = records[i];
-    if (typeof r === 'string') {
-      if (!json) throw mismatch('a string', 'proto');
-      lens[i] = Buffer.byteLength(r, 'utf8');
-    } else if (r instanceof Uint8Array) {
-      lens[i] = r.byteLength;
-    } else {
-      throw new ZerobusError('INVALID_ARGUMENT', `record ${i} is ${r === null ? 'null' : typeof r}, not ${json ? 'a JSON string or Buffer' : 'a Buffer'}`, {
-        retryable: false,
-        hint: json ? 'Give JSON records as strings (JSON.stringify) or UTF-8 Buffers.' : 'Give PROTO records as encoded Buffers.',
-      });
-    }
+    if (typeof r === 'string' && json) lens[i] = Buffer.byteLength(r, 'utf8');
+    else if (r instanceof Uint8Array) lens[i] = r.byteLength;
+    else throw recordTypeError(r, i, json)!;
   }
   return lens;
 }

@@ -5,8 +5,8 @@ import { compileRowWriter, createRowEncoder } from '../../../lib/schema/proto-wr
 import { LineWriter } from '../../../lib/schema';
 import { descriptorProtoFromType, ZerobusError, type ZerobusClient } from '../../../lib/zerobus';
 import { encodeRequest as protobufEncode } from '../../../lib/zerobus/protocol';
-import { encodeRows, jsonRowWriter, protoRowWriter } from '../../../lib/zerobus/row-encoding';
-import { frameRequest } from '../../../lib/zerobus/wire';
+import { encodeRows, jsonRowWriter, protoRowWriter, writeRecordAsIs } from '../../../lib/zerobus/row-encoding';
+import { encodeRequest, frameRequest, recordLengths } from '../../../lib/zerobus/wire';
 import { clientFor, emulator, FAST, makeRows, OT_DESCRIPTOR, OtEvent, TABLE } from './harness';
 
 const ALL_KINDS = protobuf.parse(`
@@ -150,6 +150,19 @@ describe('row encoding (ingestRows)', () => {
     }
     const single = encodeRows([rows[0]], protoWrite, false, 1 << 20, 100);
     assert.deepEqual(frameRequest(single[0], 0), protobufEncode({ ingest_record: { offset_id: 0, proto_encoded_record: Buffer.from(OtEvent.encode(rows[0]).finish()) } }));
+  });
+
+  it('JSON records given as text (ingest) are framed as encodeRequest frames them, in one pass', () => {
+    const texts: (string | Buffer)[] = makeRows(400).map((x) => JSON.stringify(x));
+    texts[1] = '{"ü":"€😀"}';
+    texts[2] = Buffer.from('{"as":"bytes"}');
+    texts[3] = 'x'.repeat(20_000);
+    texts[4] = '';
+    const reqs = encodeRows(texts, writeRecordAsIs, true, 1 << 20, 1, 'record');
+    assert.equal(reqs.length, 1);
+    const lens = recordLengths(texts as string[], true);
+    assert.deepEqual(frameRequest(reqs[0], 5), frameRequest(encodeRequest(texts as string[], lens, 0, texts.length, true), 5));
+    assert.throws(() => encodeRows(['y'.repeat(3000)], writeRecordAsIs, true, 2048, 1, 'record'), /record 0 is 3000 bytes/);
   });
 
   it('names the row that cannot be encoded or is too large', () => {
