@@ -1,15 +1,26 @@
 /**
  * Our pure-JS Zerobus client vs the official Databricks Node SDK (native, Rust core), same run,
  * same emulator (in a child process so the server never shares our event loop), same OT event
- * rows, batches of 500, JSON and PROTO. Encoding the row objects is part of both measurements.
+ * rows, batches of 500, JSON and PROTO, the same in-flight allowance (100 requests), throughput
+ * from the first row handed over to the last acknowledgement.
  *
- *   npx tsx bench/client.ts [--quick] [--rows N] [--only ours|official]
+ * Two measurements per record type:
+ * - "throughput": each client takes the row objects and does its own encoding, the way its API
+ *   is meant to be used. The official SDK takes encoded payloads (or objects, which it turns
+ *   into the same: JSON.stringify / the protobufjs type's encode) — so it gets JSON.stringify
+ *   strings and protobufjs Buffers, encoded in the timed loop. Ours gets the objects through
+ *   `ingestRows`, which encodes them itself (PROTO: compiled from the descriptor).
+ * - "transport only": both get the same payloads encoded before the clock starts (what the
+ *   clients and the emulator do with bytes, no row encoding at all).
+ *
+ *   npx tsx bench/client.ts [--quick] [--rows N] [--only ours|official] [--kind json|proto]
  */
 import { spawn, type ChildProcess } from 'child_process';
 import * as path from 'path';
 import { performance } from 'perf_hooks';
 import * as protobuf from 'protobufjs';
 import { PACKAGE_ROOT, PROTO_DIR } from '../lib/paths';
+import { cpuSeconds } from './process-stats';
 import { descriptorProtoFromType, ZerobusClient } from '../lib/zerobus';
 
 export type { BenchResult } from './result';
@@ -67,6 +78,15 @@ const encodeProto = (rows: Row[], from: number, to: number): Buffer[] => {
   return out;
 };
 
+function preEncode(rows: Row[], kind: 'json' | 'proto'): (string[] | Buffer[])[] {
+  const out: (string[] | Buffer[])[] = [];
+  for (let from = 0; from < rows.length; from += BATCH) {
+    const to = Math.min(rows.length, from + BATCH);
+    out.push(kind === 'json' ? encodeJson(rows, from, to) : encodeProto(rows, from, to));
+  }
+  return out;
+}
+
 // ------------------------------------------------------------------ emulator child process
 
 interface EmulatorHandle { endpoint: string; workspaceUrl: string; child: ChildProcess; stop(): Promise<void> }
@@ -110,16 +130,27 @@ async function startEmulatorProcess(): Promise<EmulatorHandle> {
 
 // ------------------------------------------------------------------ runners
 
-interface RunResult { rowsPerSec: number; p50: number; p99: number; seconds: number }
+/** CPU per row (µs) of the bench process (the client: JS thread and, for the official SDK, its native threads) and of the emulator. */
+interface RunResult { rowsPerSec: number; p50: number; p99: number; seconds: number; clientUs: number; emulatorUs: number }
+
+/** CPU counters at the start of a timed run. */
+function cpuStart(emu: EmulatorHandle): { client: number; emulator: number } {
+  const u = process.cpuUsage();
+  return { client: (u.user + u.system) / 1e6, emulator: cpuSeconds(emu.child.pid!) };
+}
+function cpuPerRow(emu: EmulatorHandle, at: { client: number; emulator: number }, rows: number): { clientUs: number; emulatorUs: number } {
+  const now = cpuStart(emu);
+  return { clientUs: ((now.client - at.client) * 1e6) / rows, emulatorUs: ((now.emulator - at.emulator) * 1e6) / rows };
+}
 
 function percentile(sorted: number[], q: number): number {
   if (sorted.length === 0) return 0;
   return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
 }
 
-function summarise(rowsCount: number, seconds: number, latencies: number[]): RunResult {
+function summarise(rowsCount: number, seconds: number, latencies: number[], cpu: { clientUs: number; emulatorUs: number }): RunResult {
   latencies.sort((a, b) => a - b);
-  return { rowsPerSec: rowsCount / seconds, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), seconds };
+  return { rowsPerSec: rowsCount / seconds, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), seconds, ...cpu };
 }
 
 /** Ack latency for both clients = from the ingest call to the moment the caller learns the batch is durable.
@@ -131,7 +162,9 @@ async function pace(start: number, sentRows: number, rate: number): Promise<void
   if (wait > 1) await new Promise((r) => setTimeout(r, wait));
 }
 
-/** `preEncoded`: encode before the clock starts (measures the server's ceiling, not the client). */
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** `preEncoded`: payloads encoded before the clock starts (transport only); otherwise ingestRows with the row objects. */
 async function runOurs(emu: EmulatorHandle, rows: Row[], kind: 'json' | 'proto', rate = 0, preEncoded = false): Promise<RunResult> {
   const client = new ZerobusClient({ endpoint: emu.endpoint, workspaceUrl: emu.workspaceUrl, auth: { type: 'oauth', clientId: CLIENT_ID, clientSecret: CLIENT_SECRET } });
   const stream = client.createStream({
@@ -142,27 +175,29 @@ async function runOurs(emu: EmulatorHandle, rows: Row[], kind: 'json' | 'proto',
   });
   await client.testConnection(TABLE); // token and channel warm, as the official createStream leaves them
   const latencies: number[] = [];
-  const encode = (from: number, to: number) => (kind === 'json' ? encodeJson(rows, from, to) : encodeProto(rows, from, to));
-  const ready: (string[] | Buffer[])[] = [];
-  if (preEncoded) for (let from = 0; from < rows.length; from += BATCH) ready.push(encode(from, Math.min(rows.length, from + BATCH)));
+  const ready = preEncoded ? preEncode(rows, kind) : [];
+  const cpu = cpuStart(emu);
   const start = performance.now();
   let last: Promise<void> = Promise.resolve();
   for (let from = 0; from < rows.length; from += BATCH) {
     await pace(start, from, rate);
     const to = Math.min(rows.length, from + BATCH);
-    const batch = preEncoded ? ready[from / BATCH] : encode(from, to);
     const t = performance.now();
-    last = stream.ingest(batch as string[]).then(() => {
+    last = (preEncoded ? stream.ingest(ready[from / BATCH] as string[]) : stream.ingestRows(rows.slice(from, to))).then(() => {
       latencies.push(performance.now() - t);
     });
+    // Like the official loop, which awaits each call (resolved from its native threads through
+    // the event loop): yield once per batch so that I/O (writes out, acks in) runs meanwhile.
     if (!stream.hasCapacity()) await stream.whenCapacity();
+    else await yieldToEventLoop();
   }
   await last;
   await stream.flush();
   const seconds = (performance.now() - start) / 1000;
+  const used = cpuPerRow(emu, cpu, rows.length);
   await stream.close();
   await client.close();
-  return summarise(rows.length, seconds, latencies);
+  return summarise(rows.length, seconds, latencies, used);
 }
 
 interface OfficialStream {
@@ -180,7 +215,7 @@ function loadOfficial(): { ZerobusSdk: new (endpoint: string, workspaceUrl: stri
   return require('@databricks/zerobus-ingest-sdk-linux-x64-gnu/zerobus-ingest-sdk.linux-x64-gnu.node');
 }
 
-async function runOfficial(emu: EmulatorHandle, rows: Row[], kind: 'json' | 'proto', rate = 0): Promise<RunResult> {
+async function runOfficial(emu: EmulatorHandle, rows: Row[], kind: 'json' | 'proto', rate = 0, preEncoded = false): Promise<RunResult> {
   const { ZerobusSdk } = loadOfficial();
   const sdk = new ZerobusSdk(emu.endpoint, emu.workspaceUrl);
   const stream = await sdk.createStream(
@@ -191,11 +226,13 @@ async function runOfficial(emu: EmulatorHandle, rows: Row[], kind: 'json' | 'pro
   );
   const latencies: number[] = [];
   const waits: Promise<void>[] = [];
+  const ready = preEncoded ? preEncode(rows, kind) : [];
+  const cpu = cpuStart(emu);
   const start = performance.now();
   for (let from = 0; from < rows.length; from += BATCH) {
     await pace(start, from, rate);
     const to = Math.min(rows.length, from + BATCH);
-    const batch = kind === 'json' ? encodeJson(rows, from, to) : encodeProto(rows, from, to);
+    const batch = preEncoded ? ready[from / BATCH] : kind === 'json' ? encodeJson(rows, from, to) : encodeProto(rows, from, to);
     const t = performance.now();
     // resolves once queued (waits while maxInflightRequests are in flight)
     const offset = await stream.ingestRecordsOffset(batch);
@@ -204,8 +241,9 @@ async function runOfficial(emu: EmulatorHandle, rows: Row[], kind: 'json' | 'pro
   await Promise.all(waits);
   await stream.flush();
   const seconds = (performance.now() - start) / 1000;
+  const used = cpuPerRow(emu, cpu, rows.length);
   await stream.close();
-  return summarise(rows.length, seconds, latencies);
+  return summarise(rows.length, seconds, latencies, used);
 }
 
 // ------------------------------------------------------------------ bench
@@ -216,20 +254,20 @@ function median(xs: RunResult[]): RunResult {
   return [...xs].sort((a, b) => a.rowsPerSec - b.rowsPerSec)[Math.floor(xs.length / 2)];
 }
 
-export async function run(opts: { quick: boolean; rows?: number; only?: 'ours' | 'official' }): Promise<BenchResult[]> {
+export async function run(opts: { quick: boolean; rows?: number; only?: 'ours' | 'official'; kind?: 'json' | 'proto' }): Promise<BenchResult[]> {
   const n = opts.rows ?? (opts.quick ? 50_000 : 300_000);
   const pacedRows = opts.quick ? 30_000 : 90_000;
   const REPEATS = opts.quick ? 3 : 5;
   const rows = makeRows(n);
   const emu = await startEmulatorProcess();
   const results: BenchResult[] = [];
-  const none: RunResult = { rowsPerSec: NaN, p50: NaN, p99: NaN, seconds: NaN };
+  const none: RunResult = { rowsPerSec: NaN, p50: NaN, p99: NaN, seconds: NaN, clientUs: NaN, emulatorUs: NaN };
   const doOurs = opts.only !== 'official';
   const doOfficial = opts.only !== 'ours';
   const base = 'official SDK 1.3.0';
   try {
     const warm = rows.slice(0, Math.min(n, 10_000));
-    for (const kind of ['json', 'proto'] as const) {
+    for (const kind of opts.kind ? [opts.kind] : (['json', 'proto'] as const)) {
       if (doOfficial) await runOfficial(emu, warm, kind);
       if (doOurs) await runOurs(emu, warm, kind);
       // Alternate the two clients and keep the median run of each: the machine is shared.
@@ -243,22 +281,34 @@ export async function run(opts: { quick: boolean; rows?: number; only?: 'ours' |
       const official = doOfficial ? median(officialRuns) : none;
       const scenario = `${kind.toUpperCase()} ${n} rows, batches of ${BATCH}`;
       const runs = (xs: RunResult[]) => xs.map((x) => Math.round(x.rowsPerSec)).join('/');
+      // CPU per row, medians over the runs: robust against other load on the machine
+      const cpu = (xs: RunResult[]) => {
+        const med = (k: 'clientUs' | 'emulatorUs') => xs.map((x) => x[k]).sort((a, b) => a - b)[Math.floor(xs.length / 2)]?.toFixed(2);
+        return `client ${med('clientUs')} µs/row, emulator ${med('emulatorUs')} µs/row`;
+      };
       results.push(
         {
           scenario, metric: 'throughput', value: Math.round(ours.rowsPerSec), unit: 'rows/s',
           baseline: { name: base, value: Math.round(official.rowsPerSec) }, ratio: round(ours.rowsPerSec / official.rowsPerSec),
-          notes: `median of ${REPEATS}; runs ours ${runs(oursRuns)}, official ${runs(officialRuns)}; in flight ≤ ${MAX_INFLIGHT_REQUESTS} requests`,
+          notes: `median of ${REPEATS}; runs ours ${runs(oursRuns)}, official ${runs(officialRuns)}; in flight ≤ ${MAX_INFLIGHT_REQUESTS} requests; CPU ours: ${cpu(oursRuns)}; official: ${cpu(officialRuns)}`,
         },
         { scenario, metric: 'ack latency p50 (saturated)', value: round(ours.p50), unit: 'ms', baseline: { name: base, value: round(official.p50) }, ratio: round(ours.p50 / official.p50) },
         { scenario, metric: 'ack latency p99 (saturated)', value: round(ours.p99), unit: 'ms', baseline: { name: base, value: round(official.p99) }, ratio: round(ours.p99 / official.p99) },
       );
-      if (doOurs) {
-        const ceiling = await runOurs(emu, rows, kind, 0, true);
-        results.push({
-          scenario, metric: 'server ceiling (ours, rows pre-encoded)', value: Math.round(ceiling.rowsPerSec), unit: 'rows/s',
-          notes: 'no client-side encoding: what the emulator accepts at most in this run; no client can exceed it',
-        });
+      // Transport only: the same payloads, encoded before the clock starts, for both.
+      const oursPre: RunResult[] = [];
+      const officialPre: RunResult[] = [];
+      for (let r = 0; r < REPEATS; r++) {
+        if (doOfficial) officialPre.push(await runOfficial(emu, rows, kind, 0, true));
+        if (doOurs) oursPre.push(await runOurs(emu, rows, kind, 0, true));
       }
+      const op = doOurs ? median(oursPre) : none;
+      const fp = doOfficial ? median(officialPre) : none;
+      results.push({
+        scenario, metric: 'transport only (payloads pre-encoded)', value: Math.round(op.rowsPerSec), unit: 'rows/s',
+        baseline: { name: base, value: Math.round(fp.rowsPerSec) }, ratio: round(op.rowsPerSec / fp.rowsPerSec),
+        notes: `median of ${REPEATS}; runs ours ${runs(oursPre)}, official ${runs(officialPre)}; no row encoding in the timed loop; CPU ours: ${cpu(oursPre)}; official: ${cpu(officialPre)}`,
+      });
       // Latency at the same fixed offered load for both (SPEC §10 measures p99 at 30k events/s).
       const pacedSlice = rows.slice(0, Math.min(n, pacedRows));
       const pacedOfficial = doOfficial ? await runOfficial(emu, pacedSlice, kind, PACED_ROWS_PER_SEC) : none;
@@ -293,10 +343,12 @@ if (require.main === module) {
   const args = process.argv.slice(2);
   const rowsArg = args.indexOf('--rows');
   const onlyArg = args.indexOf('--only'); // profiling aid: --only ours | --only official
+  const kindArg = args.indexOf('--kind'); // --kind json | --kind proto
   run({
     quick: args.includes('--quick'),
     ...(rowsArg >= 0 ? { rows: Number(args[rowsArg + 1]) } : {}),
     ...(onlyArg >= 0 ? { only: args[onlyArg + 1] as 'ours' | 'official' } : {}),
+    ...(kindArg >= 0 ? { kind: args[kindArg + 1] as 'json' | 'proto' } : {}),
   })
     .then((results) => {
       printTable(results);

@@ -1,6 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { decodeRequest, ephemeralStreamMethod, MAX_MESSAGE_BYTES, type StreamResponseMsg } from '../zerobus/protocol';
 import type { IncomingRequest } from './session';
+import { decodeIngestFast } from './ingest-decoder';
 
 /**
  * The gRPC side: one `EphemeralStream` handler on a plaintext (h2c) port, as local endpoints
@@ -47,6 +48,8 @@ function safeDeserialize(buf: Buffer): IncomingRequest {
   if (buf.length > MAX_MESSAGE_BYTES) {
     return { invalid: `request of ${buf.length} bytes exceeds the maximum message size of ${MAX_MESSAGE_BYTES} bytes` };
   }
+  const fast = decodeIngestFast(buf);
+  if (fast) return { fast };
   try {
     return decodeRequest(buf);
   } catch (err) {

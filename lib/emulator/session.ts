@@ -40,9 +40,10 @@ import type { FaultState, StatusFault } from './faults';
 import type { Storage, TableStore } from './storage';
 import { jsonEncoder, protoEncoder, type RecordsEncoder } from './record-encoders';
 import type { TokenRegistry } from './tokens';
+import type { FastIngest, RecordSpans } from './ingest-decoder';
 
-/** A request as the server's deserializer hands it over: decoded, or why it could not be. */
-export type IncomingRequest = StreamRequestMsg & { invalid?: string };
+/** A request as the server's deserializer hands it over: decoded, read in place (`fast`), or why it could not be. */
+export type IncomingRequest = StreamRequestMsg & { invalid?: string; fast?: FastIngest };
 
 export interface SessionCounters {
   streamsTotal: number;
@@ -136,6 +137,7 @@ export class StreamSession {
       if (!has(req, 'create_stream')) return this.fail(Status.INVALID_ARGUMENT, 'first message must be CreateStream');
       return this.onCreate(req.create_stream!);
     }
+    if (req.fast) return this.onIngest({ offset_id: req.fast.offset }, req.fast.records, req.fast.json);
     if (has(req, 'create_stream')) return this.fail(Status.INVALID_ARGUMENT, 'CreateStream may be sent only once per stream');
     if (has(req, 'ingest_record')) {
       const r = req.ingest_record!;
@@ -204,7 +206,7 @@ export class StreamSession {
     this.after(ctx.streamMaxAgeMs, () => this.closeSignal(ctx.closeSignalDurationMs));
   }
 
-  private onIngest(req: { offset_id?: unknown }, records: (string | Uint8Array)[], isJson: boolean): void {
+  private onIngest(req: { offset_id?: unknown }, records: (string | Uint8Array)[] | RecordSpans, isJson: boolean): void {
     const { ctx } = this;
     const failure = ctx.faults.takeIngestFailure();
     if (failure) return this.fail(failure.code, failure.message);
@@ -216,7 +218,7 @@ export class StreamSession {
     if (isJson !== (this.recordType === WIRE_RECORD_TYPE.JSON)) {
       return this.fail(Status.INVALID_ARGUMENT, `record type does not match the stream (${this.recordType === WIRE_RECORD_TYPE.JSON ? 'JSON' : 'PROTO'})`);
     }
-    let rows: { data: Buffer; count: number };
+    let rows: { data: Buffer; count: number; release?: () => void };
     try {
       rows = this.encodeRecords!(records);
     } catch (err) {
@@ -235,7 +237,7 @@ export class StreamSession {
       this.paused = true;
       this.call.pause();
     }
-    this.store!.append(rows.data, rows.count, (err) => this.onDurable(offset, rows.count, err));
+    this.store!.append(rows.data, rows.count, (err) => this.onDurable(offset, rows.count, err), rows.release);
   }
 
   private onDurable(offset: number, rows: number, err: Error | null): void {

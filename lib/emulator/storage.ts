@@ -25,6 +25,8 @@ const DEFAULT_MAX_ROWS_WITH_FILES = 10_000;
 interface Chunk {
   data: Buffer;
   count: number;
+  /** Called when the chunk leaves memory for good (its buffer may be reused). */
+  release?: () => void;
 }
 
 export class TableStore {
@@ -57,8 +59,8 @@ export class TableStore {
   }
 
   /** Adds rows (`count` JSON lines in `data`); `done` runs once they are durable. */
-  append(data: Buffer, count: number, done: DurableCallback): void {
-    const chunk = { data, count };
+  append(data: Buffer, count: number, done: DurableCallback, release?: () => void): void {
+    const chunk: Chunk = release ? { data, count, release } : { data, count };
     if (this.fd === undefined) {
       this.remember([chunk]);
       done(null);
@@ -140,8 +142,11 @@ export class TableStore {
     this.inMemory = Math.min(this.maxRows, this.inMemory + added);
     // Whole chunks older than the memory window are dropped; the oldest kept one may be partial.
     while (this.head < this.chunks.length - 1 && this.rowsInChunks - this.chunks[this.head].count >= this.inMemory) {
-      this.rowsInChunks -= this.chunks[this.head].count;
+      const dropped = this.chunks[this.head];
+      this.rowsInChunks -= dropped.count;
+      this.chunks[this.head] = undefined as unknown as Chunk;
       this.head++;
+      dropped.release?.(); // written (and fsync'd) before it was remembered, read only by copying
     }
     if (this.head > 1024 && this.head * 2 > this.chunks.length) {
       this.chunks = this.chunks.slice(this.head);

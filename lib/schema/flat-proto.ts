@@ -94,7 +94,20 @@ function zigzag64Text(lo: number, hi: number): string {
   return JSON.stringify((negative ? -big - 1n : big).toString());
 }
 
-/** Writes a safe integer's decimal digits (no string in between). */
+/** Digits of 0 ≤ n < 2^31 at buf[o..]; returns the position after them. */
+function writeSmall(buf: Buffer, o: number, n: number): number {
+  let digits = 1;
+  for (let t = n; t >= 10; t = (t / 10) | 0) digits++;
+  const after = o + digits;
+  for (let k = after - 1; k >= o; k--) {
+    const q = (n / 10) | 0;
+    buf[k] = 48 + n - q * 10;
+    n = q;
+  }
+  return after;
+}
+
+/** Writes a safe integer's decimal digits (no string in between), in int32 arithmetic. */
 function writeInteger(w: LineWriter, n: number): void {
   w.ensure(22);
   const buf = w.buf;
@@ -103,21 +116,20 @@ function writeInteger(w: LineWriter, n: number): void {
     buf[o++] = 45;
     n = -n;
   }
-  if (n < 10) {
-    buf[o++] = 48 + n;
-    w.len = o;
+  if (n < 0x80000000) {
+    w.len = writeSmall(buf, o, n);
     return;
   }
-  let digits = 0;
-  for (let t = n; t >= 1; t = Math.floor(t / 10)) digits++;
-  let k = o + digits;
-  o = k;
-  while (n >= 1) {
-    const q = Math.floor(n / 10);
-    buf[--k] = 48 + (n - q * 10);
-    n = q;
+  // below 2^53 < 10^16: at most 8 digits above the last 8
+  const hi = Math.floor(n / 1e8);
+  let lo = n - hi * 1e8;
+  o = writeSmall(buf, o, hi);
+  for (let k = o + 7; k >= o; k--) {
+    const q = (lo / 10) | 0;
+    buf[k] = 48 + lo - q * 10;
+    lo = q;
   }
-  w.len = o;
+  w.len = o + 8;
 }
 
 /**
@@ -125,7 +137,7 @@ function writeInteger(w: LineWriter, n: number): void {
  * general decoder. It appends the line (with its '\n') to the LineWriter and throws FALLBACK,
  * RowError or Error(reason); on a throw the writer is left as it was before the record.
  */
-export function compileFlatWriter(columns: ColumnSchema[], messageType: protobuf.Type): ((buf: Buffer, w: LineWriter) => void) | null {
+export function compileFlatWriter(columns: ColumnSchema[], messageType: protobuf.Type): ((buf: Buffer, start: number, end: number, w: LineWriter) => void) | null {
   const byName = new Map(columns.map((c) => [c.name, c]));
   const byFolded = new Map(columns.map((c) => [c.name.toLowerCase(), c]));
   const specs: Spec[] = [];
@@ -151,14 +163,14 @@ export function compileFlatWriter(columns: ColumnSchema[], messageType: protobuf
   const seen = new Uint32Array(specs.length);
   let generation = 0;
 
-  const writeRecord = (buf: Buffer, w: LineWriter): void => {
+  // The record is buf[start, end): a record inside a whole request is read in place.
+  const writeRecord = (buf: Buffer, start: number, end: number, w: LineWriter): void => {
     if (++generation === 0xffffffff) {
       seen.fill(0);
       generation = 1;
     }
     const gen = generation;
-    const end = buf.length;
-    let pos = 0;
+    let pos = start;
     let first = true;
     let requiredSeen = 0;
     w.ensure(1);
@@ -290,10 +302,10 @@ export function compileFlatWriter(columns: ColumnSchema[], messageType: protobuf
     w.lines++;
   };
 
-  return (buf, w) => {
+  return (buf, start, end, w) => {
     const mark = w.len;
     try {
-      writeRecord(buf, w);
+      writeRecord(buf, start, end, w);
     } catch (err) {
       w.len = mark;
       throw err;

@@ -211,6 +211,8 @@ export interface ProtoRowReader {
   decodeLine(bytes: Uint8Array): string;
   /** Appends the row's JSON line to `w` (the fast path writes bytes directly); throws like decodeRow. */
   appendLine(bytes: Uint8Array, w: LineWriter): void;
+  /** appendLine for the record buf[start, end), read in place (no Buffer per record on the fast path). */
+  appendSpan(buf: Buffer, start: number, end: number, w: LineWriter): void;
 }
 
 /** Loads a client's descriptor, checks it against the table and returns the record decoder. */
@@ -231,16 +233,19 @@ export function createProtoRowReader(table: TableSchema, descriptorProto: Uint8A
     return toRow(messageType.decode(bytes) as unknown as Decoded, '');
   };
   const flat = compileFlatWriter(table.columns, messageType);
-  const appendLine = (bytes: Uint8Array, w: LineWriter): void => {
+  const appendSpan = (buf: Buffer, start: number, end: number, w: LineWriter): void => {
     if (flat) {
-      const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       try {
-        return flat(buf, w);
+        return flat(buf, start, end, w);
       } catch (err) {
         if (err !== FALLBACK) throw err;
       }
     }
-    w.line(JSON.stringify(decodeRow(bytes)));
+    w.line(JSON.stringify(decodeRow(buf.subarray(start, end))));
+  };
+  const appendLine = (bytes: Uint8Array, w: LineWriter): void => {
+    const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    appendSpan(buf, 0, buf.length, w);
   };
   const scratch = new LineWriter();
   const decodeLine = (bytes: Uint8Array): string => {
@@ -255,6 +260,7 @@ export function createProtoRowReader(table: TableSchema, descriptorProto: Uint8A
       decodeRow,
       decodeLine,
       appendLine,
+      appendSpan,
     },
   };
 }

@@ -16,7 +16,8 @@ import { LandingZone, type IngestTicket, type PendingRequest } from './landing-z
 import { LatencyWindow } from './metrics';
 import { encodeRequest as encodeProtoRequest, toNumber, WIRE_RECORD_TYPE, MAX_MESSAGE_BYTES, type StreamResponseMsg } from './protocol';
 import { STREAM_DEFAULTS, type StreamMetrics, type StreamOptions, type StreamState } from './types';
-import { batchItemSize, encodeRequest, frameRequest, HEADER_ROOM, maxRecordBytes, recordLengths, type WireRecord } from './wire';
+import { batchItemSize, checkRecordTypes, encodeRequest, frameRequest, HEADER_ROOM, maxRecordBytes, recordLengths, type EncodedRequest, type WireRecord } from './wire';
+import { encodeRows, jsonRowWriter, protoRowWriter, writeRecordAsIs, type RowWriter } from './row-encoding';
 
 export interface StreamContext {
   channel: ZerobusChannel;
@@ -26,10 +27,13 @@ export interface StreamContext {
 }
 
 interface Admission {
-  records: readonly WireRecord[];
-  lens: Int32Array;
+  records: number;
   bytes: number;
   ticket: IngestTicket;
+  /** ingest(): the records, encoded into requests once admitted. */
+  raw?: { records: readonly WireRecord[]; lens: Int32Array };
+  /** ingestRows(): the requests, encoded at the call. */
+  encoded?: EncodedRequest[];
 }
 
 interface FlushWaiter { seq: number; resolve(): void; reject(err: Error): void; timer?: NodeJS.Timeout }
@@ -81,6 +85,9 @@ export class ZerobusStream extends EventEmitter {
   private reconnects = 0;
   private lastError?: { code: string; message: string; at: number };
   private readonly latency = new LatencyWindow();
+  private rowWriter?: RowWriter;
+  /** Bytes per encoded row so far: sizes ingestRows' buffers. */
+  private rowBytesHint = 256;
 
   constructor(private readonly context: StreamContext, private readonly opts: StreamOptions) {
     super();
@@ -122,6 +129,17 @@ export class ZerobusStream extends EventEmitter {
     if (this.finalError) return Promise.reject(this.finalError);
     if (!Array.isArray(records)) return Promise.reject(new ZerobusError('INVALID_ARGUMENT', 'ingest() takes an array of records', { retryable: false }));
     if (records.length === 0) return Promise.resolve();
+    if (this.json && typeof records[0] === 'string') {
+      // JSON text is written into its request in one pass (no separate pass for its UTF-8 length)
+      let encoded: EncodedRequest[];
+      try {
+        checkRecordTypes(records, true);
+        encoded = encodeRows(records, writeRecordAsIs, true, this.maxBodyBytes, this.rowBytesHint, 'record');
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      return this.offerEncoded(records.length, encoded);
+    }
     let lens: Int32Array;
     try {
       lens = recordLengths(records, this.json);
@@ -143,10 +161,43 @@ export class ZerobusStream extends EventEmitter {
     }
     return new Promise<void>((resolve, reject) => {
       const ticket: IngestTicket = { seq: this.nextSeq++, remaining: 0, resolve, reject };
-      const admission: Admission = { records, lens, bytes, ticket };
-      if (this.waitingHead === this.waiting.length && this.hasRoom(records.length, bytes)) this.admit(admission);
-      else this.waiting.push(admission);
+      this.offer({ records: records.length, bytes, ticket, raw: { records, lens } });
     });
+  }
+
+  /**
+   * Like ingest(), for row objects the stream encodes itself: PROTO rows with an encoder
+   * compiled from the stream's descriptorProto (the same bytes protobufjs writes), JSON rows as
+   * their JSON.stringify text. Each row is written once, straight into its request.
+   */
+  ingestRows(rows: readonly object[]): Promise<void> {
+    if (this.closing || this._state === 'closed') return Promise.reject(closedError('stream is closed'));
+    if (this.finalError) return Promise.reject(this.finalError);
+    if (!Array.isArray(rows)) return Promise.reject(new ZerobusError('INVALID_ARGUMENT', 'ingestRows() takes an array of rows', { retryable: false }));
+    if (rows.length === 0) return Promise.resolve();
+    let encoded: EncodedRequest[];
+    try {
+      this.rowWriter ??= this.json ? jsonRowWriter() : protoRowWriter(this.opts.descriptorProto!);
+      encoded = encodeRows(rows, this.rowWriter, this.json, this.maxBodyBytes, this.rowBytesHint);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.offerEncoded(rows.length, encoded);
+  }
+
+  private offerEncoded(records: number, encoded: EncodedRequest[]): Promise<void> {
+    let bytes = 0;
+    for (const req of encoded) bytes += req.bytes;
+    this.rowBytesHint = Math.ceil(bytes / records);
+    return new Promise<void>((resolve, reject) => {
+      const ticket: IngestTicket = { seq: this.nextSeq++, remaining: 0, resolve, reject };
+      this.offer({ records, bytes, ticket, encoded });
+    });
+  }
+
+  private offer(admission: Admission): void {
+    if (this.waitingHead === this.waiting.length && this.hasRoom(admission.records, admission.bytes)) this.admit(admission);
+    else this.waiting.push(admission);
   }
 
   hasCapacity(): boolean {
@@ -204,7 +255,7 @@ export class ZerobusStream extends EventEmitter {
 
   private waitingRecords(): number {
     let n = 0;
-    for (let i = this.waitingHead; i < this.waiting.length; i++) n += this.waiting[i].records.length;
+    for (let i = this.waitingHead; i < this.waiting.length; i++) n += this.waiting[i].records;
     return n;
   }
 
@@ -215,7 +266,13 @@ export class ZerobusStream extends EventEmitter {
 
   /** Encode an ingest call into requests of at most maxRequestBytes each. */
   private admit(a: Admission): void {
-    const { records, lens, ticket } = a;
+    const { ticket } = a;
+    if (a.encoded) {
+      for (const req of a.encoded) this.enqueue(req, ticket);
+      if (this.phase === 'open') this.pump();
+      return;
+    }
+    const { records, lens } = a.raw!;
     const budget = this.maxBodyBytes - 6; // batch wrapper tag + length
     let from = 0;
     let size = 0;
@@ -243,7 +300,7 @@ export class ZerobusStream extends EventEmitter {
   private admitWaiting(): void {
     while (this.waitingHead < this.waiting.length) {
       const a = this.waiting[this.waitingHead];
-      if (!this.hasRoom(a.records.length, a.bytes)) break;
+      if (!this.hasRoom(a.records, a.bytes)) break;
       this.waiting[this.waitingHead++] = undefined as unknown as Admission;
       this.admit(a);
     }

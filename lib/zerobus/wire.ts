@@ -53,22 +53,32 @@ function writeVarint(buf: Buffer, pos: number, n: number): number {
   return pos;
 }
 
+/** Why record i cannot travel on a stream of this type, or null. */
+function recordTypeError(r: unknown, i: number, json: boolean): ZerobusError | null {
+  if (typeof r === 'string') return json ? null : mismatch('a string', 'proto');
+  if (r instanceof Uint8Array) return null;
+  return new ZerobusError('INVALID_ARGUMENT', `record ${i} is ${r === null ? 'null' : typeof r}, not ${json ? 'a JSON string or Buffer' : 'a Buffer'}`, {
+    retryable: false,
+    hint: json ? 'Give JSON records as strings (JSON.stringify) or UTF-8 Buffers.' : 'Give PROTO records as encoded Buffers.',
+  });
+}
+
+/** Throws the first record that cannot travel on a stream of this type. */
+export function checkRecordTypes(records: readonly unknown[], json: boolean): void {
+  for (let i = 0; i < records.length; i++) {
+    const err = recordTypeError(records[i], i, json);
+    if (err) throw err;
+  }
+}
+
 /** Wire sizes of the records (payload bytes only), computed once per ingest call. */
 export function recordLengths(records: readonly WireRecord[], json: boolean): Int32Array {
   const lens = new Int32Array(records.length);
   for (let i = 0; i < records.length; i++) {
     const r = records[i];
-    if (typeof r === 'string') {
-      if (!json) throw mismatch('a string', 'proto');
-      lens[i] = Buffer.byteLength(r, 'utf8');
-    } else if (r instanceof Uint8Array) {
-      lens[i] = r.byteLength;
-    } else {
-      throw new ZerobusError('INVALID_ARGUMENT', `record ${i} is ${r === null ? 'null' : typeof r}, not ${json ? 'a JSON string or Buffer' : 'a Buffer'}`, {
-        retryable: false,
-        hint: json ? 'Give JSON records as strings (JSON.stringify) or UTF-8 Buffers.' : 'Give PROTO records as encoded Buffers.',
-      });
-    }
+    if (typeof r === 'string' && json) lens[i] = Buffer.byteLength(r, 'utf8');
+    else if (r instanceof Uint8Array) lens[i] = r.byteLength;
+    else throw recordTypeError(r, i, json)!;
   }
   return lens;
 }
@@ -148,4 +158,99 @@ export function frameRequest(req: EncodedRequest, offset: number): Buffer {
   buf[pos++] = TAG_OFFSET;
   writeVarint(buf, pos, offset);
   return buf.subarray(start, req.bodyStart + req.bytes);
+}
+
+/** Where the first record item of a request built in place begins (room for the batch wrapper). */
+const RECORDS_START = HEADER_ROOM + 6;
+
+/**
+ * A request built record by record: each record is written straight into the request buffer
+ * (after a batch item tag and a length slot), so rows encoded here are never copied again.
+ * The length slot is two bytes (records of 128 B–16 KiB); other sizes move the record once.
+ */
+export class RequestBuilder {
+  buf: Buffer;
+  len = RECORDS_START;
+  count = 0;
+  private itemStart = 0;
+
+  constructor(private readonly json: boolean, capacity: number) {
+    this.buf = Buffer.allocUnsafe(Math.max(RECORDS_START + 64, capacity));
+  }
+
+  ensure(n: number): void {
+    if (this.len + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.len + n) size *= 2;
+    const next = Buffer.allocUnsafe(size);
+    this.buf.copy(next, 0, 0, this.len);
+    this.buf = next;
+  }
+
+  /** Encoded size of the records so far (what counts against the request budget). */
+  get size(): number {
+    return this.len - RECORDS_START;
+  }
+
+  beginRecord(): void {
+    this.ensure(3);
+    this.itemStart = this.len;
+    this.buf[this.len] = TAG_BATCH_ITEM;
+    this.len += 3;
+  }
+
+  /** Ends the record begun last; returns its payload length. */
+  endRecord(): number {
+    const dataStart = this.itemStart + 3;
+    const n = this.len - dataStart;
+    const size = varintSize(n);
+    if (size !== 2) {
+      const shift = size - 2;
+      if (shift > 0) this.ensure(shift);
+      this.buf.copyWithin(dataStart + shift, dataStart, this.len);
+      this.len += shift;
+    }
+    writeVarint(this.buf, this.itemStart + 1, n);
+    this.count++;
+    return n;
+  }
+
+  /** Size of the last record's item (tag, length, payload). */
+  get lastItemBytes(): number {
+    return this.len - this.itemStart;
+  }
+
+  /** Removes the last record and returns a new builder that starts with it. */
+  splitLast(capacity: number): RequestBuilder {
+    const next = new RequestBuilder(this.json, capacity);
+    const n = this.len - this.itemStart;
+    next.ensure(n);
+    this.buf.copy(next.buf, next.len, this.itemStart, this.len);
+    next.itemStart = next.len;
+    next.len += n;
+    next.count = 1;
+    this.len = this.itemStart;
+    this.count--;
+    return next;
+  }
+
+  /** The finished request (a single record becomes `ingest_record`, as in encodeRequest). */
+  finish(): EncodedRequest {
+    const fieldTag = this.json ? TAG_JSON : TAG_PROTO;
+    const inner = this.len - RECORDS_START;
+    let buf = this.buf;
+    if (buf.length - this.len > (this.len >> 2) + 1024) {
+      // do not keep a mostly empty buffer alive while the request is in flight
+      buf = Buffer.allocUnsafe(this.len);
+      this.buf.copy(buf, 0, 0, this.len);
+    }
+    if (this.count === 1) {
+      buf[RECORDS_START] = fieldTag;
+      return { buf, bodyStart: RECORDS_START, records: 1, bytes: inner, batch: false };
+    }
+    const bodyStart = RECORDS_START - 1 - varintSize(inner);
+    buf[bodyStart] = fieldTag;
+    writeVarint(buf, bodyStart + 1, inner);
+    return { buf, bodyStart, records: this.count, bytes: this.len - bodyStart, batch: true };
+  }
 }
