@@ -2,4 +2,4 @@ export { ZerobusSink, toFailure, type ZerobusSinkEvents } from './sink';
 export { BackpressureError, SinkConfigError, isBackpressureError, type BackpressureReason } from './errors';
 export { SINK_DEFAULTS, MAX_REQUEST_BYTES, type ZerobusSinkOptions, type SinkFormat, type SinkRecordType } from './options';
 export type { AcceptResult, RejectedRecord, SinkFailure, SinkReceipt, SinkStats, SinkStatus, SinkStateName } from './types';
-export { createRecordEncoder, encodeBatch, type RecordEncoder, type EncodeOutcome, type EncodedBatch } from './record-encoder';
+export { createRecordEncoder, type RecordEncoder, type EncodeOutcome } from './record-encoder';

@@ -33,11 +33,6 @@ export interface ZerobusSinkOptions {
   createTimeoutMs?: number;
   /** After a final error (bad credentials, missing grant, ...), try a new stream this often (default 60 s). */
   failedRetryMs?: number;
-  /**
-   * Map and encode tag events (format 'ot-event') on the process's encode worker thread
-   * (default true); false keeps all the work on the calling thread.
-   */
-  encodeThread?: boolean;
   /** Clock (ms since epoch), for tests. */
   now?: () => number;
 }

@@ -24,35 +24,6 @@ export interface RecordEncoderOptions {
   schemaSql?: string;
 }
 
-/** What one accept() call's items became: records to spool, in item order, and the items refused. */
-export interface EncodedBatch {
-  records: Buffer[];
-  rejected: { index: number; reason: string }[];
-  bytes: number;
-}
-
-/**
- * Encodes a call's items; a record larger than `maxRecordBytes` (one request's capacity) is
- * refused like an item that cannot be mapped. The same function runs inline and in the encode
- * worker (encode-thread.ts), so both give identical results.
- */
-export function encodeBatch(encoder: RecordEncoder, items: unknown[], ingestionMicros: number, maxRecordBytes: number): EncodedBatch {
-  const records: Buffer[] = [];
-  const rejected: { index: number; reason: string }[] = [];
-  let bytes = 0;
-  for (let index = 0; index < items.length; index++) {
-    const outcome = encoder.encode(items[index], ingestionMicros);
-    if (!outcome.ok) rejected.push({ index, reason: outcome.reason });
-    else if (outcome.data.length > maxRecordBytes) {
-      rejected.push({ index, reason: `the encoded record has ${outcome.data.length} bytes, more than the ${maxRecordBytes} bytes one request may carry` });
-    } else {
-      records.push(outcome.data);
-      bytes += outcome.data.length;
-    }
-  }
-  return { records, rejected, bytes };
-}
-
 export function createRecordEncoder(opts: RecordEncoderOptions): RecordEncoder {
   if (opts.format === 'ot-event') return otEventEncoder(opts);
   return rowsEncoder(opts);

@@ -4,8 +4,7 @@ import type { StreamState, ZerobusClient, ZerobusStream } from '../zerobus';
 import { BackpressureError, SinkConfigError } from './errors';
 import { LatencyWindow, RateMeter } from './meters';
 import { MAX_REQUEST_BYTES, SINK_DEFAULTS, type SinkFormat, type SinkRecordType, type ZerobusSinkOptions } from './options';
-import { encodeThread, type ThreadEncoding } from './encode-thread';
-import { createRecordEncoder, encodeBatch, type EncodedBatch, type RecordEncoder } from './record-encoder';
+import { createRecordEncoder, type RecordEncoder } from './record-encoder';
 import { prepareSpoolFormat, type RecordConverter } from './spool-format';
 import type { AcceptResult, RejectedRecord, SinkFailure, SinkReceipt, SinkStats, SinkStatus } from './types';
 
@@ -71,9 +70,6 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
   readonly format: SinkFormat;
   readonly recordType: SinkRecordType;
   private readonly encoder: RecordEncoder;
-  /** the process's encode worker, for tag events (format 'ot-event'); released on close */
-  private thread: typeof encodeThread | undefined;
-  private readonly threadEncoding: ThreadEncoding;
   private readonly spool: Spool;
   private readonly memory: boolean;
   private readonly spoolMaxBytes: number;
@@ -149,11 +145,6 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
       sourceSystem: opts.sourceSystem ?? '',
       schemaSql: opts.schemaSql,
     });
-    this.threadEncoding = { recordType: this.recordType, sourceSystem: opts.sourceSystem ?? '' };
-    if (this.format === 'ot-event' && opts.encodeThread !== false) {
-      this.thread = encodeThread;
-      this.thread.acquire();
-    }
     this.spool = createSpool(opts.spool ?? {});
     this.spoolMaxBytes = opts.spool?.maxBytes ?? (opts.spool?.dir ? SPOOL_DEFAULTS.diskMaxBytes : SPOOL_DEFAULTS.memoryMaxBytes);
     this.memory = !opts.spool?.dir;
@@ -205,18 +196,19 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
     }
 
     const ingestionMicros = Math.round(this.now() * 1000);
-    let batch: EncodedBatch;
-    if (this.thread?.takes(items)) {
-      batch = await this.thread.encode(items, ingestionMicros, this.maxRecordBytes, this.threadEncoding, this.encoder);
-      // things may have changed meanwhile (closing, memory spool failed): nothing of this call is kept
-      this.refuseIfClosing();
-      if (this.memory && this.status.state === 'failed') {
-        throw new BackpressureError('failed', `not accepting records: the memory spool cannot keep them while Zerobus refuses the stream (${this.lastFailure?.message ?? 'failed'})`);
+    const records: Buffer[] = [];
+    const rejected: RejectedRecord[] = [];
+    let bytes = 0;
+    for (let index = 0; index < items.length; index++) {
+      const outcome = this.encoder.encode(items[index], ingestionMicros);
+      if (!outcome.ok) rejected.push({ index, reason: outcome.reason });
+      else if (outcome.data.length > this.maxRecordBytes) {
+        rejected.push({ index, reason: `the encoded record has ${outcome.data.length} bytes, more than the ${this.maxRecordBytes} bytes one request may carry` });
+      } else {
+        records.push(outcome.data);
+        bytes += outcome.data.length;
       }
-    } else {
-      batch = encodeBatch(this.encoder, items, ingestionMicros, this.maxRecordBytes);
     }
-    const { records, rejected, bytes } = batch;
     this.rejected += rejected.length;
     if (records.length === 0) return { accepted: 0, rejected };
 
@@ -581,8 +573,6 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
 
   private async doClose(timeoutMs: number): Promise<void> {
     this.closing = true;
-    this.thread?.release();
-    this.thread = undefined;
     const deadline = Date.now() + Math.max(0, timeoutMs);
     const left = () => Math.max(0, deadline - Date.now());
     if (this.retryTimer) clearTimeout(this.retryTimer);
