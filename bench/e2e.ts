@@ -19,6 +19,8 @@ interface LoadResult {
   okEvents: number;
   /** warm-up included */
   allOkEvents: number;
+  /** CPU of the generator itself after its warm-up */
+  cpuSeconds: number;
   seconds: number;
   p50: number;
   p99: number;
@@ -107,7 +109,7 @@ export async function run(opts: BenchOptions): Promise<BenchResult[]> {
     for (const [target, label] of scenarios) {
       if (opts.quick && target !== 'durable') continue;
       const r = await measure(target, { concurrency: 8 });
-      const notes = `p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, peak RSS ${Math.round(r.peakRssMb)} MB, CPU ${Math.round(r.cpuPercent)}%, Node-RED ${r.usPerEvent.toFixed(1)} µs/event (main thread ${r.mainUsPerEvent.toFixed(1)}), statuses ${JSON.stringify(r.statuses)}`;
+      const notes = `p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, peak RSS ${Math.round(r.peakRssMb)} MB, CPU ${Math.round(r.cpuPercent)}%, Node-RED ${r.usPerEvent.toFixed(1)} µs/event (main thread ${r.mainUsPerEvent.toFixed(1)}), load generator ${((r.cpuSeconds * 1e6) / r.okEvents).toFixed(1)} µs/event, statuses ${JSON.stringify(r.statuses)}`;
       results.push(withRatio({ scenario: label, metric: 'throughput', value: r.eventsPerSec, unit: 'events/s', baseline: { name: 'http in→response', value: baseline.eventsPerSec }, notes }));
     }
     // latency at the original module's claimed rate
