@@ -3,6 +3,8 @@
  * PROTO fast path writes straight into it, so a request's rows go to memory and disk as one
  * Buffer without ever becoming JS strings.
  */
+import { grownBuffer } from '../buffer-growth';
+
 /**
  * Buffers of stored rows that their owner released (rows that left the emulator's memory
  * window), reused for new rows: writing into memory the process already has is several times
@@ -22,12 +24,7 @@ export class LineWriter {
   lines = 0;
 
   ensure(n: number): void {
-    if (this.len + n <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < this.len + n) size *= 2;
-    const next = Buffer.allocUnsafe(size);
-    this.buf.copy(next, 0, 0, this.len);
-    this.buf = next;
+    if (this.len + n > this.buf.length) this.buf = grownBuffer(this.buf, this.len, n);
   }
 
   /** Bytes of a string known to be ASCII (keys, numbers, base64). */

@@ -6,6 +6,7 @@
  * recovery (new offsets from 0) costs a few bytes, not a re-encode.
  */
 import { ZerobusError } from './errors';
+import { grownBuffer } from '../buffer-growth';
 
 /** Room reserved before the body: outer tag + length (≤5) + offset tag + offset varint (≤10). */
 export const HEADER_ROOM = 20;
@@ -179,12 +180,7 @@ export class RequestBuilder {
   }
 
   ensure(n: number): void {
-    if (this.len + n <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < this.len + n) size *= 2;
-    const next = Buffer.allocUnsafe(size);
-    this.buf.copy(next, 0, 0, this.len);
-    this.buf = next;
+    if (this.len + n > this.buf.length) this.buf = grownBuffer(this.buf, this.len, n);
   }
 
   /** Encoded size of the records so far (what counts against the request budget). */

@@ -3,7 +3,7 @@
  * and MQTT messages for zerobus-sparkplug-in. Pure functions of the PRNG, so a seed replays.
  */
 import * as zlib from 'zlib';
-import type { Prng } from './prng';
+import type { Prng } from '../support/prng';
 
 export interface HttpCase {
   kind: string;

@@ -14,7 +14,7 @@ import Aedes from 'aedes';
 import * as mqtt from 'mqtt';
 import { eventually } from '../support/dist';
 import { httpCase, mqttCase, type HttpCase } from './fuzz-cases';
-import { Prng } from './prng';
+import { Prng } from '../support/prng';
 import { BATCH_ID, ChaosRig, isAlive, processFigures, report, scaled, sleep, TAB_ID, useChaosRig } from './rig';
 
 const SEED = 0x5eed_2025;

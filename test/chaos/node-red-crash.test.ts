@@ -11,7 +11,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { eventually } from '../support/dist';
 import { ChaosRig, isAlive, report, scaled, sleep, useChaosRig } from './rig';
-import { Prng } from './prng';
+import { Prng } from '../support/prng';
 
 function newestSegment(dir: string): string | undefined {
   const names = fs.readdirSync(dir).filter((n) => /^\d{20}\.seg$/.test(n)).sort();

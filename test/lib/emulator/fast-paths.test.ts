@@ -12,16 +12,7 @@ import { descriptorProtoFromType } from '../../../lib/zerobus';
 import { compileJsonLineWriter } from '../../../lib/schema/json-fast';
 import { PACKAGE_ROOT } from '../../../lib/paths';
 import { decodeRequest, encodeRequest, toNumber } from '../../../lib/zerobus/protocol';
-
-function rng(seed: number) {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 4294967296;
-  };
-}
+import { randomSource as rng } from '../../support/prng';
 
 const OT = parseCreateTables(fs.readFileSync(path.join(PACKAGE_ROOT, 'examples/tables/ot_events.sql'), 'utf8'))[0];
 const WIDE = parseCreateTables(`CREATE TABLE t.s.wide (

@@ -8,6 +8,7 @@ import { encodeRequest as protobufEncode } from '../../../lib/zerobus/protocol';
 import { encodeRows, jsonRowWriter, protoRowWriter, writeRecordAsIs } from '../../../lib/zerobus/row-encoding';
 import { encodeRequest, frameRequest, recordLengths } from '../../../lib/zerobus/wire';
 import { clientFor, emulator, FAST, makeRows, OT_DESCRIPTOR, OtEvent, TABLE } from './harness';
+import { randomSource as rng } from '../../support/prng';
 
 const ALL_KINDS = protobuf.parse(`
   syntax = "proto2";
@@ -22,16 +23,6 @@ const ALL_KINDS = protobuf.parse(`
 `, { keepCase: true }).root;
 const Every = ALL_KINDS.lookupType('Every');
 
-/** Deterministic pseudo-random values, edge cases included. */
-function rng(seed: number) {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 4294967296;
-  };
-}
 const INTS = [0, 1, -1, 127, 128, -128, 16383, 16384, 2 ** 31 - 1, -(2 ** 31), 2 ** 32 - 1, 2 ** 32, 2 ** 53 - 1, -(2 ** 53 - 1), 1_750_000_000_000_000, -1_750_000_000_000_000];
 const STRINGS = ['', 'a', 'x'.repeat(42), 'x'.repeat(43), 'y'.repeat(127), 'z'.repeat(128), 'w'.repeat(20_000), 'ü€😀', 'é'.repeat(42), 'é'.repeat(70), 'lone \ud800 surrogate', '\udc00', 'tab\tquote"'];
 

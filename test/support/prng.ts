@@ -44,3 +44,9 @@ export class Prng {
     return s;
   }
 }
+
+/** A seeded source of numbers in [0, 1), for tests that only need `next`. */
+export function randomSource(seed: number): () => number {
+  const prng = new Prng(seed);
+  return () => prng.next();
+}
