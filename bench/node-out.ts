@@ -11,6 +11,7 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
+import { freePort } from '../demo/node-red-process';
 import { PACKAGE_ROOT } from '../lib/paths';
 import { ZerobusSink, type SinkRecordType } from '../lib/sink';
 import { encodeOtEventProto, toOtEventRow } from '../lib/tags';
@@ -27,17 +28,6 @@ interface EmulatorChild {
   endpoint: string;
   workspaceUrl: string;
   stop(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 async function waitForPort(port: number, timeoutMs: number): Promise<void> {
