@@ -26,7 +26,7 @@ export type BuildResult = { ok: true; options: HostConnectionOptions } | { ok: f
 const URL_RE = /^(mqtts?|wss?):\/\/[^\s/]+/i;
 
 /** The editor's default host id, also for flows written by hand without one. */
-export const DEFAULT_HOST_ID = 'node-red-zerobus';
+const DEFAULT_HOST_ID = 'node-red-zerobus';
 
 export function hostIdOf(s: Pick<BrokerSettings, 'hostId'>): string {
   return (s.hostId ?? '').trim() || DEFAULT_HOST_ID;
