@@ -96,8 +96,12 @@ export default function (RED: NodeAPI): void {
         });
       };
       s.on('state', (st) => {
-        if (st.state !== 'failed') failedText = undefined;
-        return st.state === 'failed' ? status.now(statusFor(st, s.stats(), s.accepting, t)) : refresh();
+        if (st.state === 'failed') {
+          status.now(statusFor(st, s.stats(), s.accepting, t));
+          return;
+        }
+        failedText = undefined; // out of the final error: arriving messages no longer report it
+        refresh();
       });
       s.on('failure', (failure) => reportFailure(failure));
       s.on('warning', (text) => node.warn(clean(text)));
