@@ -425,8 +425,12 @@ for (const runtime of runtimes) describe(`acceptance on ${runtime.name}: SPEC pr
     assert.equal(missing.json.ok, false);
     assert.match(missing.json.message, /no_such_table/);
 
+    // an export that failed (e.g. refused) would hold no secret either: make sure it is the real one
+    const exported = await httpJson(`${nodeRed.url}/flows`);
+    assert.equal(exported.status, 200);
+    assert.ok(exported.text.includes('"cfg-down"'), 'the flow export');
     const everything = [
-      (await httpJson(`${nodeRed.url}/flows`)).text,
+      exported.text,
       (await httpJson(`${base}/diagnostics`)).text,
       (await httpJson(`${base}/health`)).text,
       JSON.stringify([...seen.entries()].filter(([topic]) => topic.startsWith('acc/'))),
