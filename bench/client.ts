@@ -23,7 +23,6 @@ import { PACKAGE_ROOT, PROTO_DIR } from '../lib/paths';
 import { cpuSeconds } from './process-stats';
 import { descriptorProtoFromType, ZerobusClient } from '../lib/zerobus';
 
-export type { BenchResult } from './result';
 import type { BenchResult } from './result';
 
 const TABLE = 'main.ot.tag_events';

@@ -17,7 +17,6 @@ import { PACKAGE_ROOT } from '../lib/paths';
 import { descriptorForTable, parseCreateTables } from '../lib/schema';
 import { decodeResponse, EPHEMERAL_STREAM_PATH, encodeRequest, toNumber, type StreamResponseMsg } from '../lib/zerobus/protocol';
 
-export type { BenchResult } from './result';
 import type { BenchResult } from './result';
 
 const BATCH = 500;

@@ -23,11 +23,6 @@ export class RecordSpans {
   text(i: number): string {
     return this.buf.toString('utf8', this.starts[i], this.ends[i]);
   }
-
-  /** Record i as bytes (a view, as protobufjs gives a `bytes` field). */
-  bytes(i: number): Buffer {
-    return this.buf.subarray(this.starts[i], this.ends[i]);
-  }
 }
 
 export interface FastIngest {

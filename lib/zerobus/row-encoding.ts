@@ -11,18 +11,22 @@ import { HEADER_ROOM, maxRecordBytes, RequestBuilder, type EncodedRequest } from
 
 export type RowWriter = (row: unknown, w: RequestBuilder) => void;
 
+/** UTF-8 of `text`; its exact byte length is computed only when the 3-bytes-per-unit bound does not fit. */
+function writeText(text: string, w: RequestBuilder): void {
+  if (w.len + text.length * 3 > w.buf.length) w.ensure(Buffer.byteLength(text, 'utf8'));
+  w.len += w.buf.write(text, w.len, 'utf8');
+}
+
 function writeJsonRow(row: unknown, w: RequestBuilder): void {
   const text = JSON.stringify(row);
   if (typeof text !== 'string') throw new Error(`${row === undefined ? 'undefined' : typeof row} has no JSON text`);
-  if (w.len + text.length * 3 > w.buf.length) w.ensure(Buffer.byteLength(text, 'utf8'));
-  w.len += w.buf.write(text, w.len, 'utf8');
+  writeText(text, w);
 }
 
 /** A record given as JSON text or bytes (ingest() on a JSON stream), written as it is. */
 export function writeRecordAsIs(record: unknown, w: RequestBuilder): void {
   if (typeof record === 'string') {
-    if (w.len + record.length * 3 > w.buf.length) w.ensure(Buffer.byteLength(record, 'utf8'));
-    w.len += w.buf.write(record, w.len, 'utf8');
+    writeText(record, w);
   } else {
     const bytes = record as Uint8Array;
     w.ensure(bytes.byteLength);

@@ -211,11 +211,6 @@ export class RequestBuilder {
     return n;
   }
 
-  /** Size of the last record's item (tag, length, payload). */
-  get lastItemBytes(): number {
-    return this.len - this.itemStart;
-  }
-
   /** Removes the last record and returns a new builder that starts with it. */
   splitLast(capacity: number): RequestBuilder {
     const next = new RequestBuilder(this.json, capacity);

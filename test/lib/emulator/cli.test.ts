@@ -62,14 +62,12 @@ describe('emulator: CLI', () => {
     assert.ok(fs.readFileSync(CLI, 'utf8').startsWith('#!/usr/bin/env node'));
   });
 
-  it('keeps running and stops cleanly when whoever read its output went away (| head)', async () => {
+  it('stops cleanly when whoever read its output went away (| head)', async () => {
     const run = runCli(['--grpc-port', '0', '--http-port', '0', '--schema', SCHEMA]);
     const [, workspace] = await run.waitFor(/web page\s+(http:\/\/127\.0\.0\.1:\d+)\//);
     run.child.stdout.destroy();
-    // a request makes it log a line into the closed pipe
     assert.equal((await fetch(`${workspace}/api/tables`)).status, 200);
-    await new Promise((r) => setTimeout(r, 100));
-    assert.equal((await fetch(`${workspace}/api/tables`)).status, 200);
+    // the HTTP API logs nothing: the write into the closed pipe (EPIPE) is the stop message
     run.child.kill('SIGTERM');
     assert.equal(await run.exited, 0, run.output().err);
   });
