@@ -13,17 +13,17 @@
  */
 import type { TagEvent } from '../tags/event';
 import { canonicalValueText } from '../tags';
+import { grownBuffer } from '../buffer-growth';
 
-let buf = new Uint8Array(1024);
-let view = new DataView(buf.buffer);
+let buf: Buffer = Buffer.alloc(1024);
+let view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
 let pos = 0;
 
 function room(bytes: number): void {
   if (pos + bytes <= buf.length) return;
-  const bigger = new Uint8Array(Math.max(pos + bytes, buf.length * 2));
-  bigger.set(buf.subarray(0, pos));
-  buf = bigger;
-  view = new DataView(buf.buffer);
+  buf = grownBuffer(buf, pos, bytes);
+  // a grown Buffer may be a slice of Node's shared pool: the view starts at its offset
+  view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
 }
 
 function putString(tag: number, s: string): void {
