@@ -213,7 +213,11 @@ function digest(len: number): void {
   WORDS[3] = h3;
 }
 
-/** WORDS as UUID text, one flat string. */
+/**
+ * WORDS as UUID text, one flat string. Written out byte by byte: this runs once per row, and a
+ * loop over a table of text offsets measured 0–5 % slower per event id (bench of nameStart …
+ * nameFinish, interleaved in one process).
+ */
 function uuidText(): string {
   const h0 = WORDS[0], h1 = WORDS[1], h2 = WORDS[2], h3 = WORDS[3];
   hex(0, h0 >>> 24);
