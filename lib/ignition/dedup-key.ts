@@ -109,6 +109,7 @@ export function murmur128(data: Uint8Array, len: number, out: Int32Array, at: nu
   let h1 = seed | 0, h2 = seed | 0, h3 = seed | 0, h4 = seed | 0;
   const blocks = len & ~15;
   for (let i = 0; i < blocks; i += 16) {
+    // four lanes as in the reference, each with its own constants and rotations (so not a loop)
     let k1 = word(data, i), k2 = word(data, i + 4), k3 = word(data, i + 8), k4 = word(data, i + 12);
     k1 = Math.imul(rotl(Math.imul(k1, C1), 15), C2);
     h1 ^= k1;
