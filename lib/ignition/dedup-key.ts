@@ -13,17 +13,17 @@
  */
 import type { TagEvent } from '../tags/event';
 import { canonicalValueText } from '../tags';
+import { grownBuffer } from '../buffer-growth';
 
-let buf = new Uint8Array(1024);
-let view = new DataView(buf.buffer);
+let buf: Buffer = Buffer.alloc(1024);
+let view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
 let pos = 0;
 
 function room(bytes: number): void {
   if (pos + bytes <= buf.length) return;
-  const bigger = new Uint8Array(Math.max(pos + bytes, buf.length * 2));
-  bigger.set(buf.subarray(0, pos));
-  buf = bigger;
-  view = new DataView(buf.buffer);
+  buf = grownBuffer(buf, pos, bytes);
+  // a grown Buffer may be a slice of Node's shared pool: the view starts at its offset
+  view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
 }
 
 function putString(tag: number, s: string): void {
@@ -109,6 +109,7 @@ export function murmur128(data: Uint8Array, len: number, out: Int32Array, at: nu
   let h1 = seed | 0, h2 = seed | 0, h3 = seed | 0, h4 = seed | 0;
   const blocks = len & ~15;
   for (let i = 0; i < blocks; i += 16) {
+    // four lanes as in the reference, each with its own constants and rotations (so not a loop)
     let k1 = word(data, i), k2 = word(data, i + 4), k3 = word(data, i + 8), k4 = word(data, i + 12);
     k1 = Math.imul(rotl(Math.imul(k1, C1), 15), C2);
     h1 ^= k1;

@@ -17,11 +17,7 @@ import {
   qualityFromName,
   QUALITY_GOOD,
 } from './quality';
-import { describe, parseTimestamp } from './timestamp';
-
-/** Numbers in [1e11, 1e14) are milliseconds as given, always in range (see timestamp.ts). */
-const MILLIS_FROM = 1e11;
-const MICROS_FROM = 1e14;
+import { describe, MICROS_FROM, MILLIS_FROM, parseTimestamp } from './timestamp';
 
 export { canonicalDataType } from './data-type';
 

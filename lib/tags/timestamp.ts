@@ -13,8 +13,9 @@
  */
 
 const SECONDS_FROM = 1e9;
-const MILLIS_FROM = 1e11;
-const MICROS_FROM = 1e14;
+/** [MILLIS_FROM, MICROS_FROM) are milliseconds as given, all within the accepted years */
+export const MILLIS_FROM = 1e11;
+export const MICROS_FROM = 1e14;
 const NANOS_FROM = 1e17;
 /** 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z */
 export const MIN_TIMESTAMP_MS = -62135596800000;

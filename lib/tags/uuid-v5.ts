@@ -13,8 +13,10 @@
  * times the cost of the hash itself (bench/mapping.ts).
  */
 
+import { grownBuffer } from '../buffer-growth';
+
 const W = new Int32Array(80);
-let block = new Uint8Array(4096);
+let block: Buffer = Buffer.alloc(4096);
 /** write position of the name being built (the namespace takes bytes 0–15) */
 let pos = 16;
 /** "00".."ff" as two ASCII bytes per value */
@@ -34,12 +36,9 @@ const latin1Slice: (this: Buffer, start: number, end: number) => string =
   };
 const DIGITS = new Uint8Array(24);
 
+/** Room for `bytes` more name bytes and the SHA-1 padding after them (at most 72 bytes). */
 function ensureRoom(bytes: number): void {
-  const need = pos + bytes + 72;
-  if (block.length >= need) return;
-  const bigger = new Uint8Array(Math.max(need, block.length * 2));
-  bigger.set(block.subarray(0, pos));
-  block = bigger;
+  block = grownBuffer(block, pos, bytes + 72);
 }
 
 /** Writes the UTF-8 bytes of `s` at `at`; returns the new position. `block` must have room. */
@@ -214,7 +213,11 @@ function digest(len: number): void {
   WORDS[3] = h3;
 }
 
-/** WORDS as UUID text, one flat string. */
+/**
+ * WORDS as UUID text, one flat string. Written out byte by byte: this runs once per row, and a
+ * loop over a table of text offsets measured 0–5 % slower per event id (bench of nameStart …
+ * nameFinish, interleaved in one process).
+ */
 function uuidText(): string {
   const h0 = WORDS[0], h1 = WORDS[1], h2 = WORDS[2], h3 = WORDS[3];
   hex(0, h0 >>> 24);

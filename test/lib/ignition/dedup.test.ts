@@ -92,6 +92,25 @@ describe('ignition: dedup window', () => {
     assert.equal(all.size, others.length + 1);
   });
 
+  it('keys events longer than its starting buffer, byte for byte', () => {
+    // 600 characters are 1200 key bytes: the key buffer grows to 2 KiB, which Node may cut from its
+    // shared pool (so numbers written after the path must land at that buffer's offset)
+    const medium: TagEvent = { tagPath: `[default]${'M'.repeat(600)}`, value: 1, timestamp: 1700000000000 };
+    assert.notEqual(keyOf({ ...medium, timestamp: 1700000000001 }), keyOf(medium));
+    assert.notEqual(keyOf({ ...medium, value: 2 }), keyOf(medium));
+    // 3000 characters are 6000 key bytes
+    const long = (tail: string): TagEvent => ({ tagPath: `[default]${'L'.repeat(3000)}${tail}`, value: 'v'.repeat(3000), timestamp: 1700000000000 });
+    const a = keyOf(long('a'));
+    assert.equal(keyOf(long('a')), a);
+    assert.notEqual(keyOf(long('b')), a, 'bytes past the first KiB count');
+    assert.notEqual(keyOf({ ...long('a'), timestamp: 1700000000001 }), a, 'numbers written past the first KiB count');
+    // a short key after the growth is still the key it was before
+    const short: TagEvent = { tagPath: 'p', value: 1, timestamp: 1700000000000 };
+    const before = keyOf(short);
+    keyOf(long('c'));
+    assert.equal(keyOf(short), before);
+  });
+
   it('agrees with a plain Map model through long runs of remember, evict, forget and drop', () => {
     // small table, so that probe runs are long and deletions shift entries often
     const capacity = 50;

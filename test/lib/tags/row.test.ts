@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { EVENT_ID_NAMESPACE, eventId, normaliseTagEvent, RowMappingError, toOtEventRow, type OtEventRow, type TagEvent } from '../../../lib/tags';
+import { canonicalValueText, EVENT_ID_NAMESPACE, eventId, normaliseTagEvent, RowMappingError, toOtEventRow, type OtEventRow, type TagEvent } from '../../../lib/tags';
 
 const ctx = { sourceSystem: 'edge-box', ingestionMicros: 1_700_000_001_000_000 };
 const base = { tagPath: '[default]Line1/Speed', tagProvider: 'default', value: 42.5, quality: 'Good', qualityCode: 192, timestamp: 1700000000123, dataType: 'float' };
@@ -124,6 +124,27 @@ describe('tags/row', () => {
       assert.equal(id, referenceUuidV5('"edge-box","[default]Line1/Speed",1700000000123,42.5,192'));
       assert.equal(row().event_id, id);
       assert.equal(eventId({ ...e, tagPath: 'Ünïcödé/😀' }, 'é'), referenceUuidV5('"é","Ünïcödé/😀",1700000000123,42.5,192'));
+    });
+    it('is the documented name for every kind of field, however long', () => {
+      // eventId writes its name piece by piece into the hash buffer: check each piece against the
+      // documented composition, including names longer than that buffer's first 4 KiB
+      const named = (x: TagEvent, source: string) =>
+        referenceUuidV5([JSON.stringify(source), JSON.stringify(x.tagPath), x.timestamp, canonicalValueText(x.value), x.qualityCode ?? ''].join(','));
+      const cases: [TagEvent, string][] = [
+        [{ ...e, value: -17 }, 'edge-box'],
+        [{ ...e, value: -0 }, 'edge-box'],
+        [{ ...e, value: 2 ** 53 + 2 }, 'edge-box'],
+        [{ ...e, value: 1e-7 }, 'edge-box'],
+        [{ ...e, value: 'quote " backslash \\ newline \n tab \t' }, 'src "x"'],
+        [{ ...e, value: 'lone \ud800 surrogate' }, 'edge-box'],
+        [{ ...e, value: true }, 'edge-box'],
+        [{ ...e, value: { b: [1, 'two'], a: null } }, 'edge-box'],
+        [{ ...e, value: 5n }, 'edge-box'],
+        [{ ...e, timestamp: 1700000000123.25, qualityCode: -2147483132 }, ''],
+        [{ ...e, tagPath: `[default]${'P'.repeat(5000)}`, value: 'ü'.repeat(3000) }, 'edge-box'],
+        [{ ...e, tagPath: 'short again' }, 'edge-box'],
+      ];
+      for (const [x, source] of cases) assert.equal(eventId(x, source), named(x, source), JSON.stringify(x.value, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v)));
     });
     it('is the same for the same event, whatever its raw form', () => {
       assert.equal(eventId(e, 'edge-box'), id);
