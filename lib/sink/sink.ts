@@ -175,7 +175,9 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
 
   /** false when new data (a call like the latest one) would be refused now: spool full under 'block', closing, failed to start. */
   get accepting(): boolean {
-    if (this.closing || this.startError || !this.spoolOpen) return false;
+    if (this.closing || this.startError) return false;
+    // accept() waits for the spool to open: a sink still starting takes data (a POST right after deploy)
+    if (!this.spoolOpen) return true;
     if (this.memory && this.status.state === 'failed') return false;
     return this.spool.canAppend(Math.max(1, this.lastAcceptBytes));
   }

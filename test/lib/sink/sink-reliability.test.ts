@@ -179,6 +179,24 @@ describe('lib/sink ZerobusSink reliability', function () {
       assert.equal(row?.source_system, 'edge-1');
     });
 
+    it('takes data while it is still opening its spool (a request right after deploy), and it lands', async () => {
+      const dir = spoolDir();
+      emu.faults.withholdAcks(true);
+      const first = new ZerobusSink({ client, table: OT_TABLE, sourceSystem: 'edge-1', spool: { dir }, backoff: FAST_BACKOFF });
+      await first.accept(numericEvents(500, 'Backlog')); // a backlog to recover makes the opening take a while
+      await first.close(100);
+      emu.faults.withholdAcks(false);
+
+      const second = sink({ spool: { dir } });
+      assert.equal(second.state.state, 'starting');
+      assert.equal(second.accepting, true, 'a sink still starting says it takes data');
+      const events = numericEvents(10, 'Early');
+      await second.accept(events);
+      await waitFor(() => second.stats().backlog === 0, 'backlog and early events delivered');
+      const landed = rowsOf();
+      for (const e of events) assert.ok(landed.has(keyOf(e)), `${keyOf(e)} landed`);
+    });
+
     it('refuses to start when custom rows of another record type wait in the spool, and says why', async () => {
       const dir = spoolDir();
       emu.faults.withholdAcks(true);
@@ -188,6 +206,7 @@ describe('lib/sink ZerobusSink reliability', function () {
       const second = sink({ table: READINGS_TABLE, format: 'rows', recordType: 'proto', schemaSql: READINGS_SQL, spool: { dir } });
       await assert.rejects(second.start(), (err: unknown) => err instanceof SinkConfigError && /JSON/.test((err as Error).message));
       assert.equal(second.state.state, 'failed');
+      assert.equal(second.accepting, false, 'a sink that could not start takes no data');
       await assert.rejects(second.accept([{ id: 2 }]), BackpressureError);
     });
   });
