@@ -274,8 +274,7 @@ describe('zerobus-out node', function () {
     await delay(150);
     stop = true;
     await pump;
-    await delay(200);
-    assert.ok(done.length > 0);
+    await waitFor(() => done.length > 0, 'some events durable');
     await waitFor(() => {
       const landed = new Set(emu.allRows(OT_TABLE).map((r) => `${String(r.tag_path)}@${String(r.event_time)}`));
       return done.every((e) => landed.has(`${String(e.tagPath)}@${(e.timestamp as number) * 1000}`));
