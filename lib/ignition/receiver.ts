@@ -413,7 +413,7 @@ export class IgnitionReceiver {
     const [mine, ...earlier] = outcome === 'closed' ? [{ ok: false, reason: 'closed' } as DeliveryWait] : outcome;
     if (count) {
       if (mine.ok) {
-        this.dedup.confirm(keys, count, delivery);
+        this.dedup.confirm(delivery);
         const failed = mine.outcome?.failed ?? 0;
         c.totalEventsSent += count - failed;
         c.totalEventsFailed += failed;
