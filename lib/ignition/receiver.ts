@@ -8,7 +8,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'http';
 import type { TagEvent } from '../tags/event';
-import { normaliseOrReason } from '../tags';
+// from its module, not the lib/tags index, whose CommonJS re-exports are getters (read per event)
+import { normaliseOrReason } from '../tags/normalise';
 import { dedupKey } from './dedup-key';
 import { deliveryTracker, type DeliveryTracker, type TicketCounts, type TicketOutcome } from '../delivery/tickets';
 import { checkContentType } from './content-type';

@@ -9,6 +9,12 @@ import { MAX_FIELD_LENGTH, MAX_TAG_PATH_LENGTH, MAX_VALUE_CHARS, MAX_VALUE_DEPTH
 
 const ajv = new Ajv({ allErrors: false, strictTypes: false });
 
+// Read once: two of these come through re-exports, which CommonJS turns into getters, and a
+// getter chain per field per event cost more than the ajv call surelyValid replaces.
+const TAG_PATH_MAX = MAX_TAG_PATH_LENGTH;
+const FIELD_MAX = MAX_FIELD_LENGTH;
+const VALUE_MAX = MAX_VALUE_CHARS;
+
 const validateBatch: ValidateFunction = ajv.compile({ type: 'array' });
 const validateSingle: ValidateFunction = ajv.compile({ type: 'object' });
 
@@ -61,9 +67,9 @@ function surelyValid(item: unknown): boolean {
   const r = item as Record<string, unknown>;
   const tagPath = r.tagPath;
   return (
-    typeof tagPath === 'string' && tagPath.length > 0 && tagPath.length <= MAX_TAG_PATH_LENGTH &&
-    fits(r.tagProvider, MAX_FIELD_LENGTH) && fits(r.quality, MAX_FIELD_LENGTH) && fits(r.sourceSystem, MAX_FIELD_LENGTH) &&
-    fits(r.alarmState, MAX_FIELD_LENGTH) && fits(r.dataType, 1024) && fits(r.timestamp, 1024) && fits(r.value, MAX_VALUE_CHARS)
+    typeof tagPath === 'string' && tagPath.length > 0 && tagPath.length <= TAG_PATH_MAX &&
+    fits(r.tagProvider, FIELD_MAX) && fits(r.quality, FIELD_MAX) && fits(r.sourceSystem, FIELD_MAX) &&
+    fits(r.alarmState, FIELD_MAX) && fits(r.dataType, 1024) && fits(r.timestamp, 1024) && fits(r.value, VALUE_MAX)
   );
 }
 
