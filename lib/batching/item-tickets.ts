@@ -47,10 +47,10 @@ export function distributeTickets(tickets: TicketCounts | undefined, n: number):
   return (i) => shares[i] ?? NO_TICKET;
 }
 
-/** Adds one event's share into a batch's ticket counts. */
-export function addShare(into: TicketCounts, share: TicketShare): void {
-  if (share.id !== undefined) into[share.id] = (into[share.id] ?? 0) + share.count;
-  if (share.extra) for (const id of Object.keys(share.extra)) into[id] = (into[id] ?? 0) + share.extra[id];
+/** Adds `times` events' worth of one share into a batch's ticket counts. */
+export function addShare(into: TicketCounts, share: TicketShare, times = 1): void {
+  if (share.id !== undefined) into[share.id] = (into[share.id] ?? 0) + share.count * times;
+  if (share.extra) for (const id of Object.keys(share.extra)) into[id] = (into[id] ?? 0) + share.extra[id] * times;
 }
 
 /** Settles one event's share as done (an event dropped on purpose was delivered as asked). */

@@ -29,8 +29,10 @@ export class DedupWindow {
   private readonly mask: number;
   private readonly keys: Int32Array;
   private readonly used: Uint8Array;
-  /** per slot: the pending delivery, or null for a plain known id */
+  /** per slot: the pending delivery, or null for a plain known id (also when its delivery is in `confirmed`) */
   private readonly state: (PendingDelivery | null)[];
+  /** deliveries that succeeded; weak, so that a delivery no slot holds any more can go */
+  private readonly confirmed = new WeakSet<PendingDelivery>();
   /** ids in the order they were first remembered, for FIFO eviction */
   private readonly ring: Int32Array;
   private ringFilled = 0;
@@ -58,7 +60,12 @@ export class DedupWindow {
     const slot = this.find(keys, 4 * i);
     if (slot < 0) return NEW;
     const delivery = this.state[slot];
-    return delivery === null ? KNOWN : { state: 'pending', delivery };
+    if (delivery === null) return KNOWN;
+    if (this.confirmed.has(delivery)) {
+      this.state[slot] = null;
+      return KNOWN;
+    }
+    return { state: 'pending', delivery };
   }
 
   /** Remembers id `i` of `keys`, optionally as pending until `delivery` settles. */
@@ -86,12 +93,15 @@ export class DedupWindow {
     this.insert(keys, at, delivery ?? null);
   }
 
-  /** The delivery of the first `n` ids of `keys` succeeded: they are plain known ids from now on. */
-  confirm(keys: Int32Array, n: number, delivery: PendingDelivery): void {
-    for (let i = 0; i < n; i++) {
-      const slot = this.find(keys, 4 * i);
-      if (slot >= 0 && this.state[slot] === delivery) this.state[slot] = null;
-    }
+  /**
+   * `delivery` succeeded: the ids remembered with it are plain known ids from now on. Marked
+   * once per delivery, not per id: a lookup that meets one of its ids clears the slot then (a
+   * pass over every id of every request cost ≈ 0.15 µs per event, mostly cache misses in the
+   * table, for ids that are rarely looked up again). A confirmed delivery is never remembered
+   * again: each request makes its own.
+   */
+  confirm(delivery: PendingDelivery): void {
+    this.confirmed.add(delivery);
   }
 
   /**
@@ -101,6 +111,7 @@ export class DedupWindow {
    * (at-least-once is kept).
    */
   forget(keys: Int32Array, n: number, delivery: PendingDelivery): void {
+    if (this.confirmed.has(delivery)) return; // its ids are known ids, not its any more
     for (let i = 0; i < n; i++) {
       const slot = this.find(keys, 4 * i);
       if (slot >= 0 && this.state[slot] === delivery) this.remove(slot);

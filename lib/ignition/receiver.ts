@@ -8,7 +8,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'http';
 import type { TagEvent } from '../tags/event';
-import { normaliseOrReason } from '../tags';
+// from its module, not the lib/tags index, whose CommonJS re-exports are getters (read per event)
+import { normaliseOrReason } from '../tags/normalise';
 import { dedupKey } from './dedup-key';
 import { deliveryTracker, type DeliveryTracker, type TicketCounts, type TicketOutcome } from '../delivery/tickets';
 import { checkContentType } from './content-type';
@@ -413,7 +414,7 @@ export class IgnitionReceiver {
     const [mine, ...earlier] = outcome === 'closed' ? [{ ok: false, reason: 'closed' } as DeliveryWait] : outcome;
     if (count) {
       if (mine.ok) {
-        this.dedup.confirm(keys, count, delivery);
+        this.dedup.confirm(delivery);
         const failed = mine.outcome?.failed ?? 0;
         c.totalEventsSent += count - failed;
         c.totalEventsFailed += failed;

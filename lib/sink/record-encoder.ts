@@ -1,6 +1,8 @@
 import type * as protobuf from 'protobufjs';
 import { descriptorForTable, parseCreateTables, type TableSchema } from '../schema';
-import { OT_EVENT_DESCRIPTOR, encodeOtEventJson, encodeOtEventProto, toOtEventRow } from '../tags';
+// from their modules, not the lib/tags index, whose CommonJS re-exports are getters (called per record)
+import { OT_EVENT_DESCRIPTOR, encodeOtEventJson, encodeOtEventProto } from '../tags/row-codec';
+import { toOtEventRow } from '../tags/row';
 import { SinkConfigError } from './errors';
 import type { SinkFormat, SinkRecordType } from './options';
 import { plainRowToJson, schemaRowEncoder } from './row-encoder';

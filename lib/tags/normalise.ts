@@ -201,6 +201,16 @@ function normaliseAlarmPriority(raw: unknown): { ok: true; priority: number | un
   return { ok: true, priority: n };
 }
 
+/** An optional text field that normalises to itself (absent, or a text optionalText keeps as is). */
+function unchangedText(raw: unknown): boolean {
+  return raw === undefined || (typeof raw === 'string' && raw.length <= MAX_FIELD_LENGTH && !isBlank(raw));
+}
+
+/** An alarm priority that normalises to itself (absent, or a 32-bit integer number). */
+function unchangedPriority(raw: unknown): boolean {
+  return raw === undefined || (typeof raw === 'number' && Number.isInteger(raw) && raw >= -0x80000000 && raw <= 0x7fffffff);
+}
+
 function dataTypeName(raw: unknown): string | undefined {
   if (typeof raw === 'string') return raw;
   if (typeof raw === 'number') return DATA_TYPE_IDS[raw];
@@ -226,7 +236,23 @@ export function normaliseOrReason(raw: unknown, now?: number): TagEvent | string
   }
 }
 
-function normalise(raw: unknown, now: number | undefined): TagEvent | string {
+/**
+ * For row mapping (the second normalisation on the Ignition path): the canonical event, or the
+ * reason. When `raw` already holds the canonical value in every field a row is made of — as an
+ * event the receiver normalised does, unless a node in between changed it — `raw` itself is
+ * returned instead of an equal copy. Every field is checked each time, so a changed event is
+ * normalised like any other; only the copy is saved. Not for output: `raw` may carry other
+ * properties (historical: false, fields of the user's own), which a row ignores.
+ */
+export function rowFieldsOrReason(raw: unknown, now?: number): TagEvent | string {
+  try {
+    return normalise(raw, now, true);
+  } catch (e) {
+    return `the event could not be read: ${e instanceof Error ? e.message : String(e)}`;
+  }
+}
+
+function normalise(raw: unknown, now: number | undefined, reuse = false): TagEvent | string {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return `a tag event must be a JSON object, not ${describe(raw)}`;
   const r = raw as Record<string, unknown>;
 
@@ -274,6 +300,22 @@ function normalise(raw: unknown, now: number | undefined): TagEvent | string {
   const q = rawQuality === 'Good' && (rawCode === 192 || rawCode === undefined) ? GOOD_192 : normaliseQuality(rawQuality, rawCode);
   if (!q.ok) return q.error;
 
+  const canonicalType = dataType !== undefined && dataType.length > MAX_FIELD_LENGTH ? dataType.slice(0, MAX_FIELD_LENGTH) : dataType;
+  if (
+    reuse &&
+    tagProvider === rawProvider &&
+    timestamp === rawTs &&
+    value === rawValue &&
+    q.quality === rawQuality &&
+    q.qualityCode === rawCode &&
+    canonicalType === r.dataType &&
+    unchangedText(r.sourceSystem) &&
+    unchangedText(r.alarmState) &&
+    unchangedPriority(r.alarmPriority)
+  ) {
+    return r as unknown as TagEvent;
+  }
+
   // Fields in the order of SPEC §3, so that debug output reads like the Ignition payload.
   const event = { tagPath } as TagEvent;
   if (tagProvider !== undefined) event.tagProvider = tagProvider;
@@ -281,7 +323,7 @@ function normalise(raw: unknown, now: number | undefined): TagEvent | string {
   if (q.quality !== undefined) event.quality = q.quality;
   if (q.qualityCode !== undefined) event.qualityCode = q.qualityCode;
   event.timestamp = timestamp;
-  if (dataType !== undefined) event.dataType = dataType.length > MAX_FIELD_LENGTH ? dataType.slice(0, MAX_FIELD_LENGTH) : dataType;
+  if (canonicalType !== undefined) event.dataType = canonicalType;
 
   if (r.sourceSystem !== undefined) {
     const s = optionalText(r.sourceSystem, 'sourceSystem');

@@ -17,7 +17,7 @@
 import type { TagEvent } from './event';
 import { isIntegerType } from './data-type';
 import { canonicalValueText, jsonText } from './json-value';
-import { normaliseOrReason } from './normalise';
+import { rowFieldsOrReason } from './normalise';
 import { nameChar, nameFinish, nameJsonString, nameNumber, nameStart, nameText, uuidBytes } from './uuid-v5';
 
 export interface OtEventRow {
@@ -136,7 +136,7 @@ function setValueColumns(row: OtEventRow, value: unknown, dataType: string | und
 export function toOtEventRow(event: TagEvent | unknown, ctx: RowContext): OtEventRow {
   const micros = ctx.ingestionMicros;
   if (!Number.isSafeInteger(micros)) throw new RowMappingError(`ingestion time ${String(micros)} is not an integer of microseconds`);
-  const e = normaliseOrReason(event, Math.floor(micros / 1000));
+  const e = rowFieldsOrReason(event, Math.floor(micros / 1000));
   if (typeof e === 'string') throw new RowMappingError(e);
   const sourceSystem = e.sourceSystem ?? (ctx.sourceSystem === '' ? undefined : ctx.sourceSystem);
   // properties in column order, so that the row reads like the table wherever it is printed

@@ -108,10 +108,10 @@ export function nameJsonString(s: string): void {
   block[pos++] = 0x22;
 }
 
-/** Appends String(n) (safe integers digit by digit, other numbers through String). */
+/** Appends String(n) (safe integers and short decimals digit by digit, other numbers through String). */
 export function nameNumber(n: number): void {
   if (!Number.isSafeInteger(n)) {
-    nameText(String(n));
+    if (!nameShortDecimal(n)) nameText(String(n));
     return;
   }
   ensureRoom(17);
@@ -120,13 +120,62 @@ export function nameNumber(n: number): void {
     block[pos++] = 45;
     v = -v;
   }
+  pos = writeDigits(v, pos);
+}
+
+/** Writes the decimal digits of the safe integer v ≥ 0 at `at`; returns the new position. */
+function writeDigits(v: number, at: number): number {
   let k = 0;
   do {
     const q = Math.floor(v / 10);
     DIGITS[k++] = 48 + (v - q * 10);
     v = q;
   } while (v > 0);
-  while (k > 0) block[pos++] = DIGITS[--k];
+  let p = at;
+  while (k > 0) block[p++] = DIGITS[--k];
+  return p;
+}
+
+const POW10 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6];
+const SHORT_LIMIT = 2 ** 51;
+
+/**
+ * String(n) of a number with at most 6 decimals (a timestamp with microseconds, a scaled
+ * reading such as 21.37), without V8's shortest-digits search and the string it allocates;
+ * false, having written nothing, for any other number.
+ *
+ * Why this is String(n): with m = round(|n|·10^k) and m / 10^k === |n| (a division of two
+ * exact doubles, correctly rounded like parsing the text), the decimal m·10^-k reads back as n.
+ * With m < 2^51 the spacing of doubles near n is below 10^-k, so no other decimal with k or
+ * fewer decimals reads back as n: m·10^-k without its trailing zeros is the shortest, which is
+ * what String prints, in plain notation (|n| ≥ 10^-6, far below 10^21). The smallest k that
+ * works gives it, so trying k upwards finds it.
+ */
+function nameShortDecimal(n: number): boolean {
+  const a = n < 0 ? -n : n;
+  for (let k = 1; k <= 6; k++) {
+    const scale = POW10[k];
+    const m = Math.round(a * scale);
+    if (m >= SHORT_LIMIT) return false; // also NaN-free: NaN and ±Infinity fail here or below
+    if (m / scale !== a) continue;
+    ensureRoom(24);
+    if (n < 0) block[pos++] = 45;
+    const whole = Math.floor(m / scale);
+    let frac = m - whole * scale;
+    pos = writeDigits(whole, pos);
+    block[pos++] = 46; // '.'
+    // k digits of the fraction with leading zeros; m / scale was not an integer, so frac > 0,
+    // and the smallest k leaves no trailing zero
+    let at = pos + k;
+    pos = at;
+    while (at > pos - k) {
+      const q = Math.floor(frac / 10);
+      block[--at] = 48 + (frac - q * 10);
+      frac = q;
+    }
+    return true;
+  }
+  return false;
 }
 
 /** Hashes the name built since nameStart and returns its UUID v5 text. */

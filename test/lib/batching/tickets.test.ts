@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { distributeTickets } from '../../../lib/batching';
+import { addShare } from '../../../lib/batching/item-tickets';
 import { disposeHarness, ev, makeHarness, type Harness } from './harness';
 
 describe('TagBatcher delivery tickets', () => {
@@ -18,6 +19,16 @@ describe('TagBatcher delivery tickets', () => {
     const under = distributeTickets({ A: 1 }, 3);
     assert.deepEqual([under(1).id, under(2).id], [undefined, undefined]);
     assert.equal(distributeTickets(undefined, 3)(0).id, undefined);
+  });
+
+  it('adds a run of events that carry the same share as that many single events', () => {
+    const over = distributeTickets({ A: 1, B: 4 }, 2);
+    const once: Record<string, number> = { A: 1 };
+    for (let i = 0; i < 3; i++) addShare(once, over(1));
+    const run: Record<string, number> = { A: 1 };
+    addShare(run, over(1), 3);
+    assert.deepEqual(run, once);
+    assert.deepEqual(run, { A: 1, B: 12 });
   });
 
   it('gives every event of a one-ticket message that ticket, and merges counts per batch', () => {

@@ -42,8 +42,13 @@ describe('ignition: dedup window', () => {
     const seen = w.lookup(x, 0);
     assert.equal(seen.state, 'pending');
     assert.equal(seen.state === 'pending' && seen.delivery, ok);
-    w.confirm(x, 1, ok);
+    w.confirm(ok);
     assert.equal(w.lookup(x, 0).state, 'known');
+    assert.equal(w.lookup(x, 0).state, 'known');
+    // a confirmed delivery is done: a late forget for it leaves its ids known
+    w.forget(x, 1, ok);
+    assert.equal(w.lookup(x, 0).state, 'known');
+    assert.equal(w.size, 2);
     w.forget(y, 1, bad);
     assert.equal(w.lookup(y, 0).state, 'new');
     // a forget for another delivery does not touch an id that was re-remembered meanwhile
@@ -117,6 +122,7 @@ describe('ignition: dedup window', () => {
     const w = new DedupWindow(capacity);
     const model = new Map<string, PendingDelivery | null>();
     const ring: string[] = [];
+    // as in the receiver, a delivery is confirmed once for all its ids and never used again
     const deliveries = [Promise.resolve(true), Promise.resolve(false)];
     let seed = 7;
     const rand = (n: number) => {
@@ -144,9 +150,11 @@ describe('ignition: dedup window', () => {
         model.delete(name);
         w.drop(k, 1);
       } else {
-        const delivery = deliveries[rand(2)];
-        if (model.get(name) === delivery) model.set(name, null);
-        w.confirm(k, 1, delivery);
+        const which = rand(2);
+        const delivery = deliveries[which];
+        for (const [n, d] of model) if (d === delivery) model.set(n, null);
+        w.confirm(delivery);
+        deliveries[which] = Promise.resolve(which === 0);
       }
       if (step % 50 === 0) {
         for (let i = 0; i < 120; i++) {

@@ -89,6 +89,25 @@ describe('ignition: shapes and limits', () => {
     assert.match(checkItem(7)!, /must be object/);
   });
 
+  it('counts the limits in characters (code points), at and just past each limit', () => {
+    const emoji = '😀'; // two UTF-16 units, one character
+    const limits: [string, number][] = [['tagPath', 1024], ['tagProvider', 256], ['quality', 256], ['sourceSystem', 256], ['alarmState', 256], ['dataType', 1024], ['timestamp', 1024]];
+    for (const [field, max] of limits) {
+      const item = (text: string) => ({ tagPath: 'a', [field]: text });
+      assert.equal(checkItem(item('x'.repeat(max))), null, `${field} at ${max}`);
+      assert.equal(checkItem(item(emoji.repeat(max))), null, `${field} at ${max} characters in ${2 * max} units`);
+      assert.match(checkItem(item('x'.repeat(max + 1)))!, new RegExp(`${field} must NOT have more than ${max}`));
+      assert.match(checkItem(item(emoji.repeat(max + 1)))!, new RegExp(`${field} must NOT have more than ${max}`));
+    }
+    assert.equal(checkItem({ tagPath: 'a', value: emoji.repeat(1024 * 1024) }), null);
+    assert.match(checkItem({ tagPath: '' })!, /tagPath must NOT have fewer than 1/);
+    assert.match(checkItem({ tagPath: 5 })!, /tagPath must be string/);
+    assert.match(checkItem([{ tagPath: 'a' }])!, /must be object/);
+    assert.match(checkItem(null)!, /must be object/);
+    // the limits bind strings only: numbers and other types pass to the normaliser
+    assert.equal(checkItem({ tagPath: 'a', quality: 192, timestamp: 1e300, dataType: 8, tagProvider: null }), null);
+  });
+
   it('bounds the depth and size of object values without recursion', () => {
     let deep: unknown = 1;
     for (let i = 0; i < 10_000; i++) deep = [deep];

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
-import { canonicalDataType, normaliseTagEvent, type TagEvent } from '../../../lib/tags';
+import { canonicalDataType, normaliseOrReason, normaliseTagEvent, type TagEvent } from '../../../lib/tags';
+import { rowFieldsOrReason } from '../../../lib/tags/normalise';
 
 const FIXTURES = path.join(__dirname, '../../fixtures/tags');
 const NOW = 1_700_000_000_000;
@@ -289,6 +290,60 @@ describe('tags/normalise', () => {
         assert.doesNotThrow(() => { r = normaliseTagEvent(h); });
         assert.equal((r as { ok: boolean }).ok, false);
       }
+    });
+  });
+
+  describe('rowFieldsOrReason (row mapping)', () => {
+    const ROW_FIELDS = ['tagPath', 'tagProvider', 'value', 'quality', 'qualityCode', 'timestamp', 'dataType', 'sourceSystem', 'alarmState', 'alarmPriority'] as const;
+    const rowFields = (e: TagEvent | string) => (typeof e === 'string' ? e : ROW_FIELDS.map((k) => e[k]));
+
+    it('returns an event it already normalised as it is, and a copy of anything else', () => {
+      const once = ok({ ...base, sourceSystem: 'gw1', alarmState: 'Active', alarmPriority: 2, historical: true });
+      assert.equal(rowFieldsOrReason(once, NOW), once);
+      assert.equal(rowFieldsOrReason({ ...once, extra: 'ignored by rows' }, NOW) === once, false);
+      for (const change of [{ value: 'NaN', dataType: 'Float8' }, { qualityCode: '192' }, { qualityCode: undefined }, { tagProvider: 'None' }, { timestamp: 1_700_000_000 }, { dataType: 'float' }, { sourceSystem: 7 }, { alarmState: null }, { alarmPriority: 'High' }, { value: undefined }]) {
+        const changed = { ...once, ...change };
+        const e = rowFieldsOrReason(changed, NOW);
+        assert.notEqual(e, changed, JSON.stringify(change));
+        assert.deepEqual(rowFields(e), rowFields(normaliseOrReason(changed, NOW)), JSON.stringify(change));
+      }
+    });
+
+    it('gives every row field exactly as normaliseOrReason does, over generated raw and normalised events', () => {
+      let seed = 11;
+      const pick = <T>(xs: readonly T[]): T => {
+        seed = (Math.imul(seed, 1103515245) + 12345) & 0x7fffffff;
+        return xs[seed % xs.length];
+      };
+      const fields: Record<string, readonly unknown[]> = {
+        tagPath: ['[default]A/B', 'C', ' ', '', 7, undefined],
+        tagProvider: ['default', 'None', 'null', '', ' ', undefined, null, 5, 'p'.repeat(300)],
+        value: [1.5, 0, -0, NaN, Infinity, 'x', '', 'NaN', '12', '2024-01-01T00:00:00Z', true, null, undefined, [1, 2], { a: 1 }, 5n],
+        quality: ['Good', 'Bad', 'Bad_Stale', 'good', 192, '', undefined, null],
+        qualityCode: [192, 0, 516, -2147483132, '192', 1.5, undefined, null],
+        timestamp: [1_700_000_000_123, 1_700_000_000_123.5, 1_700_000_000, '1700000000123', NaN, undefined, null, 'bad'],
+        dataType: ['Float8', 'float', 'Int4', 'Int8', 'String', 'DateTime', 'Boolean', 'Nonsense', 'x'.repeat(300), 3, '', undefined],
+        sourceSystem: ['gw', '', ' ', 3, null, undefined, 's'.repeat(256)],
+        alarmState: ['Active', '', null, undefined, 2],
+        alarmPriority: [0, 3, -0, 1.5, 2 ** 31, '3', 'High', '', null, undefined],
+        historical: [true, false, undefined],
+      };
+      let reused = 0;
+      for (let i = 0; i < 20_000; i++) {
+        const raw: Record<string, unknown> = {};
+        for (const [k, values] of Object.entries(fields)) {
+          const v = pick(values);
+          if (v !== undefined || pick([true, false])) raw[k] = v;
+        }
+        // half of them as the receiver hands them on: already normalised
+        const once = normaliseOrReason(raw, NOW);
+        const input = typeof once !== 'string' && i % 2 === 1 ? once : raw;
+        const expected = normaliseOrReason(input, NOW);
+        const got = rowFieldsOrReason(input, NOW);
+        if (got === input) reused++;
+        assert.deepEqual(rowFields(got), rowFields(expected), JSON.stringify(input, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v)));
+      }
+      assert.ok(reused > 1000, `the as-is path was taken ${reused} times`);
     });
   });
 

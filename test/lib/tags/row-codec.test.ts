@@ -93,6 +93,21 @@ describe('tags/row-codec', () => {
       assert.deepEqual(a, copy);
     });
 
+    it('keeps every record intact while later ones fill their shared slab and the next, failed rows included', () => {
+      // records are views of a 64 KiB slab: none may overlap another, across slab changes, huge
+      // rows (their own buffer) and rows that throw half-written
+      const kept: [Buffer, Buffer][] = [];
+      for (let i = 0; i < 3000; i++) {
+        const row = { ...full, tag_path: `[default]Area${i}/${'x'.repeat(i % 97)}`, numeric_value: i };
+        if (i % 500 === 7) assert.throws(() => encodeOtEventProto({ ...row, alarm_priority: 0.5 }), /alarm_priority/);
+        if (i % 1000 === 3) encodeOtEventProto({ ...row, string_value: 's'.repeat(70_000) });
+        const buf = encodeOtEventProto(row);
+        kept.push([buf, encodeOtEventProtoGeneric(row)]);
+      }
+      for (const [buf, expected] of kept) assert.deepEqual(buf, expected);
+      assert.ok(new Set(kept.map(([b]) => b.buffer)).size > 3, 'the records spanned several slabs');
+    });
+
     it('refuses integers the columns cannot hold', () => {
       assert.throws(() => encodeOtEventProto({ ...full, event_time: 1.5 }), RowMappingError);
       assert.throws(() => encodeOtEventProto({ ...full, ingestion_timestamp: 2 ** 60 }), RowMappingError);
