@@ -5,7 +5,9 @@ import {
   assessReadiness,
   claimRoute,
   IgnitionReceiver,
+  isReceiverRoute,
   REDEPLOY_HOLD_MS,
+  ROUTE_PARK_MS,
   vacantRouteHandler,
   type Claim,
   type IngestBatch,
@@ -85,9 +87,21 @@ export default function (RED: NodeAPI): void {
     node.receiver = receiver;
 
     const app = RED.httpNode as unknown as MiddlewareApp;
+    // Requests wait (briefly) until every node of the deploy exists, so the zerobus-out behind
+    // this receiver is there to make them durable: open once the flows have started.
+    const parking = { parks: isReceiverRoute, maxMs: ROUTE_PARK_MS };
     const claim: Claim = claimRoute(app, settings.path, node.id, (req, res, next, subPath) => {
       if (!receiver.handle(req, res, subPath)) next();
-    }, routeMiddleware(runtime));
+    }, routeMiddleware(runtime), { parking });
+    const open = () => {
+      clearTimeout(openTimer);
+      RED.events.removeListener('flows:started', open);
+      if (claim.ok) claim.open();
+    };
+    RED.events.once('flows:started', open);
+    // should no start event come (a runtime that does not send it), requests wait no longer than this
+    const openTimer = setTimeout(open, ROUTE_PARK_MS);
+    openTimer.unref?.();
     if (!claim.ok) {
       const holder = RED.nodes.getNode(claim.owner);
       status.now({ fill: 'red', shape: 'ring', text: t('status.pathTaken', { path: shownPath }) });
@@ -138,15 +152,18 @@ export default function (RED: NodeAPI): void {
 
     node.on('close', (_removed: boolean, done: () => void) => {
       clearInterval(timer);
+      clearTimeout(openTimer);
+      RED.events.removeListener('flows:started', open);
       // Release the route first so that a redeployed node can claim it, then answer what waits.
-      // Until the deploy has started its flows the path answers 503 + Retry-After instead of
-      // 404 (the gateway keeps and resends its batch); a successor's claim ends that at once,
-      // and a path nobody claims (node removed or moved) is free once the flows have started.
+      // Until the deploy has started its flows, requests wait for the successor (at most
+      // ROUTE_PARK_MS, then 503 + Retry-After, never a 404: the gateway keeps and resends its
+      // batch); a path nobody claims (node removed or moved) is free once the flows have started.
       if (claim.ok) {
         const freeOnStart = () => free();
         const free = claim.release({
           handler: vacantRouteHandler(settings.retryAfterSeconds),
           ms: REDEPLOY_HOLD_MS,
+          parking,
           onEnd: () => RED.events.removeListener('flows:started', freeOnStart),
         });
         RED.events.once('flows:started', freeOnStart);
