@@ -26,6 +26,7 @@ const OT = 'main.ot.tag_events';
 const ENERGY = 'main.ot.energy_readings';
 const CLIENT_ID = 'acceptance2-sp';
 const CLIENT_SECRET = 'acceptance2-secret-value';
+const WRONG_SECRET = 'acc2-wrong-secret-value';
 const ADMIN_PASSWORD = 'acc2-admin-pw';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const bcrypt = require('bcryptjs') as { hashSync(text: string, rounds: number): string };
@@ -96,7 +97,7 @@ function probe(id: string, topic: string): object[] {
   const func = [
     'msg.payload = { topic: msg.topic, payload: msg.payload, batch: msg.batch, ignition: msg.ignition, sparkplug: msg.sparkplug,',
     '  rejected: msg.rejected, error: msg.error && { message: msg.error.message, source: msg.error.source && msg.error.source.id },',
-    '  flush: msg.flush, complete: msg.complete };',
+    '  status: msg.status && { text: msg.status.text, fill: msg.status.fill, source: msg.status.source && msg.status.source.id } };',
     'return msg;',
   ].join('\n');
   return [
@@ -178,7 +179,7 @@ for (const runtime of runtimes) describe(`acceptance 2 on ${runtime.name}: hand-
       { id: 'direct-out', type: 'zerobus-out', z: 'acc2-tab', connection: 'cfg', table: OT, recordType: 'json', wires: [[]] },
       { id: 'direct-complete', type: 'complete', z: 'acc2-tab', scope: ['direct-out'], wires: [['complete']] },
       ...probe('complete', 'acc2/complete'),
-      { id: 'direct-catch', type: 'catch', z: 'acc2-tab', scope: ['direct-out', 'rows-out'], wires: [['caught']] },
+      { id: 'direct-catch', type: 'catch', z: 'acc2-tab', scope: ['direct-out', 'rows-out', 'out-bad'], wires: [['caught']] },
       ...probe('caught', 'acc2/catch'),
       // rows with a bad one among them
       { id: 'rows-in', type: 'http in', z: 'acc2-tab', url: '/acc2/rows', method: 'post', wires: [['rows-out', 'rows-ok']] },
@@ -194,12 +195,18 @@ for (const runtime of runtimes) describe(`acceptance 2 on ${runtime.name}: hand-
       { id: 'sp-mqtt', type: 'mqtt in', z: 'acc2-tab', broker: 'mq', topic: 'spBv1.0/Acc2Group/#', qos: '0', datatype: 'buffer', wires: [['sp']] },
       { id: 'sp', type: 'zerobus-sparkplug-in', z: 'acc2-tab', wires: [['sp-probe'], []] },
       ...probe('sp-probe', 'acc2/sp'),
+      // a secret that is wrong: no table given (the default one), path left out... but taken, so its own
+      { id: 'cfg-bad', type: 'zerobus-config', workspaceUrl: '${ZB_WORKSPACE}', endpoint: '${ZB_ENDPOINT}', authType: 'oauth' },
+      { id: 'ign-bad', type: 'zerobus-ignition-in', z: 'acc2-tab', path: '/acc2/bad', wires: [['out-bad']] },
+      { id: 'out-bad', type: 'zerobus-out', z: 'acc2-tab', connection: 'cfg-bad', wires: [[]] },
+      { id: 'status', type: 'status', z: 'acc2-tab', scope: ['out', 'out-bad'], wires: [['status-probe']] },
+      ...probe('status-probe', 'acc2/status'),
     ].map((n, i) => ('z' in n ? { x: 200, y: 40 * (i + 1), ...n } : n));
 
     nodeRed = new NodeRedProcess({
       userDir,
       flows,
-      credentials: { cfg: { clientId: '${ZB_CLIENT_ID}', clientSecret: '${ZB_CLIENT_SECRET}' } },
+      credentials: { cfg: { clientId: '${ZB_CLIENT_ID}', clientSecret: '${ZB_CLIENT_SECRET}' }, 'cfg-bad': { clientId: CLIENT_ID, clientSecret: WRONG_SECRET } },
       install: { tarball },
       redJs: runtime.redJs,
       nodeBinary: runtime.nodeBinary,
@@ -403,6 +410,22 @@ for (const runtime of runtimes) describe(`acceptance 2 on ${runtime.name}: hand-
     assert.equal(badFault.status, 400);
   });
 
+  it('§6 the emulator is importable from the installed package (require and import)', async () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const pkg = require(path.join(userDir, 'node_modules', PKG)) as { startEmulator(o: object): Promise<{ endpoint: string; workspaceUrl: string; stop(): Promise<void> }> };
+    assert.equal(typeof pkg.startEmulator, 'function');
+    const inProcess = await pkg.startEmulator({ grpcPort: 0, httpPort: 0, schemaSql: ['CREATE TABLE main.ot.imported (id BIGINT)'] });
+    try {
+      assert.match(inProcess.endpoint, /^http:\/\/127\.0\.0\.1:\d+$/);
+      const tables = (await httpJson(`${inProcess.workspaceUrl}/api/tables`)).json as { name: string }[];
+      assert.deepEqual(tables.map((t) => t.name), ['main.ot.imported']);
+    } finally {
+      await inProcess.stop();
+    }
+    const esm = execFileSync(process.execPath, ['--input-type=module', '-e', `import { startEmulator } from '${PKG}'; console.log(typeof startEmulator)`], { cwd: userDir, encoding: 'utf8' });
+    assert.equal(esm.trim(), 'function');
+  });
+
   it('§6 OAuth token endpoint: wrong secret and no credentials get 401 invalid_client; right ones a bearer token', async () => {
     const form = new URLSearchParams({
       grant_type: 'client_credentials',
@@ -448,6 +471,48 @@ for (const runtime of runtimes) describe(`acceptance 2 on ${runtime.name}: hand-
     assert.doesNotMatch(JSON.stringify([ok, anon, unreachable].map((r) => r.text)), new RegExp(CLIENT_SECRET));
   });
 
+  it('§4.3 diagnostics count what was received and sent; health says ready with a version', async () => {
+    const base = `${nodeRed.url}/plant7`;
+    const before = (await httpJson(`${base}/diagnostics`)).json;
+    const res = await post(`${base}/ingest/batch`, JSON.stringify([1, 2].map((i) => ({ tagPath: `[default]Acc2/Diag${i}`, value: i, timestamp: Date.now() }))));
+    assert.equal(res.status, 200);
+    const after = await eventually('the counters', async () => {
+      const d = (await httpJson(`${base}/diagnostics`)).json;
+      return d.totalEventsSent - before.totalEventsSent >= 2 ? d : undefined;
+    });
+    assert.equal(after.totalEventsReceived - before.totalEventsReceived, 2);
+    assert.equal(after.totalEventsFailed, 0);
+    assert.equal(after.queueSize, 0);
+    assert.ok(after.lastEventTime, 'lastEventTime');
+    assert.equal(after.zerobusConnected, true);
+    const health = await httpJson(`${base}/health`);
+    assert.equal(health.status, 200);
+    assert.equal(health.json.ready, true);
+    assert.equal(typeof health.json.version, 'string');
+  });
+
+  it('§4.2 a wrong client secret: red "auth failed" status, the reason in Catch, data kept, no secret shown', async () => {
+    const res = await post(`${nodeRed.url}/acc2/bad/ingest/batch`, JSON.stringify([{ tagPath: '[default]Acc2/BadSecret', value: 1, timestamp: Date.now() }]));
+    assert.equal(res.status, 200, `spooled on disk: ${res.text}`);
+    const status = await eventually('auth failed status', () => seenOn('acc2/status').find((m) => m.status?.source === 'out-bad' && /auth/i.test(m.status.text))).catch((err) => {
+      throw new Error(`${err.message}; statuses of out-bad: ${JSON.stringify(seenOn('acc2/status').filter((m) => m.status?.source === 'out-bad'))}; log: ${nodeRed.log.filter((l) => /out-bad/.test(l)).join('\n')}`);
+    });
+    assert.equal(status.status.fill, 'red');
+    const caught = await eventually('the failure in Catch', () => seenOn('acc2/catch').find((m) => m.error?.source === 'out-bad'));
+    assert.match(caught.error.message, /secret|credential|client/i);
+    const everything = JSON.stringify([...seen.values()]) + nodeRed.log.join('\n') + (await httpJson(`${nodeRed.url}/acc2/bad/diagnostics`)).text;
+    assert.ok(!everything.includes(WRONG_SECRET) && !everything.includes(CLIENT_SECRET), 'a secret leaked');
+  });
+
+  it('§4.1 Test connection of a deployed config: the editor sends the password placeholder, the deployed secret is used', async () => {
+    const res = await post(`${admin}/zerobus/test`, JSON.stringify({ id: 'cfg', workspaceUrl: '${ZB_WORKSPACE}', endpoint: '${ZB_ENDPOINT}', authType: 'oauth', clientId: '${ZB_CLIENT_ID}', clientSecret: '__PWRD__', table: OT }), { 'content-type': 'application/json', authorization: `Bearer ${bearer}` });
+    assert.equal(res.json?.ok, true, res.text);
+    const bad = await post(`${admin}/zerobus/test`, JSON.stringify({ id: 'cfg-bad', workspaceUrl: '${ZB_WORKSPACE}', endpoint: '${ZB_ENDPOINT}', authType: 'oauth', clientId: CLIENT_ID, clientSecret: '__PWRD__', table: OT }), { 'content-type': 'application/json', authorization: `Bearer ${bearer}` });
+    assert.equal(bad.json.ok, false);
+    assert.equal(bad.json.code, 'BAD_CREDENTIALS', bad.text);
+    assert.ok(!bad.text.includes(WRONG_SECRET));
+  });
+
   it('redeploy: a POST right after the deploy request returns is answered 200 by the new node', async () => {
     const changed = flows.map((n: any) => (n.id === 'ign' ? { ...n, name: 'redeployed' } : n));
     const deploy = await post(`${admin}/flows`, JSON.stringify(changed), { 'content-type': 'application/json', authorization: `Bearer ${bearer}`, 'node-red-deployment-type': 'full' });
@@ -459,6 +524,7 @@ for (const runtime of runtimes) describe(`acceptance 2 on ${runtime.name}: hand-
 
   it('emulator restart: data posted while it is down and right after it is back lands without help', async () => {
     await emulator.stop();
+    await eventually('a reconnecting status', () => seenOn('acc2/status').find((m) => m.status?.source === 'out' && /reconnect|connecting/i.test(m.status.text)), 15_000);
     const down = await post(`${nodeRed.url}/plant7/ingest/batch`, JSON.stringify([{ tagPath: '[default]Acc2/WhileDown', value: 1, timestamp: Date.now() }]));
     assert.equal(down.status, 200, 'the disk spool takes it');
     await emulator.start();
@@ -468,5 +534,7 @@ for (const runtime of runtimes) describe(`acceptance 2 on ${runtime.name}: hand-
       const paths = (await emulator.rows(OT, 100)).map((r) => r.tag_path);
       return paths.includes('[default]Acc2/WhileDown') && paths.includes('[default]Acc2/AfterRestart');
     }, 20_000);
+    // --data-dir: what was stored before the restart is still there
+    assert.ok((await emulator.rows(OT, 10_000)).some((r) => r.tag_path === '[default]Acc2/First'));
   });
 });
