@@ -138,6 +138,19 @@ function holdVacant(table: Map<string, Route>, base: string, previous: Route, ho
   return free;
 }
 
+/**
+ * Holds a path nobody holds yet vacant, as if a receiver had just released it: for a node that a
+ * deploy is about to start, so that requests arriving before its constructor claims the path wait
+ * for it instead of getting a 404. Returns a function that frees the path unless it was claimed
+ * meanwhile (undefined when the path is already held: its holder stays).
+ */
+export function reserveRoute(app: MiddlewareApp, basePath: string, hold: VacancyHold, middleware: Middleware[] = []): (() => void) | undefined {
+  const base = normaliseBasePath(basePath);
+  const table = tableOf(app);
+  if (table.has(base)) return undefined;
+  return holdVacant(table, base, { owner: undefined, handler: hold.handler, middleware, parked: [] }, hold);
+}
+
 /** Who holds a base path on this app, if anyone (nobody while it is held vacant). */
 export function routeOwner(app: MiddlewareApp, basePath: string): string | undefined {
   return tables.get(app)?.get(normaliseBasePath(basePath))?.owner;

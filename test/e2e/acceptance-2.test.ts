@@ -195,10 +195,7 @@ for (const runtime of runtimes) describe(`acceptance 2 on ${runtime.name}: hand-
       { id: 'sp-mqtt', type: 'mqtt in', z: 'acc2-tab', broker: 'mq', topic: 'spBv1.0/Acc2Group/#', qos: '0', datatype: 'buffer', wires: [['sp']] },
       { id: 'sp', type: 'zerobus-sparkplug-in', z: 'acc2-tab', wires: [['sp-probe'], []] },
       ...probe('sp-probe', 'acc2/sp'),
-      // a secret that is wrong: no table given (the default one), path left out... but taken, so its own
-      { id: 'cfg-bad', type: 'zerobus-config', workspaceUrl: '${ZB_WORKSPACE}', endpoint: '${ZB_ENDPOINT}', authType: 'oauth' },
-      { id: 'ign-bad', type: 'zerobus-ignition-in', z: 'acc2-tab', path: '/acc2/bad', wires: [['out-bad']] },
-      { id: 'out-bad', type: 'zerobus-out', z: 'acc2-tab', connection: 'cfg-bad', wires: [[]] },
+      // out-bad (deployed by a test) is watched from the start
       { id: 'status', type: 'status', z: 'acc2-tab', scope: ['out', 'out-bad'], wires: [['status-probe']] },
       ...probe('status-probe', 'acc2/status'),
     ].map((n, i) => ('z' in n ? { x: 200, y: 40 * (i + 1), ...n } : n));
@@ -206,7 +203,7 @@ for (const runtime of runtimes) describe(`acceptance 2 on ${runtime.name}: hand-
     nodeRed = new NodeRedProcess({
       userDir,
       flows,
-      credentials: { cfg: { clientId: '${ZB_CLIENT_ID}', clientSecret: '${ZB_CLIENT_SECRET}' }, 'cfg-bad': { clientId: CLIENT_ID, clientSecret: WRONG_SECRET } },
+      credentials: { cfg: { clientId: '${ZB_CLIENT_ID}', clientSecret: '${ZB_CLIENT_SECRET}' } },
       install: { tarball },
       redJs: runtime.redJs,
       nodeBinary: runtime.nodeBinary,
@@ -491,11 +488,20 @@ for (const runtime of runtimes) describe(`acceptance 2 on ${runtime.name}: hand-
     assert.equal(typeof health.json.version, 'string');
   });
 
-  it('§4.2 a wrong client secret: red "auth failed" status, the reason in Catch, data kept, no secret shown', async () => {
+  it('§4.2 deployed while running, a wrong client secret: red "auth failed" status, the reason in Catch, no secret shown', async () => {
+    // added by a deploy of the changed nodes, as the editor does, the credentials inline
+    const added = [
+      { id: 'cfg-bad', type: 'zerobus-config', workspaceUrl: '${ZB_WORKSPACE}', endpoint: '${ZB_ENDPOINT}', authType: 'oauth', credentials: { clientId: CLIENT_ID, clientSecret: WRONG_SECRET } },
+      { id: 'ign-bad', type: 'zerobus-ignition-in', z: 'acc2-tab', x: 100, y: 900, path: '/acc2/bad', wires: [['out-bad']] },
+      { id: 'out-bad', type: 'zerobus-out', z: 'acc2-tab', x: 300, y: 900, connection: 'cfg-bad', wires: [[]] },
+    ];
+    const deploy = await post(`${admin}/flows`, JSON.stringify([...flows, ...added]), { 'content-type': 'application/json', authorization: `Bearer ${bearer}`, 'node-red-deployment-type': 'nodes' });
+    assert.ok(deploy.status === 200 || deploy.status === 204, deploy.text);
+    // right after the deploy request returned: the new path answers
     const res = await post(`${nodeRed.url}/acc2/bad/ingest/batch`, JSON.stringify([{ tagPath: '[default]Acc2/BadSecret', value: 1, timestamp: Date.now() }]));
     assert.equal(res.status, 200, `spooled on disk: ${res.text}`);
     const status = await eventually('auth failed status', () => seenOn('acc2/status').find((m) => m.status?.source === 'out-bad' && /auth/i.test(m.status.text))).catch((err) => {
-      throw new Error(`${err.message}; statuses of out-bad: ${JSON.stringify(seenOn('acc2/status').filter((m) => m.status?.source === 'out-bad'))}; log: ${nodeRed.log.filter((l) => /out-bad/.test(l)).join('\n')}`);
+      throw new Error(`${err.message}; statuses of out-bad: ${JSON.stringify(seenOn('acc2/status').filter((m) => m.status?.source === 'out-bad'))}; all: ${JSON.stringify(seenOn('acc2/status').slice(-10))}; log: ${nodeRed.log.slice(-15).join('\n')}`);
     });
     assert.equal(status.status.fill, 'red');
     const caught = await eventually('the failure in Catch', () => seenOn('acc2/catch').find((m) => m.error?.source === 'out-bad'));

@@ -393,6 +393,28 @@ describe('zerobus-ignition-in node', function () {
       }
     });
 
+    it('holds a path a deploy is about to create: a request sent before its node exists gets that node\'s answer', async () => {
+      const RED = await loadFlow(flowOf());
+      const server = await listen(app(RED));
+      try {
+        const next = flowOf({ path: '/fresh', sinkMode: 'settle' });
+        // what Node-RED emits once the old flows have stopped, before it answers the deploy request
+        RED.events.emit('flows:stopped', { config: { flows: next }, type: 'full' });
+        const early = post(`${server.url}/fresh/ingest/batch`, JSON.stringify([ev(1)]));
+        await helper.setFlows(next, 'full');
+        const res = await early;
+        assert.equal(res.status, 200, res.body);
+        // a path held for a node that never comes falls through once the flows have started
+        RED.events.emit('flows:stopped', { config: { flows: [{ id: 'ghost', type: 'zerobus-ignition-in', path: '/ghost' }] } });
+        const ghost = supertest(app(RED)).get('/ghost/health').then((r) => r);
+        await new Promise((r) => setTimeout(r, 100));
+        RED.events.emit('flows:started', {});
+        assert.equal((await ghost).status, 404);
+      } finally {
+        await server.close();
+      }
+    });
+
     it('never answers 404 and leaves no request hanging while requests keep coming across redeploys', async () => {
       const RED = await loadFlow(flowOf());
       const server = await listen(app(RED));
