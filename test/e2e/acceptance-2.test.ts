@@ -161,7 +161,7 @@ for (const runtime of runtimes) describe(`acceptance 2 on ${runtime.name}: hand-
       seen.get(topic)!.push(v);
     });
     await new Promise<void>((resolve) => watcher.on('connect', () => resolve()));
-    await watcher.subscribeAsync(['acc2/#'], { qos: 1 });
+    await watcher.subscribeAsync(['acc2/#', 'spBv1.0/Acc2Group/NCMD/#'], { qos: 1 });
 
     const port = new URL(mqttUrl).port;
     flows = [
@@ -179,7 +179,7 @@ for (const runtime of runtimes) describe(`acceptance 2 on ${runtime.name}: hand-
       { id: 'direct-out', type: 'zerobus-out', z: 'acc2-tab', connection: 'cfg', table: OT, recordType: 'json', wires: [[]] },
       { id: 'direct-complete', type: 'complete', z: 'acc2-tab', scope: ['direct-out'], wires: [['complete']] },
       ...probe('complete', 'acc2/complete'),
-      { id: 'direct-catch', type: 'catch', z: 'acc2-tab', scope: ['direct-out', 'rows-out', 'out-bad'], wires: [['caught']] },
+      { id: 'direct-catch', type: 'catch', z: 'acc2-tab', scope: ['direct-out', 'rows-out', 'out-bad', 'proto-out'], wires: [['caught']] },
       ...probe('caught', 'acc2/catch'),
       // rows with a bad one among them
       { id: 'rows-in', type: 'http in', z: 'acc2-tab', url: '/acc2/rows', method: 'post', wires: [['rows-out', 'rows-ok']] },
@@ -193,7 +193,13 @@ for (const runtime of runtimes) describe(`acceptance 2 on ${runtime.name}: hand-
       ...probe('batch-probe', 'acc2/batch'),
       // Sparkplug through a core mqtt in node, its output watched
       { id: 'sp-mqtt', type: 'mqtt in', z: 'acc2-tab', broker: 'mq', topic: 'spBv1.0/Acc2Group/#', qos: '0', datatype: 'buffer', wires: [['sp']] },
-      { id: 'sp', type: 'zerobus-sparkplug-in', z: 'acc2-tab', wires: [['sp-probe'], []] },
+      { id: 'sp', type: 'zerobus-sparkplug-in', z: 'acc2-tab', wires: [['sp-probe'], ['sp-cmd']] },
+      // its rebirth requests go out through a core mqtt out with no topic of its own
+      { id: 'sp-cmd', type: 'mqtt out', z: 'acc2-tab', broker: 'mq', topic: '', wires: [] },
+      // rows with the table's CREATE TABLE: PROTO records (the default), checked before they are sent
+      { id: 'proto-in', type: 'http in', z: 'acc2-tab', url: '/acc2/proto-rows', method: 'post', wires: [['proto-out', 'proto-ok']] },
+      { id: 'proto-ok', type: 'http response', z: 'acc2-tab', statusCode: '204', wires: [] },
+      { id: 'proto-out', type: 'zerobus-out', z: 'acc2-tab', connection: 'cfg', table: ENERGY, format: 'rows', schema: fs.readFileSync(path.join(LINKED_PACKAGE_DIR, 'examples/tables/energy_readings.sql'), 'utf8'), wires: [[]] },
       ...probe('sp-probe', 'acc2/sp'),
       // out-bad (deployed by a test) is watched from the start
       { id: 'status', type: 'status', z: 'acc2-tab', scope: ['out', 'out-bad'], wires: [['status-probe']] },
@@ -336,6 +342,29 @@ for (const runtime of runtimes) describe(`acceptance 2 on ${runtime.name}: hand-
     assert.ok(!(await emulator.rows(ENERGY, 50)).some((r) => r.meter_id === 'EM-A2-2'));
   });
 
+  it('§4.2 format rows with the CREATE TABLE: PROTO rows land; rows that cannot fit are refused before sending, to Catch', async () => {
+    const t = Date.now() * 1000;
+    const res = await post(`${nodeRed.url}/acc2/proto-rows`, JSON.stringify([
+      { meter_id: 'EM-P-1', reading_time: t, active_power_kw: 4.5, energy_kwh: 1000.25, site: 'Acc2' },
+      { meter_id: 'EM-P-2', reading_time: t, active_power_kw: 'lots' },
+      { reading_time: t, active_power_kw: 1 },
+      { meter_id: 'EM-P-4', reading_time: t, voltage_v: 231 },
+    ]));
+    assert.equal(res.status, 204);
+    const rows = await eventually('rows 1 and 4', async () => {
+      const r = (await emulator.rows(ENERGY, 100)).filter((x) => String(x.meter_id).startsWith('EM-P-'));
+      return r.length >= 2 ? r : undefined;
+    });
+    assert.deepEqual(rows.map((r) => r.meter_id).sort(), ['EM-P-1', 'EM-P-4']);
+    assert.equal(rows.find((r) => r.meter_id === 'EM-P-1')!.energy_kwh, 1000.25);
+    assert.equal(rows.find((r) => r.meter_id === 'EM-P-4')!.active_power_kw ?? null, null);
+    const caught = await eventually('the refused rows in Catch', () => seenOn('acc2/catch').find((m) => m.error?.source === 'proto-out'), 10_000).catch((err) => {
+      throw new Error(`${err.message}: ${JSON.stringify(seenOn('acc2/catch'))} ${nodeRed.log.slice(-20).join('\n')}`);
+    });
+    assert.deepEqual(caught.rejected.map((r: any) => r.index), [1, 2]);
+    assert.equal(caught.rejected[0].record.meter_id, 'EM-P-2');
+  });
+
   it('§4.4 tag batch with string properties: arrays of size "3", msg.flush, msg.reset, deadband "0.5"', async () => {
     const t = Date.now();
     const send = (body: object) => post(`${nodeRed.url}/acc2/batch`, JSON.stringify(body));
@@ -387,6 +416,9 @@ for (const runtime of runtimes) describe(`acceptance 2 on ${runtime.name}: hand-
       assert.equal(e.timestamp, t);
       assert.equal(typeof e.qualityCode, 'number');
       assert.match(String(msg.topic), /^spBv1\.0\/Acc2Group\/NBIRTH\/E1/);
+      // data from an edge never seen born: a rebirth request on the second output
+      await pub.publishAsync('spBv1.0/Acc2Group/NDATA/Unborn', encode({ timestamp: t, seq: 3, metrics: [{ alias: 1, datatype: 10, doubleValue: 1 }] }));
+      await eventually('an NCMD rebirth through mqtt out', () => seenOn('spBv1.0/Acc2Group/NCMD/Unborn').length > 0);
     } finally {
       await pub.endAsync();
     }
