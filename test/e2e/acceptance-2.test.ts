@@ -551,13 +551,26 @@ for (const runtime of runtimes) describe(`acceptance 2 on ${runtime.name}: hand-
     assert.ok(!bad.text.includes(WRONG_SECRET));
   });
 
-  it('redeploy: a POST right after the deploy request returns is answered 200 by the new node', async () => {
-    const changed = flows.map((n: any) => (n.id === 'ign' ? { ...n, name: 'redeployed' } : n));
-    const deploy = await post(`${admin}/flows`, JSON.stringify(changed), { 'content-type': 'application/json', authorization: `Bearer ${bearer}`, 'node-red-deployment-type': 'full' });
-    assert.ok(deploy.status === 200 || deploy.status === 204, deploy.text);
-    const res = await post(`${nodeRed.url}/plant7/ingest/batch`, JSON.stringify([{ tagPath: '[default]Acc2/AfterRedeploy', value: 1, timestamp: Date.now() }]));
-    assert.equal(res.status, 200, res.text);
-    await eventually('the row after redeploy', async () => (await emulator.rows(OT, 50)).some((r) => r.tag_path === '[default]Acc2/AfterRedeploy'));
+  it('redeploy: a POST right after each deploy request returns is answered 200; old streams do not linger', async () => {
+    for (const round of [1, 2, 3]) {
+      const changed = flows.map((n: any) => (n.id === 'ign' ? { ...n, name: `redeployed ${round}` } : n));
+      const deploy = await post(`${admin}/flows`, JSON.stringify(changed), { 'content-type': 'application/json', authorization: `Bearer ${bearer}`, 'node-red-deployment-type': 'full' });
+      assert.ok(deploy.status === 200 || deploy.status === 204, deploy.text);
+      const res = await post(`${nodeRed.url}/plant7/ingest/batch`, JSON.stringify([{ tagPath: `[default]Acc2/AfterRedeploy${round}`, value: round, timestamp: Date.now() }]));
+      assert.equal(res.status, 200, res.text);
+    }
+    await eventually('the rows after redeploys', async () => {
+      const paths = (await emulator.rows(OT, 100)).map((r) => r.tag_path);
+      return [1, 2, 3].every((i) => paths.includes(`[default]Acc2/AfterRedeploy${i}`));
+    });
+    // one stream per zerobus-out of the flow (out, direct-out, rows-out, proto-out), none left over
+    const open = await eventually('old streams closed', async () => {
+      const streams = (await httpJson(`${emulator.httpUrl}/api/stats`)).json.streams as unknown[];
+      return streams.length === 4 ? streams : undefined;
+    }, 15_000).catch(async (err) => {
+      throw new Error(`${err.message}: ${JSON.stringify((await httpJson(`${emulator.httpUrl}/api/stats`)).json.streams)}`);
+    });
+    assert.equal(open.length, 4);
   });
 
   it('emulator restart: data posted while it is down and right after it is back lands without help', async () => {
