@@ -7,7 +7,8 @@ export interface BrokerSettings {
   hostId: string;
   protocolVersion: string | number;
   keepalive: string | number;
-  rejectUnauthorized: boolean;
+  /** a flow written by hand, or a ${VAR}, may carry "false" as text */
+  rejectUnauthorized: boolean | string;
   caPath?: string;
   certPath?: string;
   keyPath?: string;
@@ -51,7 +52,7 @@ export function hostConnectionOptions(s: BrokerSettings, c: BrokerCredentials): 
     hostId,
     protocolVersion: Number(s.protocolVersion) === 5 ? 5 : 4,
     keepalive: Number(s.keepalive) > 0 ? Number(s.keepalive) : 30,
-    rejectUnauthorized: s.rejectUnauthorized !== false,
+    rejectUnauthorized: s.rejectUnauthorized !== false && String(s.rejectUnauthorized).trim().toLowerCase() !== 'false',
   };
   if (c.username) options.username = c.username;
   if (c.password) options.password = c.password;
