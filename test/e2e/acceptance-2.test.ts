@@ -437,6 +437,11 @@ for (const runtime of runtimes) describe(`acceptance 2 on ${runtime.name}: hand-
     assert.equal((await httpJson(`${emulator.httpUrl}/api/tables/${OT}/rows?limit=abc`)).status, 400);
     const badFault = await post(`${emulator.httpUrl}/api/faults`, JSON.stringify({ action: 'explode' }));
     assert.equal(badFault.status, 400);
+    // the web page shows tables, counts and the latest rows in what it serves, not only after its script ran
+    const page = await (await fetch(`${emulator.httpUrl}/`)).text();
+    const html = page.slice(0, page.indexOf('<script>'));
+    assert.ok(html.includes(OT) && html.includes(ENERGY), 'table names');
+    assert.ok(html.includes(String((one.json as Row[])[0].event_id)), 'the newest row');
   });
 
   it('§6 the emulator is importable from the installed package (require and import)', async () => {
