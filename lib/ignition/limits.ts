@@ -11,7 +11,8 @@ export const DEFAULT_DEDUP_CAPACITY = 100_000;
 /** Seconds a client is asked to wait after a 503. */
 export const DEFAULT_RETRY_AFTER_S = 5;
 /**
- * Longest time a closed receiver's path answers 503 while waiting for a redeployed successor.
+ * Longest time a closed receiver's path is held for a redeployed successor (requests that wait
+ * longer than ROUTE_PARK_MS get 503 + Retry-After; after this, a path nobody claimed is free).
  * The node frees it as soon as the deploy has started its flows; this bound covers a stop that
  * no start follows (runtime shutdown, flows stopped, missing node types). Above Node-RED's
  * default node close timeout (15 s), so that a slow close elsewhere in the deploy still fits.
