@@ -201,6 +201,10 @@ for (const runtime of runtimes) describe(`acceptance 2 on ${runtime.name}: hand-
       { id: 'proto-ok', type: 'http response', z: 'acc2-tab', statusCode: '204', wires: [] },
       { id: 'proto-out', type: 'zerobus-out', z: 'acc2-tab', connection: 'cfg', table: ENERGY, format: 'rows', schema: fs.readFileSync(path.join(LINKED_PACKAGE_DIR, 'examples/tables/energy_readings.sql'), 'utf8'), wires: [[]] },
       ...probe('sp-probe', 'acc2/sp'),
+      // durable through core nodes that split and change the events
+      { id: 'ign-split', type: 'zerobus-ignition-in', z: 'acc2-tab', path: '/acc2/split', wires: [['split']] },
+      { id: 'split', type: 'split', z: 'acc2-tab', splt: '\\n', spltType: 'str', arraySplt: '1', arraySpltType: 'len', stream: false, addname: '', wires: [['split-change']] },
+      { id: 'split-change', type: 'change', z: 'acc2-tab', rules: [{ t: 'set', p: 'payload.sourceSystem', pt: 'msg', to: 'split-line', tot: 'str' }], wires: [['out']] },
       // out-bad (deployed by a test) is watched from the start
       { id: 'status', type: 'status', z: 'acc2-tab', scope: ['out', 'out-bad'], wires: [['status-probe']] },
       ...probe('status-probe', 'acc2/status'),
@@ -363,6 +367,18 @@ for (const runtime of runtimes) describe(`acceptance 2 on ${runtime.name}: hand-
     });
     assert.deepEqual(caught.rejected.map((r: any) => r.index), [1, 2]);
     assert.equal(caught.rejected[0].record.meter_id, 'EM-P-2');
+  });
+
+  it('§4.3 durable through core split and change nodes: 200, every event lands with the change applied', async () => {
+    const t = Date.now();
+    const res = await post(`${nodeRed.url}/acc2/split/ingest/batch`, JSON.stringify([0, 1, 2].map((i) => ({ tagPath: `[default]Acc2/Split${i}`, value: i, timestamp: t }))));
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.json.accepted, 3);
+    const rows = await eventually('three split rows', async () => {
+      const r = (await emulator.rows(OT, 100)).filter((x) => String(x.tag_path).startsWith('[default]Acc2/Split'));
+      return r.length === 3 ? r : undefined;
+    });
+    assert.ok(rows.every((r) => r.source_system === 'split-line'));
   });
 
   it('§4.4 tag batch with string properties: arrays of size "3", msg.flush, msg.reset, deadband "0.5"', async () => {
