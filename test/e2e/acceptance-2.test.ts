@@ -518,6 +518,13 @@ for (const runtime of runtimes) describe(`acceptance 2 on ${runtime.name}: hand-
     }
     const unreachable = await test({ ...form, endpoint: 'http://127.0.0.1:1' });
     assert.equal(unreachable.json.code, 'UNREACHABLE', unreachable.text);
+    // TLS (the default without a scheme) against the plaintext emulator: named as a TLS problem
+    const tls = await test({ ...form, endpoint: emulator.grpcEndpoint.replace(/^http:\/\//, '') });
+    assert.equal(tls.json.ok, false);
+    assert.equal(tls.json.code, 'TLS', tls.text);
+    const tlsToken = await test({ ...form, workspaceUrl: emulator.httpUrl.replace(/^http:/, 'https:') });
+    assert.equal(tlsToken.json.ok, false);
+    assert.equal(tlsToken.json.code, 'TLS', tlsToken.text);
     assert.doesNotMatch(JSON.stringify([ok, anon, unreachable].map((r) => r.text)), new RegExp(CLIENT_SECRET));
   });
 
