@@ -616,4 +616,18 @@ for (const runtime of runtimes) describe(`acceptance 2 on ${runtime.name}: hand-
     // --data-dir: what was stored before the restart is still there
     assert.ok((await emulator.rows(OT, 10_000)).some((r) => r.tag_path === '[default]Acc2/First'));
   });
+
+  it('§4.2/§7 shutdown while Zerobus is away is bounded; after a restart the spooled events are sent', async () => {
+    await emulator.stop();
+    const t = Date.now();
+    const res = await post(`${nodeRed.url}/plant7/ingest/batch`, JSON.stringify([{ tagPath: '[default]Acc2/AcrossRestart', value: 1, timestamp: t }]));
+    assert.equal(res.status, 200);
+    const began = Date.now();
+    const code = await nodeRed.stop(20_000);
+    assert.notEqual(code, null, 'Node-RED exited by itself');
+    assert.ok(Date.now() - began < 15_000, `shutdown took ${Date.now() - began} ms`);
+    await emulator.start();
+    await nodeRed.start(60_000);
+    await eventually('the spooled row after the restart', async () => (await emulator.rows(OT, 100)).some((r) => r.tag_path === '[default]Acc2/AcrossRestart'), 30_000);
+  });
 });
