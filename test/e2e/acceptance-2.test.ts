@@ -500,6 +500,11 @@ for (const runtime of runtimes) describe(`acceptance 2 on ${runtime.name}: hand-
     const form = { workspaceUrl: '${ZB_WORKSPACE}', endpoint: '${ZB_ENDPOINT}', authType: 'oauth', clientId: '${ZB_CLIENT_ID}', clientSecret: '${ZB_CLIENT_SECRET}', table: OT };
     const anon = await post(`${admin}/zerobus/test`, JSON.stringify(form));
     assert.equal(anon.status, 401);
+    // the sidebar plugin is served to a logged-in editor, and only to one
+    assert.equal((await fetch(`${admin}/plugins`, { headers: { accept: 'text/html' } })).status, 401);
+    const plugins = await fetch(`${admin}/plugins`, { headers: { accept: 'text/html', authorization: `Bearer ${bearer}` } });
+    assert.equal(plugins.status, 200);
+    assert.match(await plugins.text(), /zerobus-sidebar/);
     const test = (body: object) => post(`${admin}/zerobus/test`, JSON.stringify(body), { 'content-type': 'application/json', authorization: `Bearer ${bearer}` });
     const ok = await test(form);
     assert.equal(ok.json?.ok, true, ok.text);
