@@ -206,7 +206,7 @@ for (const runtime of runtimes) describe(`acceptance 2 on ${runtime.name}: hand-
       { id: 'split', type: 'split', z: 'acc2-tab', splt: '\\n', spltType: 'str', arraySplt: '1', arraySpltType: 'len', stream: false, addname: '', wires: [['split-change']] },
       { id: 'split-change', type: 'change', z: 'acc2-tab', rules: [{ t: 'set', p: 'payload.sourceSystem', pt: 'msg', to: 'split-line', tot: 'str' }], wires: [['out']] },
       // out-bad (deployed by a test) is watched from the start
-      { id: 'status', type: 'status', z: 'acc2-tab', scope: ['out', 'out-bad'], wires: [['status-probe']] },
+      { id: 'status', type: 'status', z: 'acc2-tab', scope: ['out', 'out-bad', 'batch'], wires: [['status-probe']] },
       ...probe('status-probe', 'acc2/status'),
     ].map((n, i) => ('z' in n ? { x: 200, y: 40 * (i + 1), ...n } : n));
 
@@ -397,8 +397,9 @@ for (const runtime of runtimes) describe(`acceptance 2 on ${runtime.name}: hand-
     await send({ flush: true });
     const flushed = await eventually('a flushed batch', () => seenOn('acc2/batch')[1]);
     assert.deepEqual(flushed.payload.map((e: any) => e.value), [2]);
-    // reset drops what is buffered: the next flush sends only what came after
+    // reset drops what is buffered: the next flush sends only what came after; the status shows the count
     await send({ events: [ev('r1', 100)] });
+    await eventually('a buffered count in the status', () => seenOn('acc2/status').find((m) => m.status?.source === 'batch' && /\b1\b/.test(m.status.text)));
     await send({ reset: true });
     await send({ events: [ev('r2', 100)], flush: true });
     const afterReset = await eventually('the batch after a reset', () => seenOn('acc2/batch')[2]);
