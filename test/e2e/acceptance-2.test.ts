@@ -1,9 +1,9 @@
 /**
  * Acceptance, black box, second pass: what a stranger's test does that the first pass
  * (acceptance.test.ts) did not. The packed package in a fresh Node-RED user dir with the settings
- * the README recommends (a separate httpAdminRoot) and adminAuth on; flows written by hand with
- * every number and boolean as a string, most properties left out, and `${VAR}` environment
- * variables in config fields and credentials. It acts right after deploy, right after a
+ * the README recommends (a separate httpAdminRoot), node routes under their own httpNodeRoot and
+ * adminAuth on; flows written by hand with every number and boolean as a string, most properties
+ * left out, and `${VAR}` environment variables in config fields and credentials. It acts right after deploy, right after a
  * redeploy and right after the emulator restarts, with no sleeps a user would not know about,
  * and checks the messages the nodes promise on their outputs (receipts, Complete, Catch, batch
  * arrays, Sparkplug events) and the emulator's documented HTTP routes and OAuth answers.
@@ -127,6 +127,8 @@ for (const runtime of runtimes) describe(`acceptance 2 on ${runtime.name}: hand-
   let nodeRed: NodeRedProcess;
   let flows: object[];
   let admin: string;
+  /** node routes live under httpNodeRoot */
+  let nodes: string;
   let bearer: string;
   const seen = new Map<string, any[]>();
   const seenOn = (topic: string) => seen.get(topic) ?? [];
@@ -219,6 +221,7 @@ for (const runtime of runtimes) describe(`acceptance 2 on ${runtime.name}: hand-
       nodeBinary: runtime.nodeBinary,
       settings: {
         httpAdminRoot: '/admin',
+        httpNodeRoot: '/nodes',
         adminAuth: { type: 'credentials', users: [{ username: 'admin', password: bcrypt.hashSync(ADMIN_PASSWORD, 4), permissions: '*' }] },
       },
       env: {
@@ -233,7 +236,7 @@ for (const runtime of runtimes) describe(`acceptance 2 on ${runtime.name}: hand-
       onLine: (line) => {
         // a stranger's test posts the moment the log says the flows started
         if (line.includes('Started flows') && !firstPost) {
-          firstPost = post(`${nodeRed.url}/plant7/ingest/batch`, JSON.stringify([{ tagPath: '[default]Acc2/First', value: 1, quality: 'Good', qualityCode: 192, timestamp: Date.now() }]));
+          firstPost = post(`${nodeRed.url}/nodes/plant7/ingest/batch`, JSON.stringify([{ tagPath: '[default]Acc2/First', value: 1, quality: 'Good', qualityCode: 192, timestamp: Date.now() }]));
         }
       },
     });
@@ -251,6 +254,7 @@ for (const runtime of runtimes) describe(`acceptance 2 on ${runtime.name}: hand-
     await emulator.start();
     await nodeRed.start(120_000);
     admin = `${nodeRed.url}/admin`;
+    nodes = `${nodeRed.url}/nodes`;
     const token = await post(`${admin}/auth/token`, JSON.stringify({ client_id: 'node-red-admin', grant_type: 'password', scope: '*', username: 'admin', password: ADMIN_PASSWORD }));
     assert.equal(token.status, 200, token.text);
     bearer = token.json.access_token;
@@ -278,7 +282,7 @@ for (const runtime of runtimes) describe(`acceptance 2 on ${runtime.name}: hand-
   });
 
   it('§4.3 string limits from the flow hold; with a separate httpAdminRoot the receiver parses bodies itself', async () => {
-    const base = `${nodeRed.url}/plant7`;
+    const base = `${nodes}/plant7`;
     const events = (n: number, tag = 'Lim') => JSON.stringify(Array.from({ length: n }, (_, i) => ({ tagPath: `[default]Acc2/${tag}${i}`, value: i, timestamp: Date.now() })));
     assert.equal((await post(`${base}/ingest/batch`, events(5))).status, 200);
     assert.equal((await post(`${base}/ingest/batch`, events(6))).status, 413, 'maxEvents "5"');
@@ -296,7 +300,7 @@ for (const runtime of runtimes) describe(`acceptance 2 on ${runtime.name}: hand-
 
   it('§3/§4.2 a function hands zerobus-out one Ignition-style event: normalised row, Complete fires', async () => {
     const t = Date.now() - 5000;
-    const res = await post(`${nodeRed.url}/acc2/direct`, JSON.stringify({ tagPath: '[edge]Line/Temp', value: 21.5, quality: 'Bad_Disabled("New Quality")', qualityCode: 2147483648 + 12, timestamp: String(t), dataType: 'float' }));
+    const res = await post(`${nodes}/acc2/direct`, JSON.stringify({ tagPath: '[edge]Line/Temp', value: 21.5, quality: 'Bad_Disabled("New Quality")', qualityCode: 2147483648 + 12, timestamp: String(t), dataType: 'float' }));
     assert.equal(res.status, 204);
     const row = await eventually('the direct row', async () => (await emulator.rows(OT, 50)).find((r) => r.tag_path === '[edge]Line/Temp'));
     assert.equal(row.numeric_value, 21.5);
@@ -311,7 +315,7 @@ for (const runtime of runtimes) describe(`acceptance 2 on ${runtime.name}: hand-
 
   it('§4.2 an array with an event that can never fit: the rest land, Catch gets msg.rejected with the record', async () => {
     const t = Date.now();
-    const res = await post(`${nodeRed.url}/acc2/direct`, JSON.stringify([
+    const res = await post(`${nodes}/acc2/direct`, JSON.stringify([
       { tagPath: '[default]Acc2/Arr0', value: { a: 1 }, timestamp: t },
       { value: 5, timestamp: t },
       { tagPath: '[default]Acc2/Arr2', value: 'text', timestamp: t },
@@ -331,7 +335,7 @@ for (const runtime of runtimes) describe(`acceptance 2 on ${runtime.name}: hand-
 
   it('§4.2 format rows: a row that does not fit the table goes to Catch with the record, the others land', async () => {
     const t = Date.now() * 1000;
-    const res = await post(`${nodeRed.url}/acc2/rows`, JSON.stringify([
+    const res = await post(`${nodes}/acc2/rows`, JSON.stringify([
       { meter_id: 'EM-A2-1', reading_time: t, active_power_kw: 1.5, site: 'Acc2' },
       { meter_id: 'EM-A2-2', reading_time: t, active_power_kw: 2.5, site: 'Acc2', no_such_column: 1 },
       { meter_id: 'EM-A2-3', reading_time: t, active_power_kw: 3.5, site: 'Acc2' },
@@ -348,7 +352,7 @@ for (const runtime of runtimes) describe(`acceptance 2 on ${runtime.name}: hand-
 
   it('§4.2 format rows with the CREATE TABLE: PROTO rows land; rows that cannot fit are refused before sending, to Catch', async () => {
     const t = Date.now() * 1000;
-    const res = await post(`${nodeRed.url}/acc2/proto-rows`, JSON.stringify([
+    const res = await post(`${nodes}/acc2/proto-rows`, JSON.stringify([
       { meter_id: 'EM-P-1', reading_time: t, active_power_kw: 4.5, energy_kwh: 1000.25, site: 'Acc2' },
       { meter_id: 'EM-P-2', reading_time: t, active_power_kw: 'lots' },
       { reading_time: t, active_power_kw: 1 },
@@ -371,7 +375,7 @@ for (const runtime of runtimes) describe(`acceptance 2 on ${runtime.name}: hand-
 
   it('§4.3 durable through core split and change nodes: 200, every event lands with the change applied', async () => {
     const t = Date.now();
-    const res = await post(`${nodeRed.url}/acc2/split/ingest/batch`, JSON.stringify([0, 1, 2].map((i) => ({ tagPath: `[default]Acc2/Split${i}`, value: i, timestamp: t }))));
+    const res = await post(`${nodes}/acc2/split/ingest/batch`, JSON.stringify([0, 1, 2].map((i) => ({ tagPath: `[default]Acc2/Split${i}`, value: i, timestamp: t }))));
     assert.equal(res.status, 200, res.text);
     assert.equal(res.json.accepted, 3);
     const rows = await eventually('three split rows', async () => {
@@ -383,7 +387,7 @@ for (const runtime of runtimes) describe(`acceptance 2 on ${runtime.name}: hand-
 
   it('§4.4 tag batch with string properties: arrays of size "3", msg.flush, msg.reset, deadband "0.5"', async () => {
     const t = Date.now();
-    const send = (body: object) => post(`${nodeRed.url}/acc2/batch`, JSON.stringify(body));
+    const send = (body: object) => post(`${nodes}/acc2/batch`, JSON.stringify(body));
     const ev = (tag: string, value: number, dt = 0) => ({ tagPath: `[default]Acc2/B/${tag}`, value, timestamp: t + dt });
     await send({ events: [ev('a', 1), ev('b', 1)], topic: 'lineA' });
     await send({ events: ev('c', 1), topic: 'lineA' });
@@ -535,7 +539,7 @@ for (const runtime of runtimes) describe(`acceptance 2 on ${runtime.name}: hand-
   });
 
   it('§4.3 diagnostics count what was received and sent; health says ready with a version', async () => {
-    const base = `${nodeRed.url}/plant7`;
+    const base = `${nodes}/plant7`;
     const before = (await httpJson(`${base}/diagnostics`)).json;
     const res = await post(`${base}/ingest/batch`, JSON.stringify([1, 2].map((i) => ({ tagPath: `[default]Acc2/Diag${i}`, value: i, timestamp: Date.now() }))));
     assert.equal(res.status, 200);
@@ -564,7 +568,7 @@ for (const runtime of runtimes) describe(`acceptance 2 on ${runtime.name}: hand-
     const deploy = await post(`${admin}/flows`, JSON.stringify([...flows, ...added]), { 'content-type': 'application/json', authorization: `Bearer ${bearer}`, 'node-red-deployment-type': 'nodes' });
     assert.ok(deploy.status === 200 || deploy.status === 204, deploy.text);
     // right after the deploy request returned: the new path answers
-    const res = await post(`${nodeRed.url}/acc2/bad/ingest/batch`, JSON.stringify([{ tagPath: '[default]Acc2/BadSecret', value: 1, timestamp: Date.now() }]));
+    const res = await post(`${nodes}/acc2/bad/ingest/batch`, JSON.stringify([{ tagPath: '[default]Acc2/BadSecret', value: 1, timestamp: Date.now() }]));
     assert.equal(res.status, 200, `spooled on disk: ${res.text}`);
     const status = await eventually('auth failed status', () => seenOn('acc2/status').find((m) => m.status?.source === 'out-bad' && /auth/i.test(m.status.text))).catch((err) => {
       throw new Error(`${err.message}; statuses of out-bad: ${JSON.stringify(seenOn('acc2/status').filter((m) => m.status?.source === 'out-bad'))}; all: ${JSON.stringify(seenOn('acc2/status').slice(-10))}; log: ${nodeRed.log.slice(-15).join('\n')}`);
@@ -572,7 +576,7 @@ for (const runtime of runtimes) describe(`acceptance 2 on ${runtime.name}: hand-
     assert.equal(status.status.fill, 'red');
     const caught = await eventually('the failure in Catch', () => seenOn('acc2/catch').find((m) => m.error?.source === 'out-bad'));
     assert.match(caught.error.message, /secret|credential|client/i);
-    const everything = JSON.stringify([...seen.values()]) + nodeRed.log.join('\n') + (await httpJson(`${nodeRed.url}/acc2/bad/diagnostics`)).text;
+    const everything = JSON.stringify([...seen.values()]) + nodeRed.log.join('\n') + (await httpJson(`${nodes}/acc2/bad/diagnostics`)).text;
     assert.ok(!everything.includes(WRONG_SECRET) && !everything.includes(CLIENT_SECRET), 'a secret leaked');
   });
 
@@ -590,7 +594,7 @@ for (const runtime of runtimes) describe(`acceptance 2 on ${runtime.name}: hand-
       const changed = flows.map((n: any) => (n.id === 'ign' ? { ...n, name: `redeployed ${round}` } : n));
       const deploy = await post(`${admin}/flows`, JSON.stringify(changed), { 'content-type': 'application/json', authorization: `Bearer ${bearer}`, 'node-red-deployment-type': 'full' });
       assert.ok(deploy.status === 200 || deploy.status === 204, deploy.text);
-      const res = await post(`${nodeRed.url}/plant7/ingest/batch`, JSON.stringify([{ tagPath: `[default]Acc2/AfterRedeploy${round}`, value: round, timestamp: Date.now() }]));
+      const res = await post(`${nodes}/plant7/ingest/batch`, JSON.stringify([{ tagPath: `[default]Acc2/AfterRedeploy${round}`, value: round, timestamp: Date.now() }]));
       assert.equal(res.status, 200, res.text);
     }
     await eventually('the rows after redeploys', async () => {
@@ -610,10 +614,10 @@ for (const runtime of runtimes) describe(`acceptance 2 on ${runtime.name}: hand-
   it('emulator restart: data posted while it is down and right after it is back lands without help', async () => {
     await emulator.stop();
     await eventually('a reconnecting status', () => seenOn('acc2/status').find((m) => m.status?.source === 'out' && /reconnect|connecting/i.test(m.status.text)), 15_000);
-    const down = await post(`${nodeRed.url}/plant7/ingest/batch`, JSON.stringify([{ tagPath: '[default]Acc2/WhileDown', value: 1, timestamp: Date.now() }]));
+    const down = await post(`${nodes}/plant7/ingest/batch`, JSON.stringify([{ tagPath: '[default]Acc2/WhileDown', value: 1, timestamp: Date.now() }]));
     assert.equal(down.status, 200, 'the disk spool takes it');
     await emulator.start();
-    const back = await post(`${nodeRed.url}/plant7/ingest/batch`, JSON.stringify([{ tagPath: '[default]Acc2/AfterRestart', value: 1, timestamp: Date.now() }]));
+    const back = await post(`${nodes}/plant7/ingest/batch`, JSON.stringify([{ tagPath: '[default]Acc2/AfterRestart', value: 1, timestamp: Date.now() }]));
     assert.equal(back.status, 200);
     await eventually('both rows', async () => {
       const paths = (await emulator.rows(OT, 100)).map((r) => r.tag_path);
@@ -626,7 +630,7 @@ for (const runtime of runtimes) describe(`acceptance 2 on ${runtime.name}: hand-
   it('§4.2/§7 shutdown while Zerobus is away is bounded; after a restart the spooled events are sent', async () => {
     await emulator.stop();
     const t = Date.now();
-    const res = await post(`${nodeRed.url}/plant7/ingest/batch`, JSON.stringify([{ tagPath: '[default]Acc2/AcrossRestart', value: 1, timestamp: t }]));
+    const res = await post(`${nodes}/plant7/ingest/batch`, JSON.stringify([{ tagPath: '[default]Acc2/AcrossRestart', value: 1, timestamp: t }]));
     assert.equal(res.status, 200);
     const began = Date.now();
     const code = await nodeRed.stop(20_000);
