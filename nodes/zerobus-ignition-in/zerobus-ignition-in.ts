@@ -105,10 +105,9 @@ export default function (RED: NodeAPI): void {
     const app = RED.httpNode as unknown as MiddlewareApp;
     // Requests wait (briefly) until every node of the deploy exists, so the zerobus-out behind
     // this receiver is there to make them durable: open once the flows have started.
-    const parking = PARKING;
     const claim: Claim = claimRoute(app, settings.path, node.id, (req, res, next, subPath) => {
       if (!receiver.handle(req, res, subPath)) next();
-    }, routeMiddleware(runtime), { parking });
+    }, routeMiddleware(runtime), { parking: PARKING });
     const open = () => {
       clearTimeout(openTimer);
       RED.events.removeListener('flows:started', open);
@@ -179,7 +178,7 @@ export default function (RED: NodeAPI): void {
         const free = claim.release({
           handler: vacantRouteHandler(settings.retryAfterSeconds),
           ms: REDEPLOY_HOLD_MS,
-          parking,
+          parking: PARKING,
           onEnd: () => RED.events.removeListener('flows:started', freeOnStart),
         });
         RED.events.once('flows:started', freeOnStart);
@@ -198,10 +197,10 @@ export default function (RED: NodeAPI): void {
 
 /**
  * Node-RED answers a deploy request before it starts the new flows, so a client that posts to a
- * newly deployed path right away would get a 404 from a path nobody holds yet. Once the old
- * flows stopped (or before the first start), the paths of the receivers about to be created are held (requests wait, as during a
- * redeploy) until their node claims them; what no node claimed is freed once the flows started.
- * Paths written with an environment variable are held when the variable can be read here.
+ * newly deployed path right away would get a 404 from a path nobody holds yet. Once the old flows
+ * have stopped (or before the first start), the paths of the receivers about to be created are
+ * held (requests wait, as during a redeploy) until their node claims them; what no node claimed
+ * is freed once the flows have started. A `${VAR}` path is held when the variable is readable here.
  */
 function reserveStartingPaths(RED: NodeAPI, event: { config?: { flows?: unknown[] } }): void {
   const runtime = RED.settings as unknown as IgnitionInRuntimeSettings;
