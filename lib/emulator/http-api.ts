@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'http';
 import { formatType, type TableSchema } from '../schema';
 import { FAULT_ACTIONS, type FaultControls } from './faults';
-import { renderPage } from './page';
+import { PAGE_ROWS, renderPage } from './page';
 import { handleTokenRequest, type TokenEndpointOptions } from './tokens';
 
 /**
@@ -100,7 +100,20 @@ async function route(req: IncomingMessage, res: ServerResponse, deps: HttpApiDep
   }
   if (path === '/') {
     allow('GET', 'HEAD');
-    const html = renderPage();
+    const info = deps.info();
+    const stats = deps.stats();
+    const tables = deps.tables();
+    const html = renderPage({
+      endpoint: String(info.endpoint ?? ''),
+      workspaceUrl: String(info.workspaceUrl ?? ''),
+      mode: `${info.oauth ? 'OAuth checked' : 'any token accepted'} · ${info.durable ? 'rows on disk' : 'rows in memory'}`,
+      tables,
+      rows: tables.length ? (deps.rows(tables[0].schema.name, PAGE_ROWS) ?? []) : [],
+      rowsPerSecond: Number(stats.rowsPerSecond ?? 0),
+      rowsTotal: Number(stats.rowsTotal ?? 0),
+      streamsOpen: Number(stats.streamsOpen ?? 0),
+      rejectedTotal: Number(stats.rejectedTotal ?? 0),
+    });
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(html), 'cache-control': 'no-store' });
     res.end(method === 'HEAD' ? undefined : html);
     return;

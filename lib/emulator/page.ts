@@ -2,8 +2,24 @@
  * The emulator's web page: one self-contained HTML document (inline CSS and JS, no CDN, works
  * offline) that polls the JSON API every second and shows what a user would otherwise check
  * with SQL in Databricks: tables and row counts, the ingest rate over the last minute, and the
- * newest rows of the selected table.
+ * newest rows of the selected table. The first answer already holds a snapshot of all of it, so
+ * the page says something without JavaScript (curl, a test, a proxy that strips scripts).
  */
+import { formatType, type TableSchema } from '../schema';
+
+/** What the page shows before its script has fetched anything. */
+export interface PageSnapshot {
+  endpoint: string;
+  workspaceUrl: string;
+  mode: string;
+  tables: { schema: TableSchema; rowCount: number }[];
+  /** newest rows of the first table */
+  rows: Record<string, unknown>[];
+  rowsPerSecond: number;
+  rowsTotal: number;
+  streamsOpen: number;
+  rejectedTotal: number;
+}
 const PAGE = `<!doctype html>
 <html lang="en">
 <head>
@@ -55,31 +71,31 @@ const PAGE = `<!doctype html>
 <body>
 <header>
   <h1>Zerobus <span>emulator</span></h1>
-  <div class="endpoints"><span>gRPC endpoint <code id="ep">…</code></span><span>workspace URL <code id="ws">…</code></span><span id="mode"></span></div>
+  <div class="endpoints"><span>gRPC endpoint <code id="ep">{{endpoint}}</code></span><span>workspace URL <code id="ws">{{workspaceUrl}}</code></span><span id="mode">{{mode}}</span></div>
   <div id="live">live</div>
 </header>
 <main>
   <section>
     <h2>Tables</h2>
-    <ul id="tables"></ul>
-    <div class="cols" id="cols"></div>
+    <ul id="tables">{{tables}}</ul>
+    <div class="cols" id="cols">{{cols}}</div>
   </section>
   <div style="display:grid; gap:16px; min-width:0">
     <section>
       <h2>Ingest</h2>
       <div class="kpis">
-        <div class="kpi"><b id="k-rate">0</b><small>rows/s</small></div>
-        <div class="kpi"><b id="k-total">0</b><small>rows stored</small></div>
-        <div class="kpi"><b id="k-streams">0</b><small>open streams</small></div>
-        <div class="kpi"><b id="k-rejected">0</b><small>records rejected</small></div>
+        <div class="kpi"><b id="k-rate">{{rate}}</b><small>rows/s</small></div>
+        <div class="kpi"><b id="k-total">{{total}}</b><small>rows stored</small></div>
+        <div class="kpi"><b id="k-streams">{{streams}}</b><small>open streams</small></div>
+        <div class="kpi"><b id="k-rejected">{{rejected}}</b><small>records rejected</small></div>
       </div>
       <canvas id="chart" width="800" height="140" aria-label="rows per second, last 60 seconds"></canvas>
       <div id="streams"></div>
     </section>
     <section>
-      <div class="rowbar"><h2 style="margin:0" id="rows-title">Latest rows</h2><span class="spacer"></span>
+      <div class="rowbar"><h2 style="margin:0" id="rows-title">{{rowsTitle}}</h2><span class="spacer"></span>
         <label>show <select id="limit"><option>20</option><option selected>50</option><option>200</option></select></label></div>
-      <div class="table-wrap" id="rows"><div class="empty">No table selected.</div></div>
+      <div class="table-wrap" id="rows">{{rows}}</div>
     </section>
   </div>
 </main>
@@ -181,6 +197,55 @@ const PAGE = `<!doctype html>
 </html>
 `;
 
-export function renderPage(): string {
-  return PAGE;
+/** Rows the first answer carries (the select's default). */
+export const PAGE_ROWS = 50;
+
+function esc(value: unknown): string {
+  return String(value).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+const count = (n: number) => new Intl.NumberFormat('en-US').format(n);
+
+/** The same markup the script renders, filled in on the server. */
+function cell(value: unknown, type: string): string {
+  if (value === undefined || value === null) return '<td class="null">null</td>';
+  if ((type === 'TIMESTAMP' || type === 'TIMESTAMP_NTZ') && typeof value === 'number') {
+    const d = new Date(value / 1000);
+    const text = Number.isNaN(d.getTime()) ? String(value) : d.toISOString().replace('T', ' ').replace('Z', '');
+    return `<td title="${esc(value)} µs">${esc(text)}</td>`;
+  }
+  if (typeof value === 'number') return `<td class="num">${esc(value)}</td>`;
+  const text = typeof value === 'object' ? JSON.stringify(value) : String(value);
+  return `<td title="${esc(text)}">${esc(text)}</td>`;
+}
+
+export function renderPage(snapshot: PageSnapshot): string {
+  const first = snapshot.tables[0]?.schema;
+  const columns = first ? first.columns.map((c) => ({ name: c.name, type: formatType(c.type), nullable: c.nullable })) : [];
+  const tables = snapshot.tables.length
+    ? snapshot.tables.map((t, i) => `<li data-name="${esc(t.schema.name)}" class="${i === 0 ? 'sel' : ''}"><span>${esc(t.schema.name)}</span><span class="n">${count(t.rowCount)}</span></li>`).join('')
+    : '<li class="empty">No tables. Start with --schema file.sql.</li>';
+  const cols = columns.map((c) => `<div><span>${esc(c.name)}</span><span class="t">${esc(c.type)}${c.nullable ? '' : ' NOT NULL'}</span></div>`).join('');
+  let rows = '<div class="empty">No table selected.</div>';
+  if (first) {
+    rows = snapshot.rows.length
+      ? `<table><thead><tr>${columns.map((c) => `<th>${esc(c.name)}</th>`).join('')}</tr></thead><tbody>${snapshot.rows
+          .map((r) => `<tr>${columns.map((c) => cell(r[c.name], c.type)).join('')}</tr>`)
+          .join('')}</tbody></table>`
+      : '<div class="empty">No rows yet.</div>';
+  }
+  const values: Record<string, string> = {
+    endpoint: esc(snapshot.endpoint),
+    workspaceUrl: esc(snapshot.workspaceUrl),
+    mode: esc(snapshot.mode),
+    tables,
+    cols,
+    rate: count(snapshot.rowsPerSecond),
+    total: count(snapshot.rowsTotal),
+    streams: count(snapshot.streamsOpen),
+    rejected: count(snapshot.rejectedTotal),
+    rowsTitle: esc(first ? `Latest rows — ${first.name}` : 'Latest rows'),
+    rows,
+  };
+  return PAGE.replace(/\{\{(\w+)\}\}/g, (_, key: string) => values[key]);
 }

@@ -11,12 +11,20 @@ export const DEFAULT_DEDUP_CAPACITY = 100_000;
 /** Seconds a client is asked to wait after a 503. */
 export const DEFAULT_RETRY_AFTER_S = 5;
 /**
- * Longest time a closed receiver's path answers 503 while waiting for a redeployed successor.
+ * Longest time a closed receiver's path is held for a redeployed successor (requests that wait
+ * longer than ROUTE_PARK_MS get 503 + Retry-After; after this, a path nobody claimed is free).
  * The node frees it as soon as the deploy has started its flows; this bound covers a stop that
  * no start follows (runtime shutdown, flows stopped, missing node types). Above Node-RED's
  * default node close timeout (15 s), so that a slow close elsewhere in the deploy still fits.
  */
 export const REDEPLOY_HOLD_MS = 30_000;
+/**
+ * Longest time a request that arrives while its path changes hands (a deploy in progress, or the
+ * flows not started yet) waits for the new receiver before it gets the 503. Node-RED answers a
+ * deploy request before the new flows have started, so a client that posts right after it lands
+ * in that gap; a few seconds covers a normal start and stays far below client read timeouts.
+ */
+export const ROUTE_PARK_MS = 5_000;
 
 /**
  * Per-event limits. Path, field and nesting limits are the tag normaliser's (one home); the

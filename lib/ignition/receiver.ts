@@ -103,6 +103,11 @@ function sendJson(res: ServerResponse, status: number, body: Json, headers: Reco
   res.end(text);
 }
 
+/** Is `subPath` (after the base path) one of the receiver's routes? */
+export function isReceiverRoute(subPath: string): boolean {
+  return ROUTES.some((r) => r === subPath);
+}
+
 const CLOSING_BODY = { error: 'closing', message: 'the receiver is being redeployed or stopped; send again' };
 
 /**

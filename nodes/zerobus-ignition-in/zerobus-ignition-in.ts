@@ -5,7 +5,10 @@ import {
   assessReadiness,
   claimRoute,
   IgnitionReceiver,
+  isReceiverRoute,
   REDEPLOY_HOLD_MS,
+  reserveRoute,
+  ROUTE_PARK_MS,
   vacantRouteHandler,
   type Claim,
   type IngestBatch,
@@ -27,8 +30,23 @@ interface IgnitionInNode extends Node {
   receiver?: IgnitionReceiver;
 }
 
+/** Requests wait for their receiver at most ROUTE_PARK_MS while it is (re)deployed. */
+const PARKING = { parks: isReceiverRoute, maxMs: ROUTE_PARK_MS };
+
+/** The latest RED of this module per runtime (its events emitter), for the deploy listener. */
+const runtimes = new WeakMap<object, NodeAPI>();
+
 export default function (RED: NodeAPI): void {
   const t = translator(RED, TYPE);
+  const events = RED.events as unknown as object;
+  if (!runtimes.has(events)) {
+    // 'flows:stopped' carries the new config of a deploy and comes before Node-RED answers it;
+    // 'flows:starting' covers the first start, which no stop precedes
+    const reserve = (e: { config?: { flows?: unknown[] } }) => reserveStartingPaths(runtimes.get(events)!, e);
+    RED.events.on('flows:stopped', reserve);
+    RED.events.on('flows:starting', reserve);
+  }
+  runtimes.set(events, RED);
 
   function ZerobusIgnitionIn(this: IgnitionInNode, def: IgnitionInDef) {
     RED.nodes.createNode(this, def);
@@ -85,9 +103,20 @@ export default function (RED: NodeAPI): void {
     node.receiver = receiver;
 
     const app = RED.httpNode as unknown as MiddlewareApp;
+    // Requests wait (briefly) until every node of the deploy exists, so the zerobus-out behind
+    // this receiver is there to make them durable: open once the flows have started.
     const claim: Claim = claimRoute(app, settings.path, node.id, (req, res, next, subPath) => {
       if (!receiver.handle(req, res, subPath)) next();
-    }, routeMiddleware(runtime));
+    }, routeMiddleware(runtime), { parking: PARKING });
+    const open = () => {
+      clearTimeout(openTimer);
+      RED.events.removeListener('flows:started', open);
+      if (claim.ok) claim.open();
+    };
+    RED.events.once('flows:started', open);
+    // should no start event come (a runtime that does not send it), requests wait no longer than this
+    const openTimer = setTimeout(open, ROUTE_PARK_MS);
+    openTimer.unref?.();
     if (!claim.ok) {
       const holder = RED.nodes.getNode(claim.owner);
       status.now({ fill: 'red', shape: 'ring', text: t('status.pathTaken', { path: shownPath }) });
@@ -138,15 +167,18 @@ export default function (RED: NodeAPI): void {
 
     node.on('close', (_removed: boolean, done: () => void) => {
       clearInterval(timer);
+      clearTimeout(openTimer);
+      RED.events.removeListener('flows:started', open);
       // Release the route first so that a redeployed node can claim it, then answer what waits.
-      // Until the deploy has started its flows the path answers 503 + Retry-After instead of
-      // 404 (the gateway keeps and resends its batch); a successor's claim ends that at once,
-      // and a path nobody claims (node removed or moved) is free once the flows have started.
+      // Until the deploy has started its flows, requests wait for the successor (at most
+      // ROUTE_PARK_MS, then 503 + Retry-After, never a 404: the gateway keeps and resends its
+      // batch); a path nobody claims (node removed or moved) is free once the flows have started.
       if (claim.ok) {
         const freeOnStart = () => free();
         const free = claim.release({
           handler: vacantRouteHandler(settings.retryAfterSeconds),
           ms: REDEPLOY_HOLD_MS,
+          parking: PARKING,
           onEnd: () => RED.events.removeListener('flows:started', freeOnStart),
         });
         RED.events.once('flows:started', freeOnStart);
@@ -161,6 +193,43 @@ export default function (RED: NodeAPI): void {
   RED.nodes.registerType(TYPE, ZerobusIgnitionIn as unknown as Parameters<NodeAPI['nodes']['registerType']>[1], {
     credentials: { apiKey: { type: 'password' } },
   });
+}
+
+/**
+ * Node-RED answers a deploy request before it starts the new flows, so a client that posts to a
+ * newly deployed path right away would get a 404 from a path nobody holds yet. Once the old flows
+ * have stopped (or before the first start), the paths of the receivers about to be created are
+ * held (requests wait, as during a redeploy) until their node claims them; what no node claimed
+ * is freed once the flows have started. A `${VAR}` path is held when the variable is readable here.
+ */
+function reserveStartingPaths(RED: NodeAPI, event: { config?: { flows?: unknown[] } }): void {
+  const runtime = RED.settings as unknown as IgnitionInRuntimeSettings;
+  const app = RED.httpNode as unknown as MiddlewareApp | undefined;
+  if (!app || runtime.httpNodeRoot === false) return;
+  for (const item of event?.config?.flows ?? []) {
+    const def = item as IgnitionInDef & { d?: boolean };
+    if (!def || def.type !== TYPE || def.d === true) continue;
+    const path = pathFromEnv(def.path);
+    if (path === null) continue;
+    const settings = resolveSettings({ ...def, path }, runtime);
+    if (settings.pathError !== undefined) continue;
+    const freeOnStart = () => free?.();
+    const free = reserveRoute(app, settings.path, {
+      handler: vacantRouteHandler(settings.retryAfterSeconds),
+      ms: REDEPLOY_HOLD_MS,
+      parking: PARKING,
+      onEnd: () => RED.events.removeListener('flows:started', freeOnStart),
+    }, routeMiddleware(runtime));
+    if (free) RED.events.once('flows:started', freeOnStart);
+  }
+}
+
+/** A path as the node will see it: `${VAR}` read from the environment; null when that cannot be known here. */
+function pathFromEnv(path: unknown): string | undefined | null {
+  if (typeof path !== 'string') return undefined;
+  if (!path.includes('$')) return path;
+  const m = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(path.trim());
+  return m && process.env[m[1]] !== undefined ? process.env[m[1]]! : null;
 }
 
 function toMessage(batch: IngestBatch, path: string): NodeMessage {

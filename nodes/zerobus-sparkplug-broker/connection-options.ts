@@ -1,5 +1,6 @@
 import * as fs from 'fs';
 import type { HostConnectionOptions } from '../../lib/sparkplug';
+import { flag } from '../shared/flag';
 
 export interface BrokerSettings {
   url: string;
@@ -7,7 +8,8 @@ export interface BrokerSettings {
   hostId: string;
   protocolVersion: string | number;
   keepalive: string | number;
-  rejectUnauthorized: boolean;
+  /** a flow written by hand, or a ${VAR}, may carry "false" as text */
+  rejectUnauthorized: boolean | string;
   caPath?: string;
   certPath?: string;
   keyPath?: string;
@@ -51,7 +53,7 @@ export function hostConnectionOptions(s: BrokerSettings, c: BrokerCredentials): 
     hostId,
     protocolVersion: Number(s.protocolVersion) === 5 ? 5 : 4,
     keepalive: Number(s.keepalive) > 0 ? Number(s.keepalive) : 30,
-    rejectUnauthorized: s.rejectUnauthorized !== false,
+    rejectUnauthorized: flag(s.rejectUnauthorized, true),
   };
   if (c.username) options.username = c.username;
   if (c.password) options.password = c.password;

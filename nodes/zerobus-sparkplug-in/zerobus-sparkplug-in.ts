@@ -7,18 +7,19 @@ import {
 import { formatRate, StatusThrottle } from '../shared/status';
 import { LiveStats } from '../shared/live-stats';
 import { translator } from '../shared/i18n';
+import { flag } from '../shared/flag';
 import type { SparkplugBrokerNode, SparkplugBrokerUser } from '../zerobus-sparkplug-broker/broker-api';
 
 interface SparkplugInDef extends NodeDef {
   broker?: string;
   group?: string;
   tagPathTemplate?: string;
-  rebirth?: boolean;
+  rebirth?: boolean | string;
   rebirthInterval?: string | number;
   reorderTimeout?: string | number;
   outputMode?: 'message' | 'event';
-  includeTransient?: boolean;
-  templateParameters?: boolean;
+  includeTransient?: boolean | string;
+  templateParameters?: boolean | string;
 }
 
 /** Issues worth a log line at warn level; the others (gaps, late births) are routine for a host. */
@@ -50,11 +51,11 @@ export default function (RED: NodeAPI): void {
       if (group !== '+' && !isValidId(group)) throw new Error(t('errors.group', { group }));
       host = new SparkplugHost({
         tagPathTemplate: (def.tagPathTemplate ?? '').trim() || DEFAULT_TAG_PATH_TEMPLATE,
-        rebirthEnabled: def.rebirth !== false,
+        rebirthEnabled: flag(def.rebirth, true),
         rebirthMinIntervalMs: num(def.rebirthInterval, 5) * 1000,
         reorderTimeoutMs: num(def.reorderTimeout, 0),
-        includeTransient: def.includeTransient === true,
-        templateParameters: def.templateParameters !== false,
+        includeTransient: flag(def.includeTransient, false),
+        templateParameters: flag(def.templateParameters, true),
         onDeferredAction: (action, issue) => {
           logIssue(issue);
           dispatch([action]);

@@ -4,7 +4,8 @@
  * - no event answered 200 is lost;
  * - the receiver route is not duplicated: after each full deploy the answering receiver is the
  *   new one (fresh `startedAt`, the new limits in /diagnostics, /health ready), never a stale one;
- * - the gateway never gets a 404 (the path answers 503 + Retry-After while it is redeployed) and
+ * - the gateway never gets a 404 (requests wait for the redeployed receiver; those held by the old
+ *   one when it closes get 503 + Retry-After) and
  *   no request is left without an answer;
  * - no leaked handles: open descriptors and sockets of the Node-RED process return to where they
  *   were before the deploys (within a small margin).

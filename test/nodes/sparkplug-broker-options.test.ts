@@ -43,6 +43,12 @@ describe('zerobus-sparkplug-broker connection options', () => {
     assert.equal(v5.options.protocolVersion, 5);
     assert.equal(v5.options.rejectUnauthorized, false);
     assert.equal(v5.options.clientId, 'me');
+    // a hand-written flow or an environment variable gives text
+    for (const [text, verify] of [['false', false], [' FALSE ', false], ['true', true], ['', true]] as const) {
+      const r2 = hostConnectionOptions({ ...base, rejectUnauthorized: text }, {});
+      assert.ok(r2.ok);
+      assert.equal(r2.options.rejectUnauthorized, verify, JSON.stringify(text));
+    }
   });
 
   it('TLS material: pasted PEM wins over a file; a missing file names the path, not the content', () => {

@@ -101,6 +101,22 @@ describe('emulator: HTTP API and web page', () => {
     assert.equal(info.endpoint, emu.endpoint);
   });
 
+  it('GET / already shows tables, row counts, endpoints and the newest rows without running its script', async () => {
+    const html = await (await fetch(emu.workspaceUrl + '/')).text();
+    const body = html.slice(0, html.indexOf('<script>'));
+    assert.match(body, new RegExp(`<code id="ep">${emu.endpoint}</code>`));
+    assert.match(body, /<li data-name="main\.ot\.tag_events" class="sel"><span>main\.ot\.tag_events<\/span><span class="n">60<\/span><\/li>/);
+    assert.match(body, /<li data-name="main\.ot\.empty" class=""><span>main\.ot\.empty<\/span><span class="n">0<\/span><\/li>/);
+    const stats = (await getJson(emu, '/api/stats')).body as { rowsTotal: number };
+    assert.match(body, new RegExp(`<b id="k-total">${stats.rowsTotal}</b>`));
+    assert.match(body, /Latest rows — main\.ot\.tag_events/);
+    // the newest row first, every column, NULL shown as such
+    const firstRow = /<tbody><tr>(.*?)<\/tr>/.exec(body)![1];
+    assert.ok(firstRow.includes(String(otRow(59).event_id)), firstRow);
+    assert.equal((body.match(/<tbody>.*<\/tbody>/)![0].match(/<tr>/g) ?? []).length, 50);
+    assert.doesNotMatch(body, /\{\{\w+\}\}/, 'every placeholder filled');
+  });
+
   it('answers 404 and 405 with JSON errors', async () => {
     let res = await fetch(`${emu.workspaceUrl}/nope`);
     assert.equal(res.status, 404);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import express from 'express';
 import supertest from 'supertest';
-import { claimRoute, routeOwner, vacantRouteHandler, type MiddlewareApp, type RouteHandler } from '../../../lib/ignition';
+import { claimRoute, isReceiverRoute, routeOwner, vacantRouteHandler, type MiddlewareApp, type RouteHandler } from '../../../lib/ignition';
 
 const answer =
   (text: string): RouteHandler =>
@@ -82,5 +82,57 @@ describe('route registry', () => {
     assert.equal(res.status, 503);
     assert.equal(res.headers['x-route-middleware'], 'yes');
     free();
+  });
+
+  describe('parking requests while a path changes hands', () => {
+    const parking = (maxMs: number) => ({ parks: isReceiverRoute, maxMs });
+    const pending = <T>(p: Promise<T>) => Promise.race([p.then(() => 'answered'), new Promise((r) => setTimeout(() => r('pending'), 100))]);
+
+    it('a request in the gap waits and is served by the successor once it opens', async () => {
+      const { routes, agent } = newApp();
+      const a = claimRoute(routes, '/p', 'a', answer('a'));
+      assert.ok(a.ok);
+      a.release({ handler: vacantRouteHandler(), ms: 60_000, parking: parking(10_000) });
+      const waiting = agent.post('/p/ingest/batch').send([]).then((r) => r);
+      assert.equal(await pending(waiting), 'pending');
+      assert.equal((await agent.get('/p/other')).status, 404, 'only the parked routes wait');
+      const b = claimRoute(routes, '/p', 'b', answer('b'), [], { parking: parking(10_000) });
+      assert.ok(b.ok);
+      assert.equal(await pending(waiting), 'pending', 'a claimed route waits for open()');
+      const late = agent.get('/p/health').then((r) => r);
+      b.open();
+      assert.equal((await waiting).text, 'b');
+      assert.equal((await late).text, 'b');
+      assert.equal((await agent.get('/p/health')).text, 'b', 'open: served at once');
+    });
+
+    it('at the deadline a vacancy answers 503 + Retry-After; a path freed meanwhile falls through to 404', async () => {
+      const { routes, agent } = newApp();
+      const a = claimRoute(routes, '/p', 'a', answer('a'));
+      const c = claimRoute(routes, '/q', 'c', answer('c'));
+      assert.ok(a.ok && c.ok);
+      a.release({ handler: vacantRouteHandler(3), ms: 60_000, parking: parking(150) });
+      const started = Date.now();
+      const res = await agent.post('/p/ingest').send({});
+      assert.equal(res.status, 503);
+      assert.equal(res.headers['retry-after'], '3');
+      assert.ok(Date.now() - started >= 140);
+      const free = c.release({ handler: vacantRouteHandler(), ms: 60_000, parking: parking(10_000) });
+      const waiting = agent.get('/q/health').then((r) => r);
+      assert.equal(await pending(waiting), 'pending');
+      free();
+      assert.equal((await waiting).status, 404);
+    });
+
+    it('a claim without parking serves what waited in the vacancy at once', async () => {
+      const { routes, agent } = newApp();
+      const a = claimRoute(routes, '/p', 'a', answer('a'));
+      assert.ok(a.ok);
+      a.release({ handler: vacantRouteHandler(), ms: 60_000, parking: parking(10_000) });
+      const waiting = agent.get('/p/diagnostics').then((r) => r);
+      assert.equal(await pending(waiting), 'pending');
+      claimRoute(routes, '/p', 'b', answer('b'));
+      assert.equal((await waiting).text, 'b');
+    });
   });
 });
