@@ -1,3 +1,4 @@
+import { timeToDays, timeToMicros } from './time-values';
 import { formatType, type ColumnSchema, type DeltaType, type TableSchema } from './types';
 
 /**
@@ -28,6 +29,14 @@ export class RowError extends Error {
 
 type Convert = (value: unknown, path: string) => unknown;
 
+export interface RowNormalizerOptions {
+  /**
+   * Also take a `Date` or ISO 8601 text for TIMESTAMP/TIMESTAMP_NTZ and DATE columns (turned into
+   * micros / days). For the sending side; the emulator keeps to what Zerobus takes (integers).
+   */
+  acceptDates?: boolean;
+}
+
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
@@ -53,6 +62,16 @@ function intConverter(type: DeltaType, min: number, max: number): Convert {
   return (v, path) => {
     if (typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max) return v;
     return wrongType(type, v, path);
+  };
+}
+
+/** An integer converter that, when asked to, first turns a Date or ISO text into that integer. */
+function withDates(integer: Convert, toInteger: (v: unknown) => number | undefined, opts: RowNormalizerOptions): Convert {
+  if (!opts.acceptDates) return integer;
+  return (v, path) => {
+    if (typeof v === 'number') return integer(v, path);
+    const n = toInteger(v);
+    return n === undefined ? integer(v, path) : integer(n, path);
   };
 }
 
@@ -113,7 +132,7 @@ function mapKeyCheck(type: DeltaType): (key: string) => boolean {
   }
 }
 
-export function converterFor(type: DeltaType): Convert {
+export function converterFor(type: DeltaType, opts: RowNormalizerOptions = {}): Convert {
   switch (type.kind) {
     case 'string':
       return (v, path) => (typeof v === 'string' ? v : wrongType(type, v, path));
@@ -122,12 +141,14 @@ export function converterFor(type: DeltaType): Convert {
     case 'int16':
       return intConverter(type, -32768, 32767);
     case 'int32':
-    case 'date':
       return intConverter(type, -2147483648, 2147483647);
+    case 'date':
+      return withDates(intConverter(type, -2147483648, 2147483647), timeToDays, opts);
     case 'int64':
+      return int64Converter(type);
     case 'timestamp':
     case 'timestamp_ntz':
-      return int64Converter(type);
+      return withDates(int64Converter(type), timeToMicros, opts);
     case 'float':
     case 'double':
       return (v, path) => (typeof v === 'number' ? v : wrongType(type, v, path));
@@ -144,7 +165,7 @@ export function converterFor(type: DeltaType): Convert {
     case 'decimal':
       return decimalConverter(type);
     case 'array': {
-      const element = converterFor(type.element);
+      const element = converterFor(type.element, opts);
       return (v, path) => {
         if (!Array.isArray(v)) return wrongType(type, v, path);
         let out: unknown[] | undefined;
@@ -159,7 +180,7 @@ export function converterFor(type: DeltaType): Convert {
     }
     case 'map': {
       const keyOk = mapKeyCheck(type.key);
-      const value = converterFor(type.value);
+      const value = converterFor(type.value, opts);
       return (v, path) => {
         if (!isPlainObject(v)) return wrongType(type, v, path);
         let out: Row | undefined;
@@ -176,7 +197,7 @@ export function converterFor(type: DeltaType): Convert {
       };
     }
     case 'struct': {
-      const fields = objectNormalizer(type.fields);
+      const fields = objectNormalizer(type.fields, opts);
       return (v, path) => {
         if (!isPlainObject(v)) return wrongType(type, v, path);
         return fields(v, path + '.');
@@ -191,11 +212,11 @@ interface Entry {
 }
 
 /** Normalises one object of column values; throws RowError. Returns `input` when unchanged. */
-function objectNormalizer(columns: ColumnSchema[]): (input: Row, prefix: string) => Row {
+function objectNormalizer(columns: ColumnSchema[], opts: RowNormalizerOptions): (input: Row, prefix: string) => Row {
   const exact = new Map<string, Entry>();
   const folded = new Map<string, Entry>();
   for (const column of columns) {
-    const entry = { column, convert: converterFor(column.type) };
+    const entry = { column, convert: converterFor(column.type, opts) };
     exact.set(column.name, entry);
     folded.set(column.name.toLowerCase(), entry);
   }
@@ -237,8 +258,8 @@ function objectNormalizer(columns: ColumnSchema[]): (input: Row, prefix: string)
  * Returns a function that validates one JSON row and gives its stored form (the input object
  * itself when it was already in stored form), or throws RowError.
  */
-export function createRowNormalizer(table: TableSchema): (row: unknown) => Row {
-  const normalize = objectNormalizer(table.columns);
+export function createRowNormalizer(table: TableSchema, opts: RowNormalizerOptions = {}): (row: unknown) => Row {
+  const normalize = objectNormalizer(table.columns, opts);
   return (row) => {
     if (!isPlainObject(row)) throw new RowError('(row)', `a row must be a JSON object, got ${describe(row)}`);
     return normalize(row, '');

@@ -13,7 +13,8 @@ import type { EncodeOutcome } from './record-encoder';
 type Row = Record<string, unknown>;
 
 export function schemaRowEncoder(table: TableSchema, messageType?: protobuf.Type): (row: Row) => EncodeOutcome {
-  const normalize = createRowNormalizer(table);
+  // a Date or ISO text in a time column is what a function node naturally writes
+  const normalize = createRowNormalizer(table, { acceptDates: true });
   return (row) => {
     let stored: Row;
     try {

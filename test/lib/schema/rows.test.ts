@@ -24,6 +24,18 @@ describe('schema: JSON row validation', () => {
     assert.deepEqual(normalize({ ...base, v: 'text' }), { ...base, v: '"text"' });
   });
 
+  it('with acceptDates (the sending side), turns a Date or ISO text in TIMESTAMP and DATE columns into micros / days; without, refuses them as Zerobus does', () => {
+    const lenient = createRowNormalizer(TABLE, { acceptDates: true });
+    const when = new Date(Date.UTC(2024, 0, 2, 3, 4, 5, 6));
+    assert.deepEqual(lenient({ ...base, Ts: when, day: '2024-01-02' }), { ...base, Ts: when.getTime() * 1000, day: 19724 });
+    assert.deepEqual(lenient({ ...base, Ts: '2024-01-02T03:04:05.006007Z' }), { ...base, Ts: when.getTime() * 1000 + 7 });
+    assert.equal(lenient(base), base, 'integers unchanged, same object');
+    assert.throws(() => lenient({ ...base, Ts: 'tomorrow' }), /column 'Ts': expected TIMESTAMP, got string "tomorrow"/);
+    assert.throws(() => lenient({ ...base, n: when }), /column 'n': expected BIGINT/, 'a BIGINT column is not a time');
+    assert.throws(() => normalize({ ...base, Ts: when }), /column 'Ts': expected TIMESTAMP/);
+    assert.throws(() => normalize({ ...base, day: '2024-01-02' }), /column 'day': expected DATE/);
+  });
+
   it('names the column and the problem for rows that do not fit', () => {
     const cases: [object, RegExp][] = [
       [{ ...base, extra: 1 }, /^column 'extra': no such column in the table$/],

@@ -154,6 +154,21 @@ describe('lib/sink ZerobusSink → emulator: what lands in the table', function 
       });
     }
 
+    for (const recordType of ['proto', 'json'] as SinkRecordType[]) {
+      it(`takes a Date or ISO 8601 text for TIMESTAMP and DATE columns when there is a schema (${recordType.toUpperCase()})`, async () => {
+        const s = sink({ table: READINGS_TABLE, format: 'rows', recordType, schemaSql: READINGS_SQL });
+        const at = new Date(Date.UTC(2025, 11, 11, 12, 30, 45, 123));
+        const result = await s.accept([{ id: 21, at, at_local: '2025-12-11T12:30:45.123456', day: '2025-12-11' }, { id: 22, at: 'soon' }]);
+        assert.equal(result.accepted, 1);
+        assert.match(result.rejected[0]?.reason ?? '', /'at'.*expected TIMESTAMP/);
+        await waitFor(() => emu.allRows(READINGS_TABLE).length === 1, 'one row');
+        const [row] = emu.allRows(READINGS_TABLE);
+        assert.equal(Number(row.at), at.getTime() * 1000);
+        assert.equal(Number(row.at_local), at.getTime() * 1000 + 456);
+        assert.equal(Number(row.day), Math.floor(at.getTime() / 86_400_000));
+      });
+    }
+
     it('sends JSON rows without a schema as they are', async () => {
       const s = sink({ table: READINGS_TABLE, format: 'rows', recordType: 'json' });
       const rows = [{ id: 10, name: 'no schema', value: 3.5 }, { id: 11, at: 1765456245123000 }];
