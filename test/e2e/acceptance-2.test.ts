@@ -11,14 +11,13 @@
 import assert from 'node:assert/strict';
 import { ChildProcess, execFileSync, spawn } from 'child_process';
 import * as fs from 'fs';
-import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
-import Aedes from 'aedes';
 import * as mqtt from 'mqtt';
 import * as protobuf from 'protobufjs';
 import { freePort, LINKED_PACKAGE_DIR, NodeRedProcess } from '../../demo/node-red-process';
 import { httpJson } from '../../demo/emulator-process';
+import { startWatchedBroker, type WatchedBroker } from './watched-broker';
 import { eventually, requireBuiltPackage } from '../support/dist';
 
 const PKG = '@ot-lakehouse/node-red-zerobus';
@@ -120,17 +119,15 @@ for (const runtime of runtimes) describe(`acceptance 2 on ${runtime.name}: hand-
   let work: string;
   let userDir: string;
   let emulator: EmulatorBin;
-  let aedes: Aedes;
-  let broker: net.Server;
+  let watched: WatchedBroker | undefined;
   let mqttUrl: string;
-  let watcher: mqtt.MqttClient;
   let nodeRed: NodeRedProcess;
   let flows: object[];
   let admin: string;
   /** node routes live under httpNodeRoot */
   let nodes: string;
   let bearer: string;
-  const seen = new Map<string, any[]>();
+  let seen = new Map<string, any[]>();
   const seenOn = (topic: string) => seen.get(topic) ?? [];
   /** POSTs fired the moment Node-RED said its flows started */
   let firstPost: Promise<Awaited<ReturnType<typeof post>>>;
@@ -147,23 +144,9 @@ for (const runtime of runtimes) describe(`acceptance 2 on ${runtime.name}: hand-
     const grpcEndpoint = `http://127.0.0.1:${grpcPort}`;
     const workspaceUrl = `http://127.0.0.1:${httpPort}`;
 
-    aedes = new Aedes();
-    broker = net.createServer(aedes.handle);
-    await new Promise<void>((resolve) => broker.listen(0, '127.0.0.1', resolve));
-    mqttUrl = `mqtt://127.0.0.1:${(broker.address() as net.AddressInfo).port}`;
-    watcher = mqtt.connect(mqttUrl, { clientId: 'acceptance2-watcher' });
-    watcher.on('message', (topic, payload) => {
-      let v: unknown = payload.toString('utf8');
-      try {
-        v = JSON.parse(v as string);
-      } catch {
-        // not JSON: keep the text
-      }
-      if (!seen.has(topic)) seen.set(topic, []);
-      seen.get(topic)!.push(v);
-    });
-    await new Promise<void>((resolve) => watcher.on('connect', () => resolve()));
-    await watcher.subscribeAsync(['acc2/#', 'spBv1.0/Acc2Group/NCMD/#'], { qos: 1 });
+    watched = await startWatchedBroker('acceptance2-watcher', ['acc2/#', 'spBv1.0/Acc2Group/NCMD/#'], 1);
+    mqttUrl = watched.url;
+    seen = watched.seen;
 
     const port = new URL(mqttUrl).port;
     flows = [
@@ -262,8 +245,7 @@ for (const runtime of runtimes) describe(`acceptance 2 on ${runtime.name}: hand-
 
   after(async () => {
     await nodeRed?.stop();
-    watcher?.end(true);
-    await new Promise<void>((resolve) => (aedes ? aedes.close(() => broker.close(() => resolve())) : resolve()));
+    await watched?.stop();
     await emulator?.stop();
     if (work) fs.rmSync(work, { recursive: true, force: true });
   });

@@ -10,16 +10,15 @@
 import assert from 'node:assert/strict';
 import { ChildProcess, execFileSync, spawn } from 'child_process';
 import * as fs from 'fs';
-import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
-import Aedes from 'aedes';
 import * as mqtt from 'mqtt';
 import * as protobuf from 'protobufjs';
 import { newClient } from 'sparkplug-client';
 import { freePort, LINKED_PACKAGE_DIR, NodeRedProcess } from '../../demo/node-red-process';
 import { httpJson } from '../../demo/emulator-process';
 import { OT_DESCRIPTOR, otJson, otProto } from '../lib/emulator/raw-client';
+import { startWatchedBroker, type WatchedBroker } from './watched-broker';
 import { eventually, requireBuiltPackage } from '../support/dist';
 
 const PKG = '@ot-lakehouse/node-red-zerobus';
@@ -118,14 +117,12 @@ for (const runtime of runtimes) describe(`acceptance on ${runtime.name}: SPEC pr
   let work: string;
   let userDir: string;
   let emulator: EmulatorBin;
-  let aedes: Aedes;
-  let broker: net.Server;
+  let watched: WatchedBroker | undefined;
   let mqttUrl: string;
-  let watcher: mqtt.MqttClient;
   let nodeRed: NodeRedProcess;
   let base: string;
   /** messages the flows publish to the test through a core `mqtt out` node, by topic */
-  const seen = new Map<string, any[]>();
+  let seen = new Map<string, any[]>();
   /** fired before the other tests: a memory-spool sink whose Zerobus cannot be reached */
   let downResponse: Promise<Awaited<ReturnType<typeof post>>>;
 
@@ -152,23 +149,9 @@ for (const runtime of runtimes) describe(`acceptance on ${runtime.name}: SPEC pr
     ]);
     await emulator.start();
 
-    aedes = new Aedes();
-    broker = net.createServer(aedes.handle);
-    await new Promise<void>((resolve) => broker.listen(0, '127.0.0.1', resolve));
-    mqttUrl = `mqtt://127.0.0.1:${(broker.address() as net.AddressInfo).port}`;
-    watcher = mqtt.connect(mqttUrl, { clientId: 'acceptance-watcher' });
-    watcher.on('message', (topic, payload) => {
-      let v: unknown = payload.toString('utf8');
-      try {
-        v = JSON.parse(v as string);
-      } catch {
-        // not JSON: keep the text
-      }
-      if (!seen.has(topic)) seen.set(topic, []);
-      seen.get(topic)!.push(v);
-    });
-    await new Promise<void>((resolve) => watcher.on('connect', () => resolve()));
-    await watcher.subscribeAsync(['spBv1.0/STATE/+', 'acc/#', `spBv1.0/${GROUP}/NCMD/#`]);
+    watched = await startWatchedBroker('acceptance-watcher', ['spBv1.0/STATE/+', 'acc/#', `spBv1.0/${GROUP}/NCMD/#`]);
+    mqttUrl = watched.url;
+    seen = watched.seen;
 
     const port = new URL(mqttUrl).port;
     const flows = [
@@ -226,8 +209,7 @@ for (const runtime of runtimes) describe(`acceptance on ${runtime.name}: SPEC pr
 
   after(async () => {
     await nodeRed?.stop();
-    watcher?.end(true);
-    await new Promise<void>((resolve) => (aedes ? aedes.close(() => broker.close(() => resolve())) : resolve()));
+    await watched?.stop();
     await emulator?.stop();
     if (work) fs.rmSync(work, { recursive: true, force: true });
   });
