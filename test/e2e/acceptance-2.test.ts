@@ -17,7 +17,7 @@ import * as mqtt from 'mqtt';
 import * as protobuf from 'protobufjs';
 import { freePort, LINKED_PACKAGE_DIR, NodeRedProcess } from '../../demo/node-red-process';
 import { httpJson } from '../../demo/emulator-process';
-import { EmulatorBin, post, runtimes, type Row } from './acceptance-kit';
+import { EmulatorBin, packInto, post, runtimes, type Row } from './acceptance-kit';
 import { startWatchedBroker, type WatchedBroker } from './watched-broker';
 import { eventually, requireBuiltPackage } from '../support/dist';
 
@@ -70,8 +70,7 @@ for (const runtime of RUNTIMES) describe(`acceptance 2 on ${runtime.name}: hand-
     this.timeout(240_000);
     requireBuiltPackage();
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-accept2-'));
-    const out = execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], { cwd: LINKED_PACKAGE_DIR, encoding: 'utf8' });
-    const tarball = path.join(work, path.basename((JSON.parse(out)[0] as { filename: string }).filename));
+    const tarball = packInto(work);
     userDir = path.join(work, 'user');
 
     const [grpcPort, httpPort] = [await freePort(), await freePort()];
@@ -158,16 +157,7 @@ for (const runtime of RUNTIMES) describe(`acceptance 2 on ${runtime.name}: hand-
       },
     });
     nodeRed.prepare();
-    const installed = path.join(userDir, 'node_modules', PKG);
-    emulator = new EmulatorBin(path.join(userDir, 'node_modules', '.bin', 'zerobus-emulator'), [
-      '--grpc-port', String(grpcPort),
-      '--http-port', String(httpPort),
-      '--data-dir', path.join(work, 'emulator-data'),
-      '--schema', path.join(installed, 'examples/tables/ot_events.sql'),
-      '--schema', path.join(installed, 'examples/tables/energy_readings.sql'),
-      '--client-id', CLIENT_ID,
-      '--client-secret', CLIENT_SECRET,
-    ]);
+    emulator = EmulatorBin.installed(userDir, { grpcPort, httpPort, dataDir: path.join(work, 'emulator-data'), clientId: CLIENT_ID, clientSecret: CLIENT_SECRET });
     await emulator.start();
     await nodeRed.start(120_000);
     admin = `${nodeRed.url}/admin`;

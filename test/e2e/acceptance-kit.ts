@@ -3,12 +3,21 @@
  * plain fetch POST, and the installed `zerobus-emulator` bin as a child process.
  */
 import assert from 'node:assert/strict';
-import { ChildProcess, spawn } from 'child_process';
+import { ChildProcess, execFileSync, spawn } from 'child_process';
 import * as path from 'path';
 import { httpJson } from '../../demo/emulator-process';
+import { LINKED_PACKAGE_DIR } from '../../demo/node-red-process';
 import { eventually } from '../support/dist';
 
 export type Row = Record<string, unknown>;
+
+const PKG = '@ot-lakehouse/node-red-zerobus';
+
+/** `npm pack` of the built package into `dir`, as a release would be; returns the tarball's path. */
+export function packInto(dir: string): string {
+  const out = execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], { cwd: LINKED_PACKAGE_DIR, encoding: 'utf8' });
+  return path.join(dir, path.basename((JSON.parse(out)[0] as { filename: string }).filename));
+}
 
 export interface Runtime {
   name: string;
@@ -53,6 +62,20 @@ export class EmulatorBin {
     private readonly bin: string,
     private readonly args: string[],
   ) {}
+
+  /** The bin installed in a user dir, with OAuth checking and the shipped OT and energy tables. */
+  static installed(userDir: string, o: { grpcPort: number; httpPort: number; dataDir: string; clientId: string; clientSecret: string }): EmulatorBin {
+    const installed = path.join(userDir, 'node_modules', PKG);
+    return new EmulatorBin(path.join(userDir, 'node_modules', '.bin', 'zerobus-emulator'), [
+      '--grpc-port', String(o.grpcPort),
+      '--http-port', String(o.httpPort),
+      '--data-dir', o.dataDir,
+      '--schema', path.join(installed, 'examples/tables/ot_events.sql'),
+      '--schema', path.join(installed, 'examples/tables/energy_readings.sql'),
+      '--client-id', o.clientId,
+      '--client-secret', o.clientSecret,
+    ]);
+  }
 
   async start(): Promise<void> {
     this.output = [];

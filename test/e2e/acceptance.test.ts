@@ -8,17 +8,16 @@
  * emulator's `/api/tables` routes to read rows back.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as mqtt from 'mqtt';
 import * as protobuf from 'protobufjs';
 import { newClient } from 'sparkplug-client';
-import { freePort, LINKED_PACKAGE_DIR, NodeRedProcess } from '../../demo/node-red-process';
+import { freePort, NodeRedProcess } from '../../demo/node-red-process';
 import { httpJson } from '../../demo/emulator-process';
 import { OT_DESCRIPTOR, otJson, otProto } from '../lib/emulator/raw-client';
-import { EmulatorBin, post, runtimes, type Row } from './acceptance-kit';
+import { EmulatorBin, packInto, post, runtimes, type Row } from './acceptance-kit';
 import { startWatchedBroker, type WatchedBroker } from './watched-broker';
 import { eventually, requireBuiltPackage } from '../support/dist';
 
@@ -66,23 +65,13 @@ for (const runtime of RUNTIMES) describe(`acceptance on ${runtime.name}: SPEC pr
     this.timeout(240_000);
     requireBuiltPackage();
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-accept-'));
-    const out = execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], { cwd: LINKED_PACKAGE_DIR, encoding: 'utf8' });
-    const tarball = path.join(work, path.basename((JSON.parse(out)[0] as { filename: string }).filename));
+    const tarball = packInto(work);
     userDir = path.join(work, 'user');
     nodeRed = new NodeRedProcess({ userDir, flows: [], install: { tarball }, redJs: runtime.redJs, nodeBinary: runtime.nodeBinary });
     nodeRed.prepare(); // npm install <tarball> into the user dir, default settings
 
-    const installed = path.join(userDir, 'node_modules', PKG);
     const [grpcPort, httpPort] = [await freePort(), await freePort()];
-    emulator = new EmulatorBin(path.join(userDir, 'node_modules', '.bin', 'zerobus-emulator'), [
-      '--grpc-port', String(grpcPort),
-      '--http-port', String(httpPort),
-      '--data-dir', path.join(work, 'emulator-data'),
-      '--schema', path.join(installed, 'examples/tables/ot_events.sql'),
-      '--schema', path.join(installed, 'examples/tables/energy_readings.sql'),
-      '--client-id', CLIENT_ID,
-      '--client-secret', CLIENT_SECRET,
-    ]);
+    emulator = EmulatorBin.installed(userDir, { grpcPort, httpPort, dataDir: path.join(work, 'emulator-data'), clientId: CLIENT_ID, clientSecret: CLIENT_SECRET });
     await emulator.start();
 
     watched = await startWatchedBroker('acceptance-watcher', ['spBv1.0/STATE/+', 'acc/#', `spBv1.0/${GROUP}/NCMD/#`]);

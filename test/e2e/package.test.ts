@@ -16,7 +16,7 @@ import { startEmulator, Emulator } from '../../lib/emulator';
 import { PACKAGE_ROOT } from '../../lib/paths';
 import { installPackage, LINKED_PACKAGE_DIR, NodeRedProcess } from '../../demo/node-red-process';
 import { eventually, requireBuiltPackage } from '../support/dist';
-import { runtimes } from './acceptance-kit';
+import { packInto, runtimes } from './acceptance-kit';
 
 const TYPES = ['zerobus-config', 'zerobus-out', 'zerobus-ignition-in', 'zerobus-batch', 'zerobus-sparkplug-broker', 'zerobus-sparkplug-in'];
 
@@ -53,9 +53,7 @@ describe('the packed package in a fresh Node-RED', function () {
   before(async () => {
     requireBuiltPackage();
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-pack-'));
-    const out = execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], { cwd: LINKED_PACKAGE_DIR, encoding: 'utf8' });
-    const info = JSON.parse(out)[0] as { filename: string };
-    tarball = path.join(work, path.basename(info.filename));
+    tarball = packInto(work);
     emulator = await startEmulator({ grpcPort: 0, httpPort: 0, schemaFiles: [path.join(PACKAGE_ROOT, 'examples/tables/ot_events.sql')] });
   });
 
