@@ -24,6 +24,8 @@ export interface RecordEncoderOptions {
   table: string;
   sourceSystem: string;
   schemaSql?: string;
+  /** told about rows that encode but probably do not say what the user meant */
+  onWarning?: (text: string) => void;
 }
 
 export function createRecordEncoder(opts: RecordEncoderOptions): RecordEncoder {
@@ -64,7 +66,7 @@ function rowsEncoder(opts: RecordEncoderOptions): RecordEncoder {
       throw new SinkConfigError(`the table schema has no protobuf form: ${(err as Error).message}`);
     }
   }
-  const encodeWithSchema = table ? schemaRowEncoder(table, messageType) : undefined;
+  const encodeWithSchema = table ? schemaRowEncoder(table, messageType, opts.onWarning) : undefined;
   return {
     format: 'rows',
     recordType: opts.recordType,

@@ -12,9 +12,10 @@ import type { EncodeOutcome } from './record-encoder';
 
 type Row = Record<string, unknown>;
 
-export function schemaRowEncoder(table: TableSchema, messageType?: protobuf.Type): (row: Row) => EncodeOutcome {
+export function schemaRowEncoder(table: TableSchema, messageType?: protobuf.Type, onWarning?: (text: string) => void): (row: Row) => EncodeOutcome {
   // a Date or ISO text in a time column is what a function node naturally writes
   const normalize = createRowNormalizer(table, { acceptDates: true });
+  const checkUnits = onWarning ? millisecondsWatch(table.columns, onWarning) : undefined;
   return (row) => {
     let stored: Row;
     try {
@@ -23,10 +24,33 @@ export function schemaRowEncoder(table: TableSchema, messageType?: protobuf.Type
       if (err instanceof RowError) return { ok: false, reason: err.message };
       throw err;
     }
+    checkUnits?.(stored);
     if (!messageType) return { ok: true, data: Buffer.from(JSON.stringify(variantsAsJson(table.columns, stored)), 'utf8') };
     const nullAt = nullInsideCollection(stored, '');
     if (nullAt) return { ok: false, reason: `column '${nullAt}': protobuf records cannot carry NULL inside an ARRAY or MAP` };
     return { ok: true, data: Buffer.from(messageType.encode(messageType.fromObject(stored)).finish()) };
+  };
+}
+
+/** TIMESTAMP integers in this range are dates of 2001–2286 in milliseconds, or 1970 in microseconds. */
+const MILLIS_LOW = 1e12;
+const MILLIS_HIGH = 1e13;
+
+/**
+ * Watches the top-level TIMESTAMP columns for values that look like milliseconds (`Date.now()`):
+ * valid, so they are sent, but they land in January–April 1970. Said once per column.
+ */
+function millisecondsWatch(columns: ColumnSchema[], warn: (text: string) => void): ((stored: Row) => void) | undefined {
+  const watched = columns.filter((c) => c.type.kind === 'timestamp' || c.type.kind === 'timestamp_ntz').map((c) => c.name);
+  if (!watched.length) return undefined;
+  const told = new Set<string>();
+  return (stored) => {
+    for (let i = 0; i < watched.length; i++) {
+      const v = stored[watched[i]];
+      if (typeof v !== 'number' || v < MILLIS_LOW || v >= MILLIS_HIGH || told.has(watched[i])) continue;
+      told.add(watched[i]);
+      warn(`column '${watched[i]}' got ${v}, which as microseconds is ${new Date(v / 1000).toISOString()}: TIMESTAMP takes microseconds since the epoch (Date.now() * 1000), not milliseconds`);
+    }
   };
 }
 

@@ -144,6 +144,7 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
       table: this.table,
       sourceSystem: opts.sourceSystem ?? '',
       schemaSql: opts.schemaSql,
+      onWarning: (text) => this.emit('warning', text),
     });
     this.spool = createSpool(opts.spool ?? {});
     this.spoolMaxBytes = opts.spool?.maxBytes ?? (opts.spool?.dir ? SPOOL_DEFAULTS.diskMaxBytes : SPOOL_DEFAULTS.memoryMaxBytes);

@@ -169,6 +169,18 @@ describe('lib/sink ZerobusSink → emulator: what lands in the table', function 
       });
     }
 
+    it('sends a TIMESTAMP given in milliseconds as it is, and warns once per column that it lands in 1970', async () => {
+      const s = sink({ table: READINGS_TABLE, format: 'rows', recordType: 'json', schemaSql: READINGS_SQL });
+      const warnings: string[] = [];
+      s.on('warning', (text: string) => warnings.push(text));
+      const ms = Date.UTC(2025, 11, 11);
+      const result = await s.accept([{ id: 31, at: ms }, { id: 32, at: ms + 1 }, { id: 33, at: ms * 1000, at_local: ms }]);
+      assert.equal(result.accepted, 3);
+      assert.deepEqual(warnings.map((w) => /^column '(\w+)'/.exec(w)?.[1]), ['at', 'at_local']);
+      assert.match(warnings[0], /got 1765411200000, which as microseconds is 1970-01-21T.*microseconds since the epoch \(Date\.now\(\) \* 1000\)/);
+      await waitFor(() => emu.allRows(READINGS_TABLE).length === 3, 'three rows');
+    });
+
     it('sends JSON rows without a schema as they are', async () => {
       const s = sink({ table: READINGS_TABLE, format: 'rows', recordType: 'json' });
       const rows = [{ id: 10, name: 'no schema', value: 3.5 }, { id: 11, at: 1765456245123000 }];
