@@ -33,9 +33,19 @@ export class ReachableSinks {
     return out;
   }
 
-  private walk(): { ids: string[]; complete: boolean } {
+  /**
+   * True when this node's messages can reach no zerobus-out at all: every path by wires ends
+   * without one, and none leaves through a link or a subflow (whose routes wires do not show).
+   */
+  leadsNowhere(): boolean {
+    const walk = this.walk();
+    return walk.complete && !walk.opaque && walk.ids.length === 0;
+  }
+
+  private walk(): { ids: string[]; complete: boolean; opaque: boolean } {
     const found: string[] = [];
     let complete = true;
+    let opaque = false;
     const seen = new Set<string>([this.start.id]);
     const queue: string[] = wiresOf(this.start);
     while (queue.length) {
@@ -47,12 +57,18 @@ export class ReachableSinks {
         continue;
       }
       const next = this.RED.nodes.getNode(id);
-      if (next) queue.push(...wiresOf(next));
-      else complete = false;
+      if (!next) complete = false;
+      else {
+        if (OPAQUE_TYPE.test(next.type)) opaque = true;
+        queue.push(...wiresOf(next));
+      }
     }
-    return { ids: found, complete };
+    return { ids: found, complete, opaque };
   }
 }
+
+/** nodes whose messages may travel on by other means than their wires (link targets, subflow internals): no verdict past them */
+const OPAQUE_TYPE = /^(link out|link call|subflow:)/;
 
 function wiresOf(node: Node): string[] {
   const wires = (node as Node & { wires?: unknown }).wires;

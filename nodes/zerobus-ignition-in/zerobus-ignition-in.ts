@@ -112,6 +112,8 @@ export default function (RED: NodeAPI): void {
       clearTimeout(openTimer);
       RED.events.removeListener('flows:started', open);
       if (claim.ok) claim.open();
+      // every request would wait durableTimeout and get 503, and the gateway resend for ever
+      if (settings.ack === 'durable' && sinks.leadsNowhere()) node.warn(t('errors.leadsNowhere', { path: shownPath }));
     };
     RED.events.once('flows:started', open);
     // should no start event come (a runtime that does not send it), requests wait no longer than this

@@ -255,6 +255,26 @@ describe('zerobus-ignition-in node', function () {
       await supertest(app(RED)).post(BATCH).send([ev(1)]).expect(200);
     });
 
+    it('warns at start when its wires lead to no zerobus-out in durable mode; not when they do, nor in received mode', async () => {
+      // the helper spies on Node.prototype.warn: the calls of every node, told apart by the path
+      const deadEnds = () => ((helper.getNode('dead') as any).warn.args as unknown[][]).map((a) => String(a[0])).filter((w) => /lead to no zerobus-out/.test(w));
+      const flow = [
+        { id: 'tab', type: 'tab' },
+        { id: 'sink', z: 'tab', type: 'test-durable-sink', wires: [] },
+        { id: 'dead', z: 'tab', type: 'zerobus-ignition-in', path: '/dead', ack: 'durable', wires: [['chg']] },
+        { id: 'chg', z: 'tab', type: 'change', rules: [], wires: [['out']] },
+        { id: 'out', z: 'tab', type: 'helper' },
+        { id: 'wired', z: 'tab', type: 'zerobus-ignition-in', path: '/wired', ack: 'durable', wires: [['chg2']] },
+        { id: 'chg2', z: 'tab', type: 'change', rules: [], wires: [['sink']] },
+        { id: 'quick', z: 'tab', type: 'zerobus-ignition-in', path: '/quick', ack: 'received', wires: [['out']] },
+      ];
+      const RED = await loadFlow(flow);
+      await waitFor(() => deadEnds().length > 0);
+      await supertest(app(RED)).post('/wired/ingest/batch').send([ev(1)]).expect(200);
+      assert.equal(deadEnds().length, 1, deadEnds().join('\n'));
+      assert.match(deadEnds()[0], /receiver on \/dead .*set ack to "received"/);
+    });
+
     it('answers 503 in durable mode when no zerobus-out is deployed; ack received answers 200 at once without tickets', async () => {
       const lone = [{ id: 'tab', type: 'tab' }, { id: 'in', z: 'tab', type: 'zerobus-ignition-in', path: '/a', ack: 'durable', wires: [['out']] }, { id: 'out', z: 'tab', type: 'helper' },
         { id: 'in2', z: 'tab', type: 'zerobus-ignition-in', path: '/b', ack: 'received', wires: [['out2']] }, { id: 'out2', z: 'tab', type: 'helper' }];
