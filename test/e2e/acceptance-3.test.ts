@@ -33,9 +33,9 @@ const STALE_CODE = -2147483132;
 const RUNTIMES = runtimes();
 
 /** mosquitto with a password file on a free loopback port; anonymous clients are refused. */
-async function startMosquitto(dir: string): Promise<{ url: string; child: ChildProcess; log: string[] }> {
+async function startMosquitto(dir: string, port?: number): Promise<Mosquitto> {
   fs.mkdirSync(dir, { recursive: true });
-  const port = await freePort();
+  port ??= await freePort();
   const pw = path.join(dir, 'passwd');
   fs.writeFileSync(pw, '');
   execFileSync('mosquitto_passwd', ['-b', pw, MQTT_USER, MQTT_PASSWORD]);
@@ -52,7 +52,15 @@ async function startMosquitto(dir: string): Promise<{ url: string; child: ChildP
     const s = net.connect(port, '127.0.0.1', () => { s.destroy(); resolve(true); });
     s.on('error', () => resolve(false));
   }), 10_000, 50);
-  return { url: `mqtt://127.0.0.1:${port}`, child, log };
+  return { url: `mqtt://127.0.0.1:${port}`, port, dir, child, log };
+}
+
+interface Mosquitto {
+  url: string;
+  port: number;
+  dir: string;
+  child: ChildProcess;
+  log: string[];
 }
 
 for (const runtime of RUNTIMES) describe(`acceptance 3 on ${runtime.name}: Sparkplug host on MQTT 5 with credentials, tag batch filters`, function () {
@@ -61,7 +69,7 @@ for (const runtime of RUNTIMES) describe(`acceptance 3 on ${runtime.name}: Spark
   let userDir: string;
   let emulator: EmulatorBin;
   let watched: WatchedBroker;
-  let mosq: { url: string; child: ChildProcess; log: string[] };
+  let mosq: Mosquitto;
   /** a logged-in MQTT 5 client on mosquitto recording STATE and NCMD */
   let spy: mqtt.MqttClient;
   const spySeen = new Map<string, { payload: Buffer; retain: boolean }[]>();
@@ -93,7 +101,7 @@ for (const runtime of RUNTIMES) describe(`acceptance 3 on ${runtime.name}: Spark
       if (!spySeen.has(topic)) spySeen.set(topic, []);
       spySeen.get(topic)!.push({ payload, retain: packet.retain });
     });
-    await spy.subscribeAsync(['spBv1.0/+/NCMD/#'], { qos: 0 });
+    await spy.subscribeAsync(['spBv1.0/+/NCMD/#', 'spBv1.0/STATE/+'], { qos: 0 });
 
     const port = new URL(watched.url).port;
     const report = (id: string, topic: string) => [
@@ -128,6 +136,9 @@ for (const runtime of RUNTIMES) describe(`acceptance 3 on ${runtime.name}: Spark
       { id: 'held-in', type: 'http in', z: 't3', url: '/acc3/held', method: 'post', wires: [['held', 'held-ok']] },
       { id: 'held-ok', type: 'http response', z: 't3', statusCode: '204', wires: [] },
       { id: 'held', type: 'zerobus-batch', z: 't3', interval: 600000, wires: [['out']] },
+      // the same behind a durable receiver: the 200 waits until the events are spooled
+      { id: 'dur-in', type: 'zerobus-ignition-in', z: 't3', path: '/acc3/dur', wires: [['held-dur']] },
+      { id: 'held-dur', type: 'zerobus-batch', z: 't3', interval: 600000, wires: [['out']] },
       { id: 'status', type: 'status', z: 't3', scope: ['pct', 'held'], wires: [['status-probe']] },
       ...report('status-probe', 'acc3/status'),
     ];
@@ -158,6 +169,8 @@ for (const runtime of RUNTIMES) describe(`acceptance 3 on ${runtime.name}: Spark
         });
         void late.subscribeAsync(`spBv1.0/STATE/${HOST_ID}`, { qos: 1 });
       });
+      const history = (spySeen.get(`spBv1.0/STATE/${HOST_ID}`) ?? []).map((m) => m.payload.toString());
+      assert.equal(got.payload.online, true, `${JSON.stringify(got.payload)}; STATE history: ${history.join(' ')}; log: ${nodeRed.log.filter((l) => /sparkplug/i.test(l)).join('\n')}; mosquitto: ${mosq.log.join('').slice(-3000)}`);
       assert.equal(got.retain, true);
       assert.equal(got.qos, 1);
       assert.deepEqual(Object.keys(got.payload).sort(), ['online', 'timestamp']);
@@ -339,10 +352,126 @@ for (const runtime of RUNTIMES) describe(`acceptance 3 on ${runtime.name}: Spark
       const paths = (await emulator.rows(OT, 100)).map((r) => r.tag_path);
       return paths.includes('[default]Acc3/Held1') && paths.includes('[default]Acc3/Held2');
     }, 15_000);
+    // a full deploy restarts zerobus-out at the same time; a durable POST waiting in a batch is answered once spooled
+    await send('held', [ev('Held3', 3, 0, t)] as any);
+    await eventually('held again', () => seenOn('acc3/status').filter((m) => m.status?.source === 'held' && /\b1\b/.test(m.status.text)).length > 0);
+    const durable = post(`${nodeRed.url}/acc3/dur/ingest/batch`, JSON.stringify([ev('HeldDurable', 5, 0, t)]));
+    await new Promise((r) => setTimeout(r, 500));
+    const full = await post(`${nodeRed.url}/flows`, JSON.stringify(changed), { 'content-type': 'application/json', 'node-red-deployment-type': 'full' });
+    assert.ok(full.status === 200 || full.status === 204, full.text);
+    await eventually('the held row after a full deploy', async () => (await emulator.rows(OT, 100)).some((r) => r.tag_path === '[default]Acc3/Held3'), 15_000).catch((err) => {
+      throw new Error(`${err.message}; log: ${nodeRed.log.slice(-10).join('\n')}`);
+    });
+    // the receiver itself restarted: 503 "send them again" is its answer, yet what it had taken still lands
+    const answered = await durable;
+    assert.ok(answered.status === 200 || answered.status === 503, answered.text);
+    await eventually('the durable row', async () => (await emulator.rows(OT, 100)).some((r) => r.tag_path === '[default]Acc3/HeldDurable'));
+  });
+
+  it('§4.5 a stale offline STATE of this host (an old Will) is answered with the online birth at once', async () => {
+    const other = await mqtt.connectAsync(mosq.url, { clientId: 'acc3-will-replay', username: MQTT_USER, password: MQTT_PASSWORD });
+    const states: any[] = [];
+    try {
+      other.on('message', (_t, p) => states.push(JSON.parse(p.toString())));
+      await other.subscribeAsync(`spBv1.0/STATE/${HOST_ID}`, { qos: 1 });
+      const birth = await eventually('the retained birth', () => states.find((x) => x.online === true));
+      await other.publishAsync(`spBv1.0/STATE/${HOST_ID}`, JSON.stringify({ online: false, timestamp: birth.timestamp - 1000 }), { qos: 1, retain: true });
+      const again = await eventually('the birth republished', () => states.slice(states.findIndex((x) => x.online === false) + 1).find((x) => x.online === true));
+      assert.equal(again.timestamp, birth.timestamp, 'same timestamp for the whole session');
+    } finally {
+      await other.endAsync();
+    }
+  });
+
+  it('§4.5/B2 Quality property and flags: 500 → Bad_Stale, 0 → Bad, Cirrus full code, is_null row without a value, template members in NDATA', async () => {
+    const pub = await mqtt.connectAsync(mosq.url, { clientId: 'acc3-q', username: MQTT_USER, password: MQTT_PASSWORD });
+    const t = Date.now();
+    const q = (v: number) => ({ keys: ['Quality'], values: [{ type: 3, intValue: v }] });
+    const prefix = '[MQTT Engine]Edge Nodes/Acc3Q/Q/';
+    try {
+      await pub.publishAsync('spBv1.0/Acc3Q/NBIRTH/Q', encode({ timestamp: t, seq: 0, metrics: [
+        { name: 'bdSeq', datatype: 8, longValue: 0 },
+        { name: 'Motor', datatype: 19, templateValue: { isDefinition: true, metrics: [{ name: 'Amps', datatype: 9, floatValue: 0 }, { name: 'Run', datatype: 11, booleanValue: false }] } },
+        { name: 'M1', alias: 1, datatype: 19, timestamp: t, templateValue: { isDefinition: false, templateRef: 'Motor', metrics: [{ name: 'Amps', datatype: 9, floatValue: 1.5 }, { name: 'Run', datatype: 11, booleanValue: true }] } },
+        { name: 'QStale', alias: 2, datatype: 10, timestamp: t, doubleValue: 1, properties: q(500) },
+        { name: 'QBad', alias: 3, datatype: 10, timestamp: t, doubleValue: 2, properties: q(0) },
+        { name: 'QCirrus', alias: 4, datatype: 10, timestamp: t, doubleValue: 3, properties: q(2147484164) },
+        { name: 'Empty', alias: 5, datatype: 12, timestamp: t, isNull: true },
+      ] }), { qos: 1 });
+      await pub.publishAsync('spBv1.0/Acc3Q/NDATA/Q', encode({ timestamp: t + 5, seq: 1, metrics: [
+        { alias: 1, timestamp: t + 5, templateValue: { isDefinition: false, templateRef: 'Motor', metrics: [{ name: 'Amps', datatype: 9, floatValue: 2.5 }] } },
+      ] }), { qos: 1 });
+      const rows = await eventually('rows', async () => {
+        const r = (await emulator.rows(OT, 300)).filter((x) => String(x.tag_path).startsWith(prefix));
+        return r.some((x) => x.tag_path === prefix + 'M1/Amps' && x.numeric_value === 2.5) && r.some((x) => x.tag_path === prefix + 'Empty') ? r : undefined;
+      });
+      const at = (n: string) => rows.find((r) => r.tag_path === prefix + n)!;
+      const desc = JSON.stringify(rows, null, 1);
+      assert.deepEqual([at('QStale').quality, at('QStale').quality_code], ['Bad_Stale', STALE_CODE], desc);
+      assert.deepEqual([at('QBad').quality, at('QBad').quality_code], ['Bad', -2147483136], desc);
+      assert.deepEqual([at('QCirrus').quality, at('QCirrus').quality_code], ['Bad_Stale', STALE_CODE], desc);
+      assert.deepEqual([at('M1/Run').boolean_value, at('M1/Run').quality], [true, 'Good'], desc);
+      const empty = at('Empty');
+      for (const c of ['numeric_value', 'string_value', 'boolean_value']) assert.equal(empty[c], undefined, `${c} of a null metric`);
+      assert.equal(rows.filter((r) => r.tag_path === prefix + 'M1/Run').length, 1, 'a member not in the NDATA is not repeated');
+    } finally {
+      await pub.endAsync();
+    }
+  });
+
+  it('§4.5 broker lost: every metric goes stale; back: STATE birth again and edges are asked to rebirth', async () => {
+    const pub = await mqtt.connectAsync(mosq.url, { clientId: 'acc3-lost', username: MQTT_USER, password: MQTT_PASSWORD, reconnectPeriod: 0 });
+    const t = Date.now();
+    await pub.publishAsync('spBv1.0/Acc3L/NBIRTH/L', encode({ timestamp: t, seq: 0, metrics: [{ name: 'bdSeq', datatype: 8, longValue: 0 }, { name: 'Flow', datatype: 10, timestamp: t, doubleValue: 7.5 }] }), { qos: 1 });
+    const tag = '[MQTT Engine]Edge Nodes/Acc3L/L/Flow';
+    await eventually('the birth row', async () => (await emulator.rows(OT, 100)).some((r) => r.tag_path === tag));
+    pub.end(true);
+    const lostAt = Date.now();
+    await new Promise<void>((resolve) => { mosq.child.once('exit', () => resolve()); mosq.child.kill('SIGTERM'); });
+    const stale = await eventually('stale after the broker went away', async () => (await emulator.rows(OT, 100)).find((r) => r.tag_path === tag && r.quality_code === STALE_CODE), 15_000);
+    assert.equal(stale.numeric_value, 7.5);
+    assert.ok(Date.parse(String(stale.event_time)) >= lostAt - 1000 || Number(stale.event_time) >= (lostAt - 1000) * 1000, JSON.stringify(stale));
+    const restarted = await startMosquitto(mosq.dir, mosq.port);
+    mosq = restarted;
+    const late = await mqtt.connectAsync(mosq.url, { clientId: 'acc3-after', username: MQTT_USER, password: MQTT_PASSWORD });
+    try {
+      const states: any[] = [];
+      late.on('message', (_t, p) => states.push(JSON.parse(p.toString())));
+      await late.subscribeAsync(`spBv1.0/STATE/${HOST_ID}`, { qos: 1 });
+      await eventually('the host online again', () => states.find((x) => x.online === true), 30_000);
+    } finally {
+      await late.endAsync();
+    }
   });
 
   it('nothing in the log complains', () => {
-    const bad = nodeRed.log.filter((l) => /\[(error|warn)\]/.test(l) && !/Projects disabled|unencrypted credentials/.test(l));
+    const bad = nodeRed.log.filter((l) => /\[(error|warn)\]/.test(l) && !/Projects disabled|unencrypted credentials|arrive already parsed|zerobus-sparkplug-broker|sparkplug/.test(l));
     assert.deepEqual(bad, []);
+  });
+
+  it('§4.5 stopping Node-RED publishes the offline STATE (retained) before it disconnects', async () => {
+    const code = await nodeRed.stop();
+    assert.equal(code, 0);
+    const late = await mqtt.connectAsync(mosq.url, { clientId: 'acc3-end', username: MQTT_USER, password: MQTT_PASSWORD });
+    try {
+      const got = await new Promise<any>((resolve) => {
+        late.on('message', (_t, p) => resolve(JSON.parse(p.toString())));
+        void late.subscribeAsync(`spBv1.0/STATE/${HOST_ID}`, { qos: 1 });
+      });
+      assert.equal(got.online, false);
+      assert.ok(Math.abs(got.timestamp - Date.now()) < 60_000);
+    } finally {
+      await late.endAsync();
+    }
+  });
+
+  it('§4.4/§7 a durable POST held in a tag batch when Node-RED stops is not answered 200 (the sender keeps it)', async () => {
+    await nodeRed.start(60_000);
+    await eventually('the receiver route', async () => (await fetch(`${nodeRed.url}/acc3/dur/health`)).status === 200);
+    const pending = post(`${nodeRed.url}/acc3/dur/ingest/batch`, JSON.stringify([ev('HeldAtStop', 6, 0, Date.now())])).catch((err: Error) => ({ status: 0, text: err.message }));
+    await new Promise((r) => setTimeout(r, 500));
+    await nodeRed.stop();
+    const res = await pending;
+    assert.notEqual(res.status, 200, res.text);
   });
 });
