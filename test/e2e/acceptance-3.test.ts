@@ -159,6 +159,8 @@ for (const runtime of RUNTIMES) describe(`acceptance 3 on ${runtime.name}: Spark
   });
 
   it('§4.5 STATE on MQTT 5 with credentials: retained JSON {online, timestamp} on spBv1.0/STATE/{hostId}', async () => {
+    // once the host is up, a late subscriber gets the birth as a retained message
+    await eventually('the STATE birth', () => (spySeen.get(`spBv1.0/STATE/${HOST_ID}`) ?? []).some((m) => JSON.parse(m.payload.toString()).online === true), 20_000);
     const late = await mqtt.connectAsync(mosq.url, { clientId: 'acc3-late', username: MQTT_USER, password: MQTT_PASSWORD, protocolVersion: 5 });
     try {
       const got = await new Promise<{ payload: any; retain: boolean; qos: number }>((resolve, reject) => {
