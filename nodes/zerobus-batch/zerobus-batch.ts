@@ -172,7 +172,10 @@ export default function (RED: NodeAPI): void {
             const id = node.id;
             const held = stash;
             RED.events.once('flows:started', () => {
-              if (handover.get(id) === held) handover.delete(id);
+              if (handover.get(id) !== held) return;
+              handover.delete(id);
+              // no instance came back: their tickets stay open, so durable senders resend
+              node.warn(t('warn.abandoned', { count: held.reduce((n, b) => n + b.events.length, 0) }));
             });
           }
         } else if (batcher) {

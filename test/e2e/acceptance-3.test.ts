@@ -127,6 +127,8 @@ for (const runtime of RUNTIMES) describe(`acceptance 3 on ${runtime.name}: Spark
       // a second host input on the same broker, one group only
       { id: 'sp-b', type: 'zerobus-sparkplug-in', z: 't3', broker: 'spb', group: 'Acc3B', wires: [['sp-b-probe']] },
       ...report('sp-b-probe', 'acc3/sp-b'),
+      // a custom path template
+      { id: 'sp-tpl', type: 'zerobus-sparkplug-in', z: 't3', broker: 'spb', group: 'Acc3P', tagPathTemplate: 'plant/{group}/{edge}/{device}/{metric}', wires: [['out']] },
       ...batchFeed('debounce', { debounce: 400, interval: 100 }),
       ...batchFeed('pct', { deadbandPercent: 10, interval: 60000 }),
       ...batchFeed('door', { swingingDoor: true, compDeviation: 1, interval: 60000 }),
@@ -416,6 +418,32 @@ for (const runtime of RUNTIMES) describe(`acceptance 3 on ${runtime.name}: Spark
       const empty = at('Empty');
       for (const c of ['numeric_value', 'string_value', 'boolean_value']) assert.equal(empty[c], undefined, `${c} of a null metric`);
       assert.equal(rows.filter((r) => r.tag_path === prefix + 'M1/Run').length, 1, 'a member not in the NDATA is not repeated');
+    } finally {
+      await pub.endAsync();
+    }
+  });
+
+  it('§4.5 DBIRTH before NBIRTH and an unknown alias ask for a rebirth; several values of a metric in one NDATA, historical ones too; a custom tagPathTemplate', async () => {
+    const pub = await mqtt.connectAsync(mosq.url, { clientId: 'acc3-p', username: MQTT_USER, password: MQTT_PASSWORD });
+    const t = Date.now() - 10_000;
+    try {
+      await pub.publishAsync('spBv1.0/Acc3P/DBIRTH/Early/D', encode({ timestamp: t, seq: 0, metrics: [{ name: 'X', alias: 9, datatype: 10, doubleValue: 1, timestamp: t }] }), { qos: 1 });
+      await eventually('a rebirth for DBIRTH before NBIRTH', () => ncmds('Acc3P', 'Early').length > 0);
+      await pub.publishAsync('spBv1.0/Acc3P/NBIRTH/P', encode({ timestamp: t, seq: 0, metrics: [{ name: 'bdSeq', datatype: 8, longValue: 0 }, { name: 'Level', alias: 1, datatype: 10, doubleValue: 1, timestamp: t }] }), { qos: 1 });
+      await pub.publishAsync('spBv1.0/Acc3P/DBIRTH/P/Tank', encode({ timestamp: t, seq: 1, metrics: [{ name: 'Temp', alias: 2, datatype: 10, doubleValue: 20, timestamp: t }] }), { qos: 1 });
+      await pub.publishAsync('spBv1.0/Acc3P/DDATA/P/Tank', encode({ timestamp: t + 3, seq: 2, metrics: [
+        { alias: 2, datatype: 10, doubleValue: 21, timestamp: t + 1 },
+        { alias: 2, datatype: 10, doubleValue: 22, timestamp: t + 2 },
+        { alias: 2, datatype: 10, doubleValue: 19, timestamp: t - 5000, isHistorical: true },
+      ] }), { qos: 1 });
+      const rows = await eventually('three values of Temp', async () => {
+        const r = (await emulator.rows(OT, 300)).filter((x) => x.tag_path === 'plant/Acc3P/P/Tank/Temp');
+        return [21, 22, 19].every((v) => r.some((x) => x.numeric_value === v)) ? r : undefined;
+      });
+      assert.equal(rows.find((x) => x.numeric_value === 22)!.tag_provider, 'default', 'no [provider] prefix in the template');
+      assert.equal(ncmds('Acc3P', 'P').length, 0);
+      await pub.publishAsync('spBv1.0/Acc3P/DDATA/P/Tank', encode({ timestamp: t + 4, seq: 3, metrics: [{ alias: 77, datatype: 10, doubleValue: 1, timestamp: t + 4 }] }), { qos: 1 });
+      await eventually('a rebirth for an unknown alias', () => ncmds('Acc3P', 'P').length > 0);
     } finally {
       await pub.endAsync();
     }
