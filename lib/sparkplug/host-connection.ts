@@ -8,7 +8,7 @@
  */
 import { EventEmitter } from 'events';
 import * as mqtt from 'mqtt';
-import { parseStatePayload, stateTopic, statePayload } from './topic';
+import { coveringFilters, parseStatePayload, stateTopic, statePayload } from './topic';
 
 export interface HostConnectionOptions {
   /** mqtt://, mqtts://, ws://, wss:// */
@@ -84,7 +84,7 @@ export class SparkplugHostConnection extends EventEmitter<HostConnectionEvents> 
 
   /** The set of topic filters to subscribe to (in addition to the host's own STATE topic). */
   setFilters(filters: Iterable<string>): void {
-    this.filters = new Set(filters);
+    this.filters = new Set(coveringFilters(filters));
     if (this.sessionUp) void this.syncSubscriptions().catch((err: Error) => this.fail(err));
   }
 

@@ -58,6 +58,28 @@ export function topicMatches(filter: string, topic: string): boolean {
   return f.length === t.length;
 }
 
+/** Whether every topic that `inner` matches is also matched by `outer`. */
+export function filterCovers(outer: string, inner: string): boolean {
+  const o = outer.split('/');
+  const i = inner.split('/');
+  for (let k = 0; k < o.length; k++) {
+    if (o[k] === '#') return true;
+    if (k >= i.length || i[k] === '#') return false;
+    if (o[k] !== '+' && (i[k] === '+' || o[k] !== i[k])) return false;
+  }
+  return o.length === i.length;
+}
+
+/**
+ * The filters without those another one already covers. Brokers (mosquitto among them) send a
+ * message once per matching subscription, and a second copy of a Sparkplug message looks like a
+ * seq gap to the host: `spBv1.0/+/#` next to `spBv1.0/Plant1/#` must be one subscription.
+ */
+export function coveringFilters(filters: Iterable<string>): string[] {
+  const all = [...new Set(filters)];
+  return all.filter((f, idx) => !all.some((g, j) => j !== idx && filterCovers(g, f) && (!filterCovers(f, g) || j < idx)));
+}
+
 /** Host STATE payload (3.0): `{"online": bool, "timestamp": ms}`; undefined when not that shape. */
 export function parseStatePayload(payload: Uint8Array): { online: boolean; timestamp?: number } | undefined {
   try {

@@ -18,6 +18,14 @@ const TYPE = 'zerobus-batch';
 /** status refresh when nothing else happens (timers emit, windows end) */
 const STATUS_REFRESH_MS = 1000;
 
+/**
+ * Batches a node held when it was closed without being removed (a deploy, or a flows restart),
+ * by node id. On a full deploy the zerobus-out it feeds closes at the same moment, so emitting
+ * then would lose them; the node's next instance sends them once the flows have started.
+ * Whatever no instance takes by then belonged to a node that is gone (or Node-RED is stopping).
+ */
+const handover = new Map<string, Batch<Origin>[]>();
+
 interface Origin {
   topic: unknown;
 }
@@ -55,7 +63,23 @@ export default function (RED: NodeAPI): void {
       status.now({ fill: 'red', shape: 'ring', text: t('status.config') });
     }
 
+    /** set while closing for a redeploy: batches go to the next instance instead of the wires */
+    let stash: Batch<Origin>[] | undefined;
+    // batches an earlier instance of this node left: sent once every node of the new flows exists
+    const inherited = handover.get(node.id);
+    handover.delete(node.id);
+    let inheritedSent = false;
+    const sendInherited = () => {
+      inheritedSent = true;
+      if (inherited) for (const batch of inherited) emit(batch);
+    };
+    if (inherited) RED.events.once('flows:started', sendInherited);
+
     function emit(batch: Batch<Origin>): void {
+      if (stash) {
+        stash.push(batch);
+        return;
+      }
       const msg: NodeMessage & Record<string, unknown> = { payload: batch.events };
       if (batch.origin?.topic !== undefined) msg.topic = batch.origin.topic as string;
       msg.batch = { reason: batch.reason, count: batch.events.length };
@@ -133,11 +157,28 @@ export default function (RED: NodeAPI): void {
       showStatus();
     });
 
-    node.on('close', (_removed: boolean, done: () => void) => {
+    node.on('close', (removed: boolean, done: () => void) => {
       if (statsTimer) clearInterval(statsTimer);
       if (statusTimer) clearInterval(statusTimer);
+      if (inherited) RED.events.removeListener('flows:started', sendInherited);
       try {
-        if (batcher) {
+        if (batcher && !removed) {
+          // redeploy or restart: the next instance of this node sends what is held (see handover)
+          // inherited batches not sent yet (closed again before the flows started) go on too
+          stash = inherited && !inheritedSent ? [...inherited] : [];
+          batcher.close(true);
+          if (stash.length > 0) {
+            handover.set(node.id, stash);
+            const id = node.id;
+            const held = stash;
+            RED.events.once('flows:started', () => {
+              if (handover.get(id) !== held) return;
+              handover.delete(id);
+              // no instance came back: their tickets stay open, so durable senders resend
+              node.warn(t('warn.abandoned', { count: held.reduce((n, b) => n + b.events.length, 0) }));
+            });
+          }
+        } else if (batcher) {
           let canEmit = true;
           try {
             canEmit = !isBlocked();

@@ -69,6 +69,9 @@ describe('zerobus-batch node', () => {
     unregisterSink?.();
     unregisterSink = undefined;
     await helper.unload();
+    // flows without node 'b': what a test's 'b' held is given up rather than handed to the next test's 'b'
+    await helper.load(nodes, []);
+    await helper.unload();
     await helper.stopServer();
   });
 
@@ -188,17 +191,32 @@ describe('zerobus-batch node', () => {
     assert.ok(b.status.calledWithMatch({ fill: 'blue', shape: 'dot', text: '2 buffered' }), JSON.stringify(b.status.args));
   });
 
-  it('emits what it holds on close', async () => {
+  it('on a redeploy hands what it holds to its next instance, which sends it once the flows started', async () => {
     await helper.load(nodes, flow({ size: 100, swingingDoor: true, compDeviation: 10 }));
     const b = helper.getNode('b') as TestNode;
     b.receive({ payload: [ev('A', 1, { timestamp: 1 }), ev('A', 2, { timestamp: 2 }), ev('A', 3, { timestamp: 3 })] });
     await tick(20);
     assert.equal(batchesSentBy(b).length, 0);
     await helper.unload();
-    const sent = batchesSentBy(b);
+    assert.equal(batchesSentBy(b).length, 0, 'not into a downstream that may be closing too');
+    await helper.load(nodes, flow({ size: 100 }));
+    const next = helper.getNode('b') as TestNode;
+    await tick(20);
+    const sent = batchesSentBy(next);
     assert.equal(sent.length, 1);
     assert.deepEqual((sent[0].payload as { value: number }[]).map((e) => e.value), [1, 3], 'archived point and held snapshot');
     assert.deepEqual(sent[0].batch, { reason: 'close', count: 2 });
+  });
+
+  it('removed from the flows, emits what it holds on close', async () => {
+    await helper.load(nodes, flow({ size: 100 }));
+    const b = helper.getNode('b') as TestNode & { close(removed: boolean): Promise<void> };
+    b.receive({ payload: [ev('A', 1), ev('B', 2)] });
+    await tick(20);
+    await b.close(true);
+    const sent = batchesSentBy(b);
+    assert.equal(sent.length, 1);
+    assert.equal(sent[0].batch && (sent[0].batch as { count: number }).count, 2);
   });
 
   it('when the downstream sink is full: holds batches, refuses input beyond maxBuffered, and on close leaves tickets open', async () => {
@@ -216,6 +234,8 @@ describe('zerobus-batch node', () => {
     const warnings: string[] = [];
     b.warn = (text: unknown) => warnings.push(String(text));
     await helper.unload();
+    // no instance of 'b' in the next flows: what it held is given up, with a warning
+    await helper.load(nodes, []);
     assert.equal(batchesSentBy(b).length, 0, 'nothing emitted into a full sink, not even on close');
     assert.ok(warnings.some((w) => /4 held events were not emitted/.test(w)), JSON.stringify(warnings));
     assert.deepEqual(await Promise.all(outcomes), ['timeout', 'timeout'], 'neither ticket was settled: their senders will resend');
