@@ -3,6 +3,7 @@
  * editor, or as strings when a user typed `${ENV}`; blank means "use the default".
  */
 import { BATCH_DEFAULTS, BatcherOptionsError, type BatcherOptions } from '../../lib/batching';
+import { flag } from '../shared/flag';
 
 export interface BatchNodeConfig {
   size?: number | string;
@@ -38,10 +39,6 @@ function num(name: string, raw: number | string | undefined, fallback: number): 
   return n;
 }
 
-function bool(raw: boolean | string | undefined): boolean {
-  return raw === true || raw === 'true';
-}
-
 export interface NodeSettings {
   options: Omit<BatcherOptions, 'isBlocked' | 'now' | 'timers' | 'tracker'>;
   statsIntervalMs: number;
@@ -59,8 +56,8 @@ export function settingsFromConfig(config: BatchNodeConfig): NodeSettings {
       debounceMs: num('debounce', config.debounce, 0),
       deadband: num('deadband', config.deadband, 0),
       deadbandPercent: num('deadbandPercent', config.deadbandPercent, 0),
-      dropRepeats: bool(config.dropRepeats),
-      swingingDoor: bool(config.swingingDoor)
+      dropRepeats: flag(config.dropRepeats, false),
+      swingingDoor: flag(config.swingingDoor, false)
         ? {
             deviation: num('compDeviation', config.compDeviation, 0),
             maxIntervalMs: num('compMaxInterval', config.compMaxInterval, NODE_DEFAULTS.compMaxInterval),
