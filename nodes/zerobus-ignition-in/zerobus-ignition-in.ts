@@ -13,6 +13,7 @@ import {
   type Claim,
   type IngestBatch,
   type MiddlewareApp,
+  type VacancyHold,
 } from '../../lib/ignition';
 import { PACKAGE_VERSION } from '../../lib/paths';
 import { LiveStats } from '../shared/live-stats';
@@ -175,16 +176,7 @@ export default function (RED: NodeAPI): void {
       // Until the deploy has started its flows, requests wait for the successor (at most
       // ROUTE_PARK_MS, then 503 + Retry-After, never a 404: the gateway keeps and resends its
       // batch); a path nobody claims (node removed or moved) is free once the flows have started.
-      if (claim.ok) {
-        const freeOnStart = () => free();
-        const free = claim.release({
-          handler: vacantRouteHandler(settings.retryAfterSeconds),
-          ms: REDEPLOY_HOLD_MS,
-          parking: PARKING,
-          onEnd: () => RED.events.removeListener('flows:started', freeOnStart),
-        });
-        RED.events.once('flows:started', freeOnStart);
-      }
+      if (claim.ok) holdUntilStarted(RED, settings.retryAfterSeconds, (hold) => claim.release(hold));
       receiver.close();
       live.close();
       status.close({});
@@ -215,15 +207,24 @@ function reserveStartingPaths(RED: NodeAPI, event: { config?: { flows?: unknown[
     if (path === null) continue;
     const settings = resolveSettings({ ...def, path }, runtime);
     if (settings.pathError !== undefined) continue;
-    const freeOnStart = () => free?.();
-    const free = reserveRoute(app, settings.path, {
-      handler: vacantRouteHandler(settings.retryAfterSeconds),
-      ms: REDEPLOY_HOLD_MS,
-      parking: PARKING,
-      onEnd: () => RED.events.removeListener('flows:started', freeOnStart),
-    }, routeMiddleware(runtime));
-    if (free) RED.events.once('flows:started', freeOnStart);
+    holdUntilStarted(RED, settings.retryAfterSeconds, (hold) => reserveRoute(app, settings.path, hold, routeMiddleware(runtime)));
   }
+}
+
+/**
+ * Holds a path vacant — requests wait for its next receiver, 503 + Retry-After past
+ * ROUTE_PARK_MS — until the flows have started (at most REDEPLOY_HOLD_MS). `hold` returns the
+ * function that frees the path, or undefined when it did not take it.
+ */
+function holdUntilStarted(RED: NodeAPI, retryAfterSeconds: number, hold: (h: VacancyHold) => (() => void) | undefined): void {
+  const freeOnStart = () => free?.();
+  const free = hold({
+    handler: vacantRouteHandler(retryAfterSeconds),
+    ms: REDEPLOY_HOLD_MS,
+    parking: PARKING,
+    onEnd: () => RED.events.removeListener('flows:started', freeOnStart),
+  });
+  if (free) RED.events.once('flows:started', freeOnStart);
 }
 
 /** A path as the node will see it: `${VAR}` read from the environment; null when that cannot be known here. */
