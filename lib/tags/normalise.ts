@@ -228,12 +228,7 @@ export function normaliseTagEvent(raw: unknown, opts?: NormaliseOptions): Normal
  * the canonical event, or the reason as a string. Never throws.
  */
 export function normaliseOrReason(raw: unknown, now?: number): TagEvent | string {
-  try {
-    return normalise(raw, now);
-  } catch (e) {
-    // only reachable through hostile objects (throwing getters, proxies)
-    return `the event could not be read: ${e instanceof Error ? e.message : String(e)}`;
-  }
+  return normaliseSafely(raw, now, false);
 }
 
 /**
@@ -245,14 +240,19 @@ export function normaliseOrReason(raw: unknown, now?: number): TagEvent | string
  * properties (historical: false, fields of the user's own), which a row ignores.
  */
 export function rowFieldsOrReason(raw: unknown, now?: number): TagEvent | string {
+  return normaliseSafely(raw, now, true);
+}
+
+function normaliseSafely(raw: unknown, now: number | undefined, reuse: boolean): TagEvent | string {
   try {
-    return normalise(raw, now, true);
+    return normalise(raw, now, reuse);
   } catch (e) {
+    // only reachable through hostile objects (throwing getters, proxies)
     return `the event could not be read: ${e instanceof Error ? e.message : String(e)}`;
   }
 }
 
-function normalise(raw: unknown, now: number | undefined, reuse = false): TagEvent | string {
+function normalise(raw: unknown, now: number | undefined, reuse: boolean): TagEvent | string {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return `a tag event must be a JSON object, not ${describe(raw)}`;
   const r = raw as Record<string, unknown>;
 
