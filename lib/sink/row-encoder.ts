@@ -45,6 +45,7 @@ function millisecondsWatch(columns: ColumnSchema[], warn: (text: string) => void
   if (!watched.length) return undefined;
   const told = new Set<string>();
   return (stored) => {
+    if (told.size === watched.length) return; // said all there is to say
     for (let i = 0; i < watched.length; i++) {
       const v = stored[watched[i]];
       if (typeof v !== 'number' || v < MILLIS_LOW || v >= MILLIS_HIGH || told.has(watched[i])) continue;
