@@ -201,6 +201,12 @@ export class TagBatcher<O = unknown> {
     return this.bufferedCount + this.held;
   }
 
+  /** The batching settings in effect (for configuration reports). */
+  settingsView(): { size: number; intervalMs: number; maxBuffered: number } {
+    const o = this.options;
+    return { size: o.size, intervalMs: o.intervalMs, maxBuffered: o.maxBuffered };
+  }
+
   stats(): BatcherStats {
     const c = this.counters;
     return {
