@@ -185,12 +185,12 @@ export class IgnitionReceiver {
     const method = (req.method ?? 'GET').toUpperCase();
     const isPost = route === '/ingest/batch' || route === '/ingest';
     const allowed = isPost ? ['POST'] : ['GET', 'HEAD'];
-    if (route === '/config' && !allowed.includes(method)) {
-      reply.send(405, { error: 'method_not_allowed', message: CONFIG_READ_ONLY_MESSAGE, migrationGuide: MIGRATION_GUIDE }, { Allow: allowed.join(', ') });
-      return true;
-    }
     if (!allowed.includes(method)) {
-      reply.send(405, { error: 'method_not_allowed', message: `use ${allowed[0]} for ${this.opts.path}${route}` }, { Allow: allowed.join(', ') });
+      // configuration is read-only here: say where it lives instead of only which method to use
+      const body = route === '/config'
+        ? { error: 'method_not_allowed', message: CONFIG_READ_ONLY_MESSAGE, migrationGuide: MIGRATION_GUIDE }
+        : { error: 'method_not_allowed', message: `use ${allowed[0]} for ${this.opts.path}${route}` };
+      reply.send(405, body, { Allow: allowed.join(', ') });
       return true;
     }
     const work =
