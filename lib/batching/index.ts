@@ -7,3 +7,5 @@ export type { DoorOutcome, DoorPoint } from './swinging-door';
 export { distributeTickets } from './item-tickets';
 export type { TicketShare } from './item-tickets';
 export { approxEventBytes, tagKeyOf } from './event-fields';
+export { CompressionRules, globToRegExp } from './compression-rules';
+export type { CompressionRule, RuleStats } from './compression-rules';

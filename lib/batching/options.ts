@@ -1,5 +1,6 @@
 /** Options of the TagBatcher, their defaults and their validation (one home for each default). */
 import type { DeliveryTracker } from '../delivery/tickets';
+import type { CompressionRule } from './compression-rules';
 
 export interface BatcherTimers {
   setTimeout(fn: () => void, ms: number): unknown;
@@ -23,6 +24,8 @@ export interface BatcherOptions {
   dropRepeats?: boolean;
   /** swinging-door compression; maxIntervalMs forces an archive point at least this often */
   swingingDoor?: { deviation: number; maxIntervalMs?: number };
+  /** per-tag rules, first match wins; the four options above are the default rule */
+  rules?: CompressionRule[];
   /** per-tag state cap; the least recently seen tag is evicted (its held values emitted) */
   maxTags?: number;
   /** events the output buffer may hold while the downstream is blocked; more input is refused */

@@ -6,6 +6,9 @@
  *   2. debounce       the newest value of the tag within the window, emitted at the window's end
  *   3. deadband       absolute and percent, against the last value that passed the deadband
  *   4. drop repeats   same value, quality and type as the last value that passed this stage
+ *   4b. min interval  too soon (event time) after the tag's last value that went on
+ *                     (stages 3–5 follow the tag's compression rule: compression-rules.ts; a
+ *                     value stages 3–4b would drop passes as a heartbeat past the rule's max interval)
  *   5. swinging door  only archived points go on
  *   6. output buffer  → a batch when `size` events, the `maxBytes` budget, or `intervalMs` after
  *                       the first buffered event is reached, whichever comes first
@@ -23,6 +26,7 @@ import { approxEventBytes, isHistorical, numericValueOf, tagKeyOf, timestampOf, 
 import { addShare, distributeTickets, settleShare, type TicketShare } from './item-tickets';
 import { resolveBatcherOptions, type BatcherOptions, type BatcherTimers, type ResolvedBatcherOptions } from './options';
 import { SwingingDoor, type DoorOutcome, type DoorPoint } from './swinging-door';
+import { CompressionRules } from './compression-rules';
 import { passDeadband, passRepeat, TagState } from './tag-state';
 import type { Batch, BatcherHandlers, BatcherStats, FlushReason, PushMeta, PushResult } from './types';
 
@@ -54,6 +58,7 @@ export class TagBatcher<O = unknown> {
   private readonly isBlocked: (() => boolean) | undefined;
   private readonly tracker: NonNullable<BatcherOptions['tracker']>;
   private readonly perTag: boolean;
+  private readonly rules: CompressionRules;
 
   private out: Item<O>[] = [];
   private outHead = 0;
@@ -76,7 +81,7 @@ export class TagBatcher<O = unknown> {
 
   private readonly counters = {
     in: 0, out: 0, passThrough: 0, filtered: 0, batches: 0, evictedTags: 0, refused: 0, resetDropped: 0,
-    debounce: { in: 0, out: 0 }, deadband: { in: 0, out: 0 }, repeats: { in: 0, out: 0 }, swingingDoor: { in: 0, out: 0 },
+    debounce: { in: 0, out: 0 }, deadband: { in: 0, out: 0 }, repeats: { in: 0, out: 0 }, swingingDoor: { in: 0, out: 0 }, minInterval: { in: 0, out: 0 },
   };
 
   constructor(options: BatcherOptions, private readonly handlers: BatcherHandlers<O>) {
@@ -86,7 +91,8 @@ export class TagBatcher<O = unknown> {
     this.isBlocked = options.isBlocked;
     this.tracker = options.tracker ?? deliveryTracker;
     const o = this.options;
-    this.perTag = o.debounceMs > 0 || o.deadband > 0 || o.deadbandPercent > 0 || o.dropRepeats || o.swingingDoor !== undefined;
+    this.rules = new CompressionRules(options.rules, o);
+    this.perTag = o.debounceMs > 0 || this.rules.active;
   }
 
   /** Takes one tag event or an array of them. Refused input is left untouched (tickets open). */
@@ -201,6 +207,12 @@ export class TagBatcher<O = unknown> {
     return this.bufferedCount + this.held;
   }
 
+  /** The batching settings in effect (for configuration reports). */
+  settingsView(): { size: number; intervalMs: number; maxBuffered: number } {
+    const o = this.options;
+    return { size: o.size, intervalMs: o.intervalMs, maxBuffered: o.maxBuffered };
+  }
+
   stats(): BatcherStats {
     const c = this.counters;
     return {
@@ -208,8 +220,9 @@ export class TagBatcher<O = unknown> {
       buffered: this.bufferedCount, held: this.held, tags: this.tags.size, evictedTags: c.evictedTags,
       refused: c.refused, resetDropped: c.resetDropped, blocked: this.blocked,
       filters: {
-        debounce: { ...c.debounce }, deadband: { ...c.deadband }, repeats: { ...c.repeats }, swingingDoor: { ...c.swingingDoor },
+        debounce: { ...c.debounce }, deadband: { ...c.deadband }, repeats: { ...c.repeats }, swingingDoor: { ...c.swingingDoor }, minInterval: { ...c.minInterval },
       },
+      rules: this.rules.stats(),
     };
   }
 
@@ -240,39 +253,65 @@ export class TagBatcher<O = unknown> {
   }
 
   private afterDebounce(state: State<O>, item: Item<O>, now: number): void {
-    const o = this.options;
+    const rule = state.rule;
+    const rc = rule.counters;
     const c = this.counters;
     const event = item.event;
     const v = numericValueOf(event);
     const cls = valueClassOf(event);
-    if (o.deadband > 0 || o.deadbandPercent > 0) {
+    const sd = rule.swingingDoor;
+    const t = sd || rule.minIntervalMs > 0 || rule.maxIntervalMs > 0 ? timestampOf(event, now) : 0;
+    rc.in++;
+    let keep = true;
+    if (rule.deadband > 0 || rule.deadbandPercent > 0) {
       c.deadband.in++;
-      if (!passDeadband(state, v, cls, o.deadband, o.deadbandPercent)) return this.drop(item);
-      c.deadband.out++;
+      keep = passDeadband(state, v, cls, rule.deadband, rule.deadbandPercent);
+      if (keep) c.deadband.out++;
     }
-    if (o.dropRepeats) {
+    if (keep && rule.dropRepeats) {
       c.repeats.in++;
-      if (!passRepeat(state, (event as { value?: unknown }).value, cls)) return this.drop(item);
-      c.repeats.out++;
+      keep = passRepeat(state, (event as { value?: unknown }).value, cls);
+      if (keep) c.repeats.out++;
     }
-    const sd = o.swingingDoor;
-    if (!sd) return this.enqueue(item);
+    if (keep && rule.minIntervalMs > 0) {
+      c.minInterval.in++;
+      keep = !(state.hasPass && state.passCls === cls && t - state.passT < rule.minIntervalMs);
+      if (keep) c.minInterval.out++;
+    }
+    if (!keep) {
+      if (!(rule.maxIntervalMs > 0 && state.hasPass && t - state.passT >= rule.maxIntervalMs)) {
+        rc.dropped++;
+        return this.drop(item);
+      }
+      rc.heartbeats++;
+    }
+    state.hasPass = true;
+    state.passT = t;
+    state.passCls = cls;
+    if (!sd) {
+      rc.out++;
+      return this.enqueue(item);
+    }
     c.swingingDoor.in++;
     state.door ??= new SwingingDoor<Item<O>>(sd.deviation, sd.maxIntervalMs);
     const door = state.door;
     const wasHolding = door.holding;
     const out = this.doorOut;
     const point = this.doorPoint;
-    point.t = timestampOf(event, now);
+    point.t = t;
     point.v = v;
     point.cls = cls;
     door.offer(point, item, out);
     this.held += (door.holding ? 1 : 0) - (wasHolding ? 1 : 0);
     for (const archived of out.archive) {
       c.swingingDoor.out++;
+      rc.out++;
       this.enqueue(archived);
     }
-    for (const discarded of out.discard) this.drop(discarded);
+    for (const discarded of out.discard) {
+      rc.dropped++;
+      this.drop(discarded);
+    }
     out.archive.length = 0;
     out.discard.length = 0;
     if (door.holding && !state.holdScheduled && sd.maxIntervalMs > 0) {
@@ -298,6 +337,7 @@ export class TagBatcher<O = unknown> {
     if (!item) return;
     this.held--;
     this.counters.swingingDoor.out++;
+    state.rule.counters.out++;
     this.enqueue(item);
   }
 
@@ -310,6 +350,7 @@ export class TagBatcher<O = unknown> {
     }
     if (this.tags.size >= this.options.maxTags) this.evictLeastRecent();
     state = new TagState<Item<O>>();
+    state.rule = this.rules.ruleFor(key);
     state.seen = state.queued = seq;
     this.tags.set(key, state);
     return state;

@@ -2,6 +2,7 @@
  * Per-tag filter state and the two stateless-looking filters (deadband, repeats) that compare
  * a value with the last value of the same tag that passed them.
  */
+import type { ResolvedRule } from './compression-rules';
 import { sameValue } from './event-fields';
 import { SwingingDoor } from './swinging-door';
 
@@ -22,6 +23,12 @@ export class TagState<I> {
   repeatValue: unknown = undefined;
   repeatCls = '';
   door: SwingingDoor<I> | undefined = undefined;
+  /** the compression rule of this tag (first match, else the default) */
+  rule!: ResolvedRule;
+  /** event time and class of the last value that went on past the rule's filters */
+  hasPass = false;
+  passT = 0;
+  passCls = '';
   holdGen = 0;
   holdScheduled = false;
 }

@@ -1,5 +1,6 @@
 /** Public data shapes of the TagBatcher. */
 import type { TicketCounts } from '../delivery/tickets';
+import type { RuleStats } from './compression-rules';
 
 /** Why a batch left: size reached, byte budget reached, interval elapsed, explicit flush, close. */
 export type FlushReason = 'size' | 'bytes' | 'interval' | 'flush' | 'close';
@@ -64,7 +65,10 @@ export interface BatcherStats {
     deadband: FilterCounters;
     repeats: FilterCounters;
     swingingDoor: FilterCounters;
+    minInterval: FilterCounters;
   };
+  /** per compression rule, in order, the default rule last: what each one reduced */
+  rules: RuleStats[];
 }
 
 export interface BatcherHandlers<O = unknown> {

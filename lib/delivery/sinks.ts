@@ -14,18 +14,55 @@ export interface SinkState {
   state: string;
   /** records spooled but not yet acknowledged */
   backlog: number;
+  /** records Zerobus acknowledged since this sink started (a redeploy starts a new count) */
+  acknowledged?: number;
+  /** tells one start of a sink from the next under the same node id */
+  instance?: number;
   lastError?: string;
+}
+
+/**
+ * Where a sink sends, for a source that reports the effective configuration (never a secret:
+ * the OAuth client id is an identifier, the client secret and token stay out).
+ */
+export interface SinkSettingsView {
+  table: string;
+  workspaceUrl?: string;
+  endpoint?: string;
+  authType?: string;
+  clientId?: string;
+  /** source_system written when an event carries none */
+  sourceSystem: string;
+  spool: 'disk' | 'memory';
+  spoolMaxBytes: number;
+  overflow: string;
+  maxInflightRecords: number;
+}
+
+let instances = 0;
+/** A number for each start of a sink, distinct within the process. */
+export function nextSinkInstance(): number {
+  return ++instances;
 }
 
 export class SinkRegistry {
   private readonly sinks = new Map<string, () => SinkState>();
+  private readonly settings = new Map<string, () => SinkSettingsView>();
 
-  /** Registers a sink; returns the function that removes it. */
-  register(id: string, describe: () => SinkState): () => void {
+  /** Registers a sink (and where it sends, when known); returns the function that removes it. */
+  register(id: string, describe: () => SinkState, settings?: () => SinkSettingsView): () => void {
     this.sinks.set(id, describe);
+    if (settings) this.settings.set(id, settings);
+    else this.settings.delete(id);
     return () => {
-      if (this.sinks.get(id) === describe) this.sinks.delete(id);
+      if (this.sinks.get(id) !== describe) return;
+      this.sinks.delete(id);
+      this.settings.delete(id);
     };
+  }
+
+  settingsOf(id: string): SinkSettingsView | undefined {
+    return this.settings.get(id)?.();
   }
 
   get(id: string): SinkState | undefined {

@@ -8,6 +8,8 @@ export * from './dedup';
 export { dedupKey } from './dedup-key';
 export * from './api-key';
 export * from './diagnostics';
+export * from './config-route';
+export * from './request-source';
 export * from './readiness';
 export * from './receiver';
 export * from './route-registry';

@@ -18,7 +18,10 @@ import { JsonBodyError, parseJsonBody } from './tolerant-json';
 import { checkBodyShape, checkItem, type BodyRoute } from './shape';
 import { DedupWindow, type PendingDelivery } from './dedup';
 import { createApiKeyCheck, type ApiKeyCheck } from './api-key';
-import { PRE_PARSED_EXPLANATION, ReceiverCounters } from './diagnostics';
+import { AcknowledgedTally, PRE_PARSED_EXPLANATION, ReceiverCounters } from './diagnostics';
+import { CONFIG_READ_ONLY_MESSAGE, effectiveConfig, MIGRATION_GUIDE, type Downstream } from './config-route';
+import { requestSourceSystem } from './request-source';
+import type { SinkState } from '../delivery/sinks';
 import type { Readiness } from './readiness';
 import type { RouteHandler } from './route-registry';
 import {
@@ -65,13 +68,17 @@ export interface ReceiverOptions {
   version: string;
   emit: (batch: IngestBatch) => void;
   readiness: () => Readiness;
+  /** the sinks running when the receiver starts: acknowledgements they made before are not counted */
+  sinksAtStart?: SinkState[];
+  /** the settings of the nodes downstream, for `GET {path}/config` */
+  downstream?: () => Downstream;
   /** called after every answered request (status updates) */
   onResponse?: (status: number, info: { preParsed: boolean }) => void;
   tracker?: DeliveryTracker;
   now?: () => number;
 }
 
-export const ROUTES = ['/ingest/batch', '/ingest', '/health', '/diagnostics'] as const;
+export const ROUTES = ['/ingest/batch', '/ingest', '/health', '/diagnostics', '/config'] as const;
 export type ReceiverRoute = (typeof ROUTES)[number];
 
 type Json = Record<string, unknown>;
@@ -131,6 +138,8 @@ interface DeliveryWait {
 
 export class IgnitionReceiver {
   readonly counters = new ReceiverCounters();
+  /** records Zerobus acknowledged through the sinks this receiver feeds */
+  readonly acknowledged: AcknowledgedTally;
   readonly dedup: DedupWindow;
   private readonly keyCheck: ApiKeyCheck | undefined;
   private readonly tracker: DeliveryTracker;
@@ -151,6 +160,7 @@ export class IgnitionReceiver {
     this.now = opts.now ?? Date.now;
     this.retryAfter = String(opts.retryAfterSeconds ?? DEFAULT_RETRY_AFTER_S);
     this.startedAt = this.now();
+    this.acknowledged = new AcknowledgedTally(opts.sinksAtStart);
   }
 
   /** Requests waiting for their answer. */
@@ -176,11 +186,21 @@ export class IgnitionReceiver {
     const isPost = route === '/ingest/batch' || route === '/ingest';
     const allowed = isPost ? ['POST'] : ['GET', 'HEAD'];
     if (!allowed.includes(method)) {
-      reply.send(405, { error: 'method_not_allowed', message: `use ${allowed[0]} for ${this.opts.path}${route}` }, { Allow: allowed.join(', ') });
+      // configuration is read-only here: say where it lives instead of only which method to use
+      const body = route === '/config'
+        ? { error: 'method_not_allowed', message: CONFIG_READ_ONLY_MESSAGE, migrationGuide: MIGRATION_GUIDE }
+        : { error: 'method_not_allowed', message: `use ${allowed[0]} for ${this.opts.path}${route}` };
+      reply.send(405, body, { Allow: allowed.join(', ') });
       return true;
     }
     const work =
-      route === '/health' ? this.health(reply) : route === '/diagnostics' ? this.diagnostics(req, reply) : this.ingest(req, reply, route === '/ingest/batch' ? 'batch' : 'single');
+      route === '/health'
+        ? this.health(reply)
+        : route === '/diagnostics'
+          ? this.diagnostics(req, reply)
+          : route === '/config'
+            ? this.config(req, reply)
+            : this.ingest(req, reply, route === '/ingest/batch' ? 'batch' : 'single');
     work.catch((err: unknown) => {
       // a bug or an unexpected failure: answer rather than leave the client hanging
       reply.send(500, { error: 'internal', message: (err as Error)?.message ?? String(err) });
@@ -199,22 +219,32 @@ export class IgnitionReceiver {
     this.pending.clear();
   }
 
-  /** The body of `GET {path}/diagnostics`. */
+  /**
+   * The body of `GET {path}/diagnostics`: first the Ignition Zerobus module's fields with their
+   * names, types and meanings, then the package's own.
+   */
   diagnosticsSnapshot(): Json {
     const c = this.counters;
     const readiness = this.safeReadiness();
+    const sinkBacklog = readiness.sinks.reduce((sum, s) => sum + s.backlog, 0);
     return {
+      moduleVersion: this.opts.version,
+      enabled: !this.closed,
+      zerobusConnected: readiness.sinks.length > 0 && readiness.sinks.every((s) => s.connected),
+      totalEventsReceived: c.totalEventsReceived,
+      totalEventsSent: this.acknowledged.total,
+      totalEventsFailed: c.totalEventsFailed,
+      queueSize: c.eventsAwaitingSpool + sinkBacklog,
+      lastEventTime: c.lastEventTime === null ? null : new Date(c.lastEventTime).toISOString(),
       path: this.opts.path,
       version: this.opts.version,
       ack: this.opts.ack,
       startedAt: new Date(this.startedAt).toISOString(),
-      totalEventsReceived: c.totalEventsReceived,
-      totalEventsSent: c.totalEventsSent,
-      totalEventsFailed: c.totalEventsFailed,
       totalEventsEmitted: c.totalEventsEmitted,
-      queueSize: c.queueSize,
-      lastEventTime: c.lastEventTime,
-      zerobusConnected: readiness.sinks.length > 0 && readiness.sinks.every((s) => s.connected),
+      totalEventsSpooled: c.totalEventsSpooled,
+      eventsAwaitingSpool: c.eventsAwaitingSpool,
+      sinkBacklog,
+      lastEventTimeMs: c.lastEventTime,
       ready: readiness.ready,
       notReadyReason: readiness.reason ?? null,
       duplicatesDropped: c.duplicatesDropped,
@@ -256,9 +286,12 @@ export class IgnitionReceiver {
     return !this.keyCheck || this.keyCheck(req.headers.authorization);
   }
 
+  /** Readiness now; every look also counts the sinks' new acknowledgements. */
   private safeReadiness(): Readiness {
     try {
-      return this.opts.readiness();
+      const r = this.opts.readiness();
+      this.acknowledged.observe(r.sinks);
+      return r;
     } catch (err) {
       return { ready: false, scope: 'none', sinks: [], reason: `readiness check failed: ${(err as Error).message}` };
     }
@@ -268,6 +301,7 @@ export class IgnitionReceiver {
     const r = this.safeReadiness();
     const body = {
       status: r.ready ? 'ok' : 'unavailable',
+      moduleLoaded: true,
       live: true,
       ready: r.ready,
       reason: r.reason ?? null,
@@ -283,6 +317,20 @@ export class IgnitionReceiver {
     reply.send(200, this.diagnosticsSnapshot());
   }
 
+  private async config(req: IncomingMessage, reply: PendingReply): Promise<void> {
+    if (!this.authorised(req)) return this.unauthorised(reply);
+    const o = this.opts;
+    const receiver = {
+      path: o.path,
+      ack: o.ack,
+      maxBodyBytes: o.maxBodyBytes,
+      maxEvents: o.maxEvents,
+      durableTimeoutMs: o.durableTimeoutMs,
+      apiKeyRequired: this.keyCheck !== undefined,
+    };
+    reply.send(200, effectiveConfig(receiver, o.downstream?.() ?? { sinks: [], batches: [] }));
+  }
+
   private unauthorised(reply: PendingReply): void {
     this.refuse(reply, 401, 'unauthorized', 'missing or wrong API key: send "Authorization: Bearer <key>"', { 'WWW-Authenticate': 'Bearer realm="zerobus-ignition-in"' });
   }
@@ -291,6 +339,8 @@ export class IgnitionReceiver {
     if (!this.authorised(req)) return this.unauthorised(reply);
     const ct = checkContentType(req.headers['content-type'], req.headers['content-encoding'] as string | undefined);
     if (!ct.ok) return this.refuse(reply, 415, 'unsupported_media_type', ct.message);
+    const source = requestSourceSystem(req);
+    if (!source.ok) return this.refuse(reply, 400, 'bad_source_system', source.message);
     const readiness = this.safeReadiness();
     if (!readiness.ready) return this.unavailable(reply, 'not_ready', readiness.reason ?? 'the pipeline cannot accept data now');
 
@@ -318,10 +368,11 @@ export class IgnitionReceiver {
     if (items.length > this.opts.maxEvents) {
       return this.refuse(reply, 413, 'too_many_events', `${items.length} events exceed the limit of ${this.opts.maxEvents} per request; send smaller batches`, {}, { limit: this.opts.maxEvents });
     }
-    await this.accept(reply, route, items, req.socket?.remoteAddress);
+    await this.accept(reply, route, items, source.sourceSystem, req.socket?.remoteAddress);
   }
 
-  private async accept(reply: PendingReply, route: BodyRoute, items: unknown[], remoteAddress?: string): Promise<void> {
+  /** `sourceSystem`: the request's own (header or query), for the events that name none */
+  private async accept(reply: PendingReply, route: BodyRoute, items: unknown[], sourceSystem: string | undefined, remoteAddress?: string): Promise<void> {
     const c = this.counters;
     const now = this.now();
     const result: IngestResult = { received: items.length, accepted: 0, rejected: 0, duplicates: 0, errors: [] };
@@ -348,6 +399,7 @@ export class IgnitionReceiver {
         reject(i, event);
         continue;
       }
+      if (sourceSystem !== undefined && event.sourceSystem === undefined) event.sourceSystem = sourceSystem;
       const k = events.length;
       dedupKey(event, keys, 4 * k);
       const seen = this.dedup.lookup(keys, k);
@@ -374,7 +426,7 @@ export class IgnitionReceiver {
           return this.unavailable(reply, 'emit_failed', `could not pass the events on: ${(err as Error).message}`);
         }
         c.totalEventsEmitted += events.length;
-        c.totalEventsSent += events.length;
+        c.totalEventsSpooled += events.length;
       }
       return reply.send(200, { ...result });
     }
@@ -410,18 +462,18 @@ export class IgnitionReceiver {
         return this.unavailable(reply, 'emit_failed', `could not pass the events on: ${(err as Error).message}`);
       }
       c.totalEventsEmitted += count;
-      c.queueSize += count;
+      c.eventsAwaitingSpool += count;
     }
     const others = [...waits].map((w) => w.then((ok): DeliveryWait => (ok ? { ok } : { ok, reason: 'an earlier copy of some of these events was not made durable' })));
     const outcome = await Promise.race([Promise.all([own, ...others]), this.closing]);
-    if (count) c.queueSize -= count;
+    if (count) c.eventsAwaitingSpool -= count;
 
     const [mine, ...earlier] = outcome === 'closed' ? [{ ok: false, reason: 'closed' } as DeliveryWait] : outcome;
     if (count) {
       if (mine.ok) {
         this.dedup.confirm(delivery);
         const failed = mine.outcome?.failed ?? 0;
-        c.totalEventsSent += count - failed;
+        c.totalEventsSpooled += count - failed;
         c.totalEventsFailed += failed;
         if (failed) {
           result.accepted -= failed;

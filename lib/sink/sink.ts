@@ -233,8 +233,8 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
   }
 
   /** What a readiness check needs, per request: stats() without its latency percentiles. */
-  brief(): Pick<SinkStats, 'state' | 'backlog' | 'lastError'> {
-    return { state: this.status.state, backlog: this.spoolOpen ? this.spool.stats().backlogRecords : 0, lastError: this.lastFailure };
+  brief(): Pick<SinkStats, 'state' | 'backlog' | 'lastError' | 'recordsOut'> {
+    return { state: this.status.state, backlog: this.spoolOpen ? this.spool.stats().backlogRecords : 0, lastError: this.lastFailure, recordsOut: this.recordsOut };
   }
 
   stats(): SinkStats {

@@ -33,6 +33,11 @@ export class ReachableSinks {
     return out;
   }
 
+  /** The nodes of `type` between this node and its sinks (by wires), e.g. zerobus-batch. */
+  nodesOfType(type: string): Node[] {
+    return this.walk().passed.filter((n) => n.type === type);
+  }
+
   /**
    * True when this node's messages can reach no zerobus-out at all: every path by wires ends
    * without one, and none leaves through a link or a subflow (whose routes wires do not show).
@@ -42,8 +47,9 @@ export class ReachableSinks {
     return walk.complete && !walk.opaque && walk.ids.length === 0;
   }
 
-  private walk(): { ids: string[]; complete: boolean; opaque: boolean } {
+  private walk(): { ids: string[]; complete: boolean; opaque: boolean; passed: Node[] } {
     const found: string[] = [];
+    const passed: Node[] = [];
     let complete = true;
     let opaque = false;
     const seen = new Set<string>([this.start.id]);
@@ -60,10 +66,11 @@ export class ReachableSinks {
       if (!next) complete = false;
       else {
         if (OPAQUE_TYPE.test(next.type)) opaque = true;
+        passed.push(next);
         queue.push(...wiresOf(next));
       }
     }
-    return { ids: found, complete, opaque };
+    return { ids: found, complete, opaque, passed };
   }
 }
 

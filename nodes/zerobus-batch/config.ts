@@ -2,7 +2,7 @@
  * The node's editor properties → TagBatcher options. Properties arrive as numbers from the
  * editor, or as strings when a user typed `${ENV}`; blank means "use the default".
  */
-import { BATCH_DEFAULTS, BatcherOptionsError, type BatcherOptions } from '../../lib/batching';
+import { BATCH_DEFAULTS, BatcherOptionsError, type BatcherOptions, type CompressionRule } from '../../lib/batching';
 import { flag } from '../shared/flag';
 
 export interface BatchNodeConfig {
@@ -20,6 +20,23 @@ export interface BatchNodeConfig {
   maxBuffered?: number | string;
   /** seconds between statistics messages on output 2; 0 = none */
   statsInterval?: number | string;
+  /** per-tag compression rules, first match wins (the fields above are the default rule) */
+  rules?: RuleConfig[];
+}
+
+/** One row of the editor's rule list; blank numbers mean "off". */
+export interface RuleConfig {
+  match?: string;
+  matchType?: string;
+  deadband?: number | string;
+  deadbandUnit?: string;
+  dropRepeats?: boolean | string;
+  /** ms */
+  minInterval?: number | string;
+  /** swinging-door deviation; blank = no swinging door */
+  deviation?: number | string;
+  /** ms: heartbeat, and the swinging door's maximum interval */
+  maxInterval?: number | string;
 }
 
 export const NODE_DEFAULTS = {
@@ -32,8 +49,13 @@ export const NODE_DEFAULTS = {
   statsInterval: 60,
 } as const;
 
+function blank(raw: unknown): boolean {
+  return raw === undefined || raw === null || (typeof raw === 'string' && raw.trim() === '');
+}
+
 function num(name: string, raw: number | string | undefined, fallback: number): number {
-  if (raw === undefined || raw === null || (typeof raw === 'string' && raw.trim() === '')) return fallback;
+  if (blank(raw)) return fallback;
+  raw = raw as number | string;
   const n = typeof raw === 'number' ? raw : Number(raw.trim());
   if (!Number.isFinite(n)) throw new BatcherOptionsError(name, `${name} must be a number (got "${String(raw)}")`);
   return n;
@@ -65,7 +87,30 @@ export function settingsFromConfig(config: BatchNodeConfig): NodeSettings {
         : undefined,
       maxTags: num('maxTags', config.maxTags, NODE_DEFAULTS.maxTags),
       maxBuffered: num('maxBuffered', config.maxBuffered, NODE_DEFAULTS.maxBuffered),
+      rules: rulesFromConfig(config.rules),
     },
     statsIntervalMs: statsInterval * 1000,
   };
+}
+
+/** The editor's rule rows → CompressionRule (validated by the batcher, which names the field). */
+export function rulesFromConfig(rows: unknown): CompressionRule[] {
+  if (rows === undefined || rows === null || rows === '') return [];
+  if (!Array.isArray(rows)) throw new BatcherOptionsError('rules', 'rules must be a list');
+  return rows.map((row: RuleConfig, i) => {
+    const at = (field: string) => `rules[${i}].${field}`;
+    const r = (row ?? {}) as RuleConfig;
+    const deadband = num(at('deadband'), r.deadband, 0);
+    const percent = r.deadbandUnit === 'percent';
+    return {
+      match: typeof r.match === 'string' ? r.match : '',
+      matchType: r.matchType === 'regex' ? 'regex' : 'glob',
+      deadband: percent ? 0 : deadband,
+      deadbandPercent: percent ? deadband : 0,
+      dropRepeats: flag(r.dropRepeats, false),
+      minIntervalMs: num(at('minInterval'), r.minInterval, 0),
+      deviation: blank(r.deviation) ? undefined : num(at('deviation'), r.deviation, 0),
+      maxIntervalMs: num(at('maxInterval'), r.maxInterval, 0),
+    };
+  });
 }

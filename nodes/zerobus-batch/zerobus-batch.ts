@@ -8,6 +8,7 @@
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus } from 'node-red';
 import { TagBatcher, type Batch, type BatcherStats } from '../../lib/batching';
+import type { BatchSettingsView } from '../../lib/ignition/config-route';
 import { deliveryTracker, TICKETS_PROPERTY, ticketsOf } from '../../lib/delivery/tickets';
 import { StatusThrottle } from '../shared/status';
 import { translator, type Translate } from '../shared/i18n';
@@ -57,6 +58,8 @@ export default function (RED: NodeAPI): void {
         { ...settings.options, isBlocked, tracker: deliveryTracker },
         { onBatch: (batch) => emit(batch), onError: (err) => node.error(err) },
       );
+      // read by an upstream receiver's GET {path}/config
+      (node as Node & { batchSettings?: BatchSettingsView }).batchSettings = batcher.settingsView();
     } catch (err) {
       configError = new Error(t('errors.config', { message: (err as Error).message }));
       node.error(configError.message);

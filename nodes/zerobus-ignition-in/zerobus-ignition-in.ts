@@ -1,5 +1,5 @@
 import type { Node, NodeAPI, NodeMessage, NodeStatus } from 'node-red';
-import { sinkRegistry } from '../../lib/delivery/sinks';
+import { sinkRegistry, type SinkSettingsView } from '../../lib/delivery/sinks';
 import { TICKETS_PROPERTY } from '../../lib/delivery/tickets';
 import {
   assessReadiness,
@@ -10,6 +10,7 @@ import {
   reserveRoute,
   ROUTE_PARK_MS,
   vacantRouteHandler,
+  type BatchSettingsView,
   type Claim,
   type IngestBatch,
   type MiddlewareApp,
@@ -92,6 +93,14 @@ export default function (RED: NodeAPI): void {
       retryAfterSeconds: settings.retryAfterSeconds,
       version: PACKAGE_VERSION,
       readiness: readinessNow,
+      sinksAtStart: sinkRegistry.all(),
+      downstream: () => ({
+        sinks: readinessNow().sinks.map((st) => sinkRegistry.settingsOf(st.id)).filter((v): v is SinkSettingsView => v !== undefined),
+        batches: sinks
+          .nodesOfType('zerobus-batch')
+          .map((n) => (n as Node & { batchSettings?: BatchSettingsView }).batchSettings)
+          .filter((v): v is BatchSettingsView => v !== undefined),
+      }),
       emit: (batch) => node.send(toMessage(batch, shownPath)),
       onResponse: (_status, info) => {
         if (info.preParsed && !preParsedNoticed) {
@@ -149,9 +158,9 @@ export default function (RED: NodeAPI): void {
           name: node.name || shownPath,
           state: readiness.ready ? 'listening' : 'not ready',
           eventsPerSec: rate,
-          inFlight: c.queueSize,
+          inFlight: c.eventsAwaitingSpool,
           lastError: c.lastRefusal ? `${c.lastRefusal.status}: ${c.lastRefusal.message}` : undefined,
-          extra: { received: c.totalEventsReceived, sent: c.totalEventsSent, rejected: c.rejected, duplicates: c.duplicatesDropped },
+          extra: { received: c.totalEventsReceived, sent: receiver.acknowledged.total, spooled: c.totalEventsSpooled, rejected: c.rejected, duplicates: c.duplicatesDropped },
         };
       });
     }
@@ -161,11 +170,16 @@ export default function (RED: NodeAPI): void {
       const suffix = c.bodyPreParsed > 0 ? t('status.preParsedSuffix') : '';
       if (!readiness.ready) return { fill: 'yellow', shape: 'ring', text: t('status.notReady', { path: shownPath }) + suffix };
       if (c.totalEventsReceived === 0) return { fill: 'green', shape: 'dot', text: t('status.listening', { path: shownPath }) + suffix };
-      const waiting = c.queueSize > 0 ? t('status.waiting', { count: c.queueSize }) : '';
+      const waiting = c.eventsAwaitingSpool > 0 ? t('status.waiting', { count: c.eventsAwaitingSpool }) : '';
       return { fill: 'green', shape: 'dot', text: t('status.receiving', { rate: formatRate(perSecond), path: shownPath }) + waiting + suffix };
     }
     refreshStatus();
-    const timer = setInterval(refreshStatus, STATUS_REFRESH_MS);
+    const timer = setInterval(() => {
+      // requests count acknowledgements as they come; this also does while none come, so
+      // that a sink redeployed meanwhile loses few of its acknowledgements from the count
+      receiver.acknowledged.observe(readinessNow().sinks);
+      refreshStatus();
+    }, STATUS_REFRESH_MS);
     timer.unref?.();
 
     node.on('close', (_removed: boolean, done: () => void) => {

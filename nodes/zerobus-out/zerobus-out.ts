@@ -1,6 +1,6 @@
 import type { Node, NodeAPI, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { deliveryTracker, ticketsOf, type TicketCounts } from '../../lib/delivery/tickets';
-import { sinkRegistry } from '../../lib/delivery/sinks';
+import { nextSinkInstance, sinkRegistry, type SinkSettingsView } from '../../lib/delivery/sinks';
 import { ZerobusSink, isBackpressureError, type SinkFailure, type SinkReceipt } from '../../lib/sink';
 import { decodeOtEventProto } from '../../lib/tags';
 import { LiveStats } from '../shared/live-stats';
@@ -58,6 +58,7 @@ export default function (RED: NodeAPI): void {
     node.sink = sink;
 
     // asked by every durable request upstream: the brief form, not the full stats
+    const instance = nextSinkInstance();
     const unregisterSink = sinkRegistry.register(node.id, () => {
       const stats = sink?.brief();
       return {
@@ -68,9 +69,11 @@ export default function (RED: NodeAPI): void {
         connected: stats?.state === 'streaming',
         state: stats?.state ?? 'failed',
         backlog: stats?.backlog ?? 0,
+        acknowledged: stats?.recordsOut ?? 0,
+        instance,
         lastError: stats?.lastError ? clean(stats.lastError.message) : setupError,
       };
-    });
+    }, () => settingsView(settings, config));
 
     if (sink) wireSink(sink);
     if (sink && settings.rowsAsJson) node.warn(t('errors.rowsAsJson', { table: settings.table }));
@@ -277,6 +280,23 @@ function readableRecord(record: Buffer, format: string, recordType: string): unk
     // fall through: show the bytes
   }
   return record.toString('base64');
+}
+
+/** Where this node sends, for the receiver's configuration route: no secret in it. */
+function settingsView(settings: ReturnType<typeof resolveOutSettings>, config: ZerobusConfigNode | null): SinkSettingsView {
+  const s = settings.sink;
+  return {
+    table: settings.table,
+    workspaceUrl: config?.workspaceUrl,
+    endpoint: config?.endpoint,
+    authType: config?.authType,
+    clientId: config?.authType === 'oauth' ? config.credentials?.clientId : undefined,
+    sourceSystem: s.sourceSystem ?? '',
+    spool: s.spool?.dir === undefined ? 'memory' : 'disk',
+    spoolMaxBytes: s.spool?.maxBytes ?? 0,
+    overflow: s.spool?.overflow ?? 'block',
+    maxInflightRecords: s.maxInflightRecords ?? 0,
+  };
 }
 
 function secretsOf(config: ZerobusConfigNode | null): string[] {

@@ -5,7 +5,7 @@
  * shows: both processes' output, flow exports (GET /flows), the credentials admin route,
  * status and debug messages (console debug nodes fed by status, catch and the sink's output),
  * editor comms messages (status, debug, the Zerobus sidebar), receipts, /diagnostics, /health,
- * ingest answers, Test connection answers, error messages. The package's admin route needs
+ * ingest answers, /config, Test connection answers, error messages. The package's admin route needs
  * permission (anonymous and read-only users are refused), a wrong ingest key gets 401, and a
  * plaintext endpoint off loopback is warned about.
  */
@@ -187,6 +187,11 @@ describe('chaos: secrets and permissions', function () {
     await eventually('rows with a fresh token', async () => (await rig.emulator.rowCount()) > rows0 + 1000, 30_000, 200);
     await eventually('receipts in the log', () => rig.nodeRedLines().some((l) => /receipt/.test(l)), 15_000, 200);
     keep('diagnostics while streaming', { status: 200, text: JSON.stringify(await rig.diagnostics()) });
+    // the effective configuration names the client id and table, never the secret or the key
+    const config = keep('config while streaming', await request(`${rig.base}/config`, { headers: { authorization: `Bearer ${API_KEY}` } }));
+    assert.equal(config.status, 200, config.text);
+    assert.equal(JSON.parse(config.text).oauthClientId, CLIENT_ID);
+    assert.equal(keep('config wrong key', await request(`${rig.base}/config`, { headers: { authorization: `Bearer ${WRONG_KEY}` } })).status, 401);
     keep('flows after deploy', await request(`${rig.nodeRed.url}/flows`, { headers: auth(admin) }));
 
     // 6. plaintext off loopback is warned about; loopback is not

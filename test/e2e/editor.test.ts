@@ -139,6 +139,40 @@ describe('the editor in a browser', function () {
     }
   });
 
+  it('shows the compression rules of example 05 exactly as stored, and saves them unchanged', async () => {
+    const example = JSON.parse(fs.readFileSync(path.join(PACKAGE_ROOT, 'examples', '05 Compression rules.json'), 'utf8')) as Record<string, unknown>[];
+    const stored = example.find((n) => n.type === 'zerobus-batch')!;
+    const before = consoleErrors.length;
+    await page.evaluate((id) => {
+      const RED = (window as any).RED;
+      RED.editor.edit(RED.nodes.node(id));
+    }, stored.id as string);
+    const tray = page.locator('.red-ui-tray').last();
+    await tray.waitFor({ state: 'visible' });
+    const rows = tray.locator('#node-input-rules-container > li');
+    await rows.first().waitFor({ state: 'visible' });
+    const rules = stored.rules as Record<string, unknown>[];
+    assert.equal(await rows.count(), rules.length);
+    for (let i = 0; i < rules.length; i++) {
+      const row = rows.nth(i);
+      assert.equal(await row.locator('.zb-rule-match').inputValue(), rules[i].match);
+      assert.equal(await row.locator('.zb-rule-matchType').inputValue(), rules[i].matchType);
+      assert.equal(await row.locator('.zb-rule-maxInterval').inputValue(), String(rules[i].maxInterval));
+      assert.equal(await row.locator('.zb-rule-dropRepeats').isChecked(), rules[i].dropRepeats);
+    }
+    await page.screenshot({ path: path.join(ARTIFACTS, 'dialog-zerobus-batch-rules.png') });
+    await tray.locator('#node-dialog-ok').click();
+    await page.waitForTimeout(400);
+    const saved = await page.evaluate((id) => {
+      const n = (window as any).RED.nodes.node(id);
+      return { rules: n.rules, changed: !!n.changed, valid: n.valid !== false };
+    }, stored.id as string);
+    assert.deepEqual(saved.rules, rules);
+    assert.equal(saved.changed, false, 'opening and saving the dialog changed nothing');
+    assert.equal(saved.valid, true);
+    assert.deepEqual(consoleErrors.slice(before), []);
+  });
+
   it('shows live figures in the Zerobus sidebar while demo traffic runs', async () => {
     await page.evaluate(() => (window as any).RED.sidebar.show('zerobus'));
     await eventually('live figures', async () => {

@@ -94,6 +94,11 @@ describe('example flows in a real Node-RED', function () {
     assert.equal(typeof row.reading_time, 'number');
   });
 
+  it('lands the tags thinned by per-tag compression rules (example 05)', async () => {
+    const paths = ['[default]Compression/Boiler/Temperature', '[default]Compression/Boiler/Pressure', '[default]Compression/Line1/State'];
+    await eventually('compressed rows', () => paths.every((p) => emulator.allRows('main.ot.tag_events').some((r) => r.tag_path === p)), 20_000);
+  });
+
   it('lands the monitoring heartbeat (example 04)', async () => {
     await eventually('heartbeat rows', () => emulator.allRows('main.ot.tag_events').some((r) => r.tag_path === '[default]Monitoring/Heartbeat'), 20_000);
   });

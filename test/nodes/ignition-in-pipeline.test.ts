@@ -9,6 +9,7 @@ import type { Emulator } from '../../lib/emulator';
 import configNode from '../../nodes/zerobus-config/zerobus-config';
 import outNode from '../../nodes/zerobus-out/zerobus-out';
 import batchNode from '../../nodes/zerobus-batch/zerobus-batch';
+import { eventually } from '../support/dist';
 import { CLIENT_ID, CLIENT_SECRET, OT_TABLE, startTestEmulator, tempDir, waitFor } from '../lib/sink/helpers';
 import { captured, ev, helper, ignitionInCapturing } from '../lib/ignition/node-harness';
 
@@ -66,7 +67,9 @@ describe('zerobus-ignition-in → zerobus-batch → zerobus-out → emulator', f
     assert.equal(health.body.sinks[0].id, 'out');
     const diag = (await agent().get('/system/zerobus/diagnostics').expect(200)).body;
     assert.equal(diag.sinkScope, 'reachable');
-    assert.equal(diag.totalEventsSent, 120);
+    assert.equal(diag.totalEventsSpooled, 120);
+    // acknowledged by Zerobus: the rows are stored before the acknowledgement reaches the sink
+    await eventually('totalEventsSent = acknowledged', async () => (await agent().get('/system/zerobus/diagnostics')).body.totalEventsSent === 120, 15_000, 50);
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(emu.allRows(OT_TABLE).length, 120);
     const ids = new Set(emu.allRows(OT_TABLE).map((r) => r.event_id));

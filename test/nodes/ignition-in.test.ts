@@ -91,7 +91,7 @@ describe('zerobus-ignition-in node', function () {
       assert.equal(diag.totalEventsSent, 3);
       assert.equal(diag.queueSize, 0);
       assert.equal(diag.zerobusConnected, true);
-      assert.equal(typeof diag.lastEventTime, 'number');
+      assert.match(diag.lastEventTime, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     });
 
     it('takes one event object on /ingest and emits a one-element array', async () => {

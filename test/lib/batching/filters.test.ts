@@ -197,7 +197,7 @@ describe('TagBatcher per-tag filters', () => {
       assert.deepEqual(h.values(), [0, 8, 'x']);
       const s = h.batcher.stats();
       assert.deepEqual(s.filters, {
-        debounce: { in: 13, out: 9 }, deadband: { in: 9, out: 7 }, repeats: { in: 7, out: 6 }, swingingDoor: { in: 6, out: 3 },
+        debounce: { in: 13, out: 9 }, deadband: { in: 9, out: 7 }, repeats: { in: 7, out: 6 }, swingingDoor: { in: 6, out: 3 }, minInterval: { in: 0, out: 0 },
       });
       assert.equal(s.in, 13);
       assert.equal(s.out, 3);

@@ -55,6 +55,8 @@ export function testSinkType(RED: NodeAPI): void {
     RED.nodes.createNode(this, def);
     const node = this;
     const timers = new Set<NodeJS.Timeout>();
+    /** events settled in 'settle' mode: this sink stores and acknowledges at once */
+    let acknowledged = 0;
     const unregister = sinkRegistry.register(node.id, () => ({
       id: node.id,
       name: node.name,
@@ -63,6 +65,8 @@ export function testSinkType(RED: NodeAPI): void {
       connected: sinkControl.accepting,
       state: sinkControl.accepting ? 'streaming' : 'spool full',
       backlog: 0,
+      acknowledged,
+      instance: 1,
     }));
     node.on('input', (msg: NodeMessageInFlow, _send: unknown, done: () => void) => {
       sinkControl.received.push(msg);
@@ -75,7 +79,10 @@ export function testSinkType(RED: NodeAPI): void {
       const timer = setTimeout(() => {
         timers.delete(timer);
         if (mode === 'fail') deliveryTracker.settleAll(ticketsOf(msg), 'value does not fit the table');
-        else deliveryTracker.settleAll(ticketsOf(msg));
+        else {
+          deliveryTracker.settleAll(ticketsOf(msg));
+          acknowledged += Array.isArray(msg.payload) ? msg.payload.length : 1;
+        }
         done();
       }, sinkControl.delayMs);
       timers.add(timer);
