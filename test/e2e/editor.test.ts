@@ -1,8 +1,9 @@
 /**
  * The editor as a user sees it, in headless Chromium (Debian's, driven by playwright-core):
- * every node of the package in the palette, every edit dialog opens and saves without console
- * errors, help is there, and the Zerobus sidebar shows live figures while demo traffic runs.
- * Screenshots go to test-artifacts/editor/.
+ * every node of the package in the palette; every node, config node and tab of every example flow
+ * (all folders of examples/, so examples added later are checked too) opens and closes with Done
+ * without changing anything; help is there; and the Zerobus sidebar shows live figures while demo
+ * traffic runs. Screenshots go to test-artifacts/editor/.
  */
 import assert from 'node:assert/strict';
 import * as fs from 'fs';
@@ -13,7 +14,7 @@ import Aedes from 'aedes';
 import type { Browser, Page } from 'playwright-core';
 import { startEmulator, Emulator } from '../../lib/emulator';
 import { PACKAGE_ROOT } from '../../lib/paths';
-import { allExampleFlows } from '../../demo/example-flows';
+import { allExampleFlows, exampleFiles } from '../../demo/example-flows';
 import { IgnitionGatewaySimulator } from '../../demo/ignition-simulator';
 import { NodeRedProcess } from '../../demo/node-red-process';
 import { SparkplugEdgeSimulator } from '../../demo/sparkplug-simulator';
@@ -55,7 +56,11 @@ describe('the editor in a browser', function () {
     broker = net.createServer(aedes.handle);
     await new Promise<void>((resolve) => broker.listen(0, '127.0.0.1', resolve));
     const mqttPort = (broker.address() as net.AddressInfo).port;
-    nodeRed = new NodeRedProcess({ userDir: path.join(dir, 'nr'), flows: allExampleFlows({ grpcPort: emulator.grpcPort, httpPort: emulator.httpPort, mqttPort }), settings: {
+    const flows = allExampleFlows({ grpcPort: emulator.grpcPort, httpPort: emulator.httpPort, mqttPort }, exampleFiles(true));
+    // An empty credentials record per node, as a deployed flow has: without any record, Node-RED's
+    // editor counts a blank password box (API key, broker password) as a change on Done.
+    const credentials = Object.fromEntries(flows.map((n) => [n.id, {}]));
+    nodeRed = new NodeRedProcess({ userDir: path.join(dir, 'nr'), flows, credentials, settings: {
       apiMaxLength: '11mb',
       // the palette manager's catalogue lives on the internet, which this machine does not reach
       editorTheme: { tours: false, projects: { enabled: false }, palette: { catalogues: [] } },
@@ -101,41 +106,122 @@ describe('the editor in a browser', function () {
     await page.screenshot({ path: path.join(ARTIFACTS, 'palette.png') });
   });
 
-  it('opens and saves every edit dialog without console errors, with help', async () => {
-    const ids = await page.evaluate(() => {
+  /** Opens the node's (or tab's) edit dialog, as a double click does. */
+  async function openDialog(id: string): Promise<void> {
+    await page.evaluate((nodeId) => {
       const RED = (window as any).RED;
-      const out: { id: string; type: string; config: boolean }[] = [];
-      RED.nodes.eachNode((n: any) => { if (/^zerobus-/.test(n.type)) out.push({ id: n.id, type: n.type, config: false }); });
-      RED.nodes.eachConfig((n: any) => { if (/^zerobus-/.test(n.type)) out.push({ id: n.id, type: n.type, config: true }); });
+      const ws = RED.nodes.workspace(nodeId);
+      const node = RED.nodes.node(nodeId);
+      if (ws) RED.editor.editFlow(ws);
+      else if (node._def.category === 'config') RED.editor.editConfig('', node.type, nodeId);
+      else RED.editor.edit(node);
+    }, id);
+    await page.locator('.red-ui-tray').last().waitFor({ state: 'visible' });
+  }
+
+  async function pressDone(): Promise<void> {
+    const tray = page.locator('.red-ui-tray').last();
+    await tray.locator('#node-dialog-ok, #node-config-dialog-ok').first().click();
+    await page.waitForFunction(() => document.querySelectorAll('.red-ui-tray').length === 0);
+  }
+
+  /** The node as Export would write it, credentials aside. */
+  function exported(id: string): Promise<string> {
+    return page.evaluate((nodeId) => {
+      const RED = (window as any).RED;
+      return JSON.stringify(RED.nodes.createCompleteNodeSet({ credentials: false }).find((n: { id: string }) => n.id === nodeId));
+    }, id);
+  }
+
+  const deployDisabled = () => page.evaluate(() => document.querySelector('#red-ui-header-button-deploy')!.classList.contains('disabled'));
+
+  it('loads every example with every property its editor defines, tabs complete and enabled', async () => {
+    for (const file of exampleFiles(true)) {
+      const flow = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>[];
+      const missing = await page.evaluate((nodes) => {
+        const RED = (window as any).RED;
+        const out: string[] = [];
+        for (const n of nodes) {
+          const defaults = n.type === 'tab' ? { label: { value: '' }, disabled: { value: false }, locked: { value: false }, info: { value: '' }, env: { value: [] } } : RED.nodes.getType(n.type)?.defaults;
+          if (!defaults) out.push(`${n.type}: unknown type`);
+          else for (const p of Object.keys(defaults)) if (defaults[p].value !== undefined && !(p in n)) out.push(`${n.type} "${n.name ?? n.label ?? n.id}" lacks ${p}`);
+          if (n.type === 'tab' && RED.nodes.workspace(n.id)?.disabled !== false) out.push(`tab ${n.label} is disabled in the editor`);
+        }
+        return out;
+      }, flow);
+      assert.deepEqual(missing, [], path.relative(PACKAGE_ROOT, file));
+    }
+  });
+
+  it('has one config node per thing, each with its own name', async () => {
+    const configs = await page.evaluate(() => {
+      const out: { type: string; label: string }[] = [];
+      (window as any).RED.nodes.eachConfig((n: any) => { if (!n.z) out.push({ type: n.type, label: n.name }); });
       return out;
     });
-    const seen = new Set<string>();
-    for (const node of ids) {
-      if (seen.has(node.type)) continue;
-      seen.add(node.type);
-      const before = consoleErrors.length;
-      await page.evaluate(({ id, config }) => {
-        const RED = (window as any).RED;
-        if (config) RED.editor.editConfig('', RED.nodes.node(id).type, id);
-        else RED.editor.edit(RED.nodes.node(id));
-      }, node);
-      const tray = page.locator('.red-ui-tray').last();
-      await tray.waitFor({ state: 'visible' });
-      await page.waitForTimeout(500);
-      await page.screenshot({ path: path.join(ARTIFACTS, `dialog-${node.type}.png`) });
-      const fields = await tray.locator('.form-row input, .form-row select, .form-row textarea').count();
-      assert.ok(fields > 0, `${node.type} dialog has fields`);
-      await tray.locator(node.config ? '#node-config-dialog-ok' : '#node-dialog-ok').click();
-      await page.waitForTimeout(400);
-      assert.deepEqual(consoleErrors.slice(before), [], `console errors while editing ${node.type}`);
-      const help = await page.evaluate((type) => {
-        const el = document.querySelector(`script[data-help-name="${type}"]`);
-        return el ? el.textContent ?? '' : (window as any).RED.nodes.getType(type)?.help ?? '';
-      }, node.type);
-      assert.ok(help.length > 100 || (await page.evaluate((t) => !!(window as any).RED.nodes.getNodeHelp?.(t), node.type)), `${node.type} has help`);
+    const labels = configs.map((c) => c.label);
+    assert.deepEqual(labels.filter((l, i) => labels.indexOf(l) !== i), [], `config node names: ${labels.join(', ')}`);
+    assert.equal(configs.filter((c) => c.type === 'zerobus-config').length, 1, 'the examples share one Zerobus connection');
+    await page.evaluate(() => (window as any).RED.sidebar.show('config'));
+    await page.waitForTimeout(300);
+    assert.equal(await page.locator('.red-ui-sidebar-config-category-disabled, .red-ui-palette-node-config-disabled').count(), 0, 'no config node drawn as disabled');
+    await page.screenshot({ path: path.join(ARTIFACTS, 'config-nodes.png') });
+  });
+
+  it('changes nothing when any dialog of any example is closed with Done', async () => {
+    assert.equal(await deployDisabled(), true, 'Deploy is disabled before any edit');
+    const shot = new Set<string>();
+    for (const file of exampleFiles(true)) {
+      const flow = JSON.parse(fs.readFileSync(file, 'utf8')) as { id: string; type: string; name?: string; label?: string }[];
+      for (const n of flow) {
+        const what = `${path.basename(file)}: ${n.type} "${n.name ?? n.label ?? n.id}"`;
+        const before = await exported(n.id);
+        const errors = consoleErrors.length;
+        await openDialog(n.id);
+        if (/^zerobus-/.test(n.type) && !shot.has(n.type)) {
+          shot.add(n.type);
+          await page.waitForTimeout(300); // the tray slides in
+          await page.screenshot({ path: path.join(ARTIFACTS, `dialog-${n.type}.png`) });
+          const fields = await page.locator('.red-ui-tray').last().locator('.form-row input, .form-row select, .form-row textarea').count();
+          assert.ok(fields > 0, `${n.type} dialog has fields`);
+        }
+        await pressDone();
+        assert.equal(await exported(n.id), before, `${what} changed by Done`);
+        assert.equal(await deployDisabled(), true, `Deploy lit up after Done on ${what}`);
+        assert.deepEqual(consoleErrors.slice(errors), [], `console errors while editing ${what}`);
+      }
     }
     for (const type of ['zerobus-config', 'zerobus-out', 'zerobus-ignition-in', 'zerobus-batch', 'zerobus-sparkplug-broker', 'zerobus-sparkplug-in']) {
-      assert.ok(seen.has(type), `${type} edited`);
+      assert.ok(shot.has(type), `${type} edited`);
+      const help = await page.evaluate((t) => document.querySelector(`script[data-help-name="${t}"]`)?.textContent ?? (window as any).RED.nodes.getNodeHelp?.(t) ?? '', type);
+      assert.ok(help.length > 100, `${type} has help`);
+    }
+  });
+
+  it('titles every dialog and help entry with a readable name, not the raw type', async () => {
+    for (const type of ['zerobus-config', 'zerobus-sparkplug-broker']) {
+      const id = await page.evaluate((t) => { let id = ''; (window as any).RED.nodes.eachConfig((n: any) => { if (n.type === t) id = n.id; }); return id; }, type);
+      await openDialog(id);
+      const title = await page.locator('.red-ui-tray').last().locator('.red-ui-tray-titlebar').innerText();
+      assert.doesNotMatch(title, /zerobus-/, `dialog title "${title}"`);
+      await pressDone();
+    }
+    await page.evaluate(() => (window as any).RED.sidebar.show('help'));
+    await page.waitForTimeout(300);
+    const index = await page.locator('.red-ui-sidebar-help-toc').innerText();
+    assert.doesNotMatch(index, /zerobus-sparkplug-broker|zerobus-config/, 'help index names');
+    assert.match(index, /sparkplug broker/);
+  });
+
+  it('puts Name first in every dialog of the package', async () => {
+    for (const type of ['zerobus-out', 'zerobus-ignition-in', 'zerobus-batch', 'zerobus-sparkplug-in', 'zerobus-config', 'zerobus-sparkplug-broker']) {
+      const firstInput = await page.evaluate((t) => {
+        const tpl = document.querySelector(`script[data-template-name="${t}"]`);
+        const div = document.createElement('div');
+        div.innerHTML = tpl?.innerHTML ?? '';
+        return div.querySelector('.form-row input')?.id ?? '';
+      }, type);
+      assert.match(firstInput, /-name$/, `${type} starts with ${firstInput}`);
     }
   });
 
