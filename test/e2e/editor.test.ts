@@ -172,18 +172,23 @@ describe('the editor in a browser', function () {
     assert.equal(await deployDisabled(), true, 'Deploy is disabled before any edit');
     const shot = new Set<string>();
     for (const file of exampleFiles(true)) {
-      const flow = JSON.parse(fs.readFileSync(file, 'utf8')) as { id: string; type: string; name?: string; label?: string }[];
+      const flow = JSON.parse(fs.readFileSync(file, 'utf8')) as { id: string; type: string; name?: string; label?: string; format?: string }[];
       for (const n of flow) {
         const what = `${path.basename(file)}: ${n.type} "${n.name ?? n.label ?? n.id}"`;
         const before = await exported(n.id);
         const errors = consoleErrors.length;
         await openDialog(n.id);
-        if (/^zerobus-/.test(n.type) && !shot.has(n.type)) {
-          shot.add(n.type);
-          await page.waitForTimeout(300); // the tray slides in
-          await page.screenshot({ path: path.join(ARTIFACTS, `dialog-${n.type}.png`) });
+        const variant = n.type + (n.format === 'rows' ? '-rows' : '');
+        if (/^zerobus-/.test(n.type) && !shot.has(variant)) {
+          shot.add(variant);
+          await page.waitForTimeout(400); // the tray slides in
+          await page.screenshot({ path: path.join(ARTIFACTS, `dialog-${variant}.png`) });
           const fields = await page.locator('.red-ui-tray').last().locator('.form-row input, .form-row select, .form-row textarea').count();
           assert.ok(fields > 0, `${n.type} dialog has fields`);
+          const cut = await page.evaluate(() => [...document.querySelectorAll('.red-ui-tray .red-ui-typedInput-option-label, .red-ui-tray select')]
+            .filter((el) => (el as HTMLElement).offsetParent && el.scrollWidth > el.clientWidth + 1)
+            .map((el) => (el as HTMLElement).innerText.split('\n')[0]));
+          assert.deepEqual(cut, [], `${what}: texts cut off in the dialog`);
         }
         await pressDone();
         assert.equal(await exported(n.id), before, `${what} changed by Done`);
@@ -211,6 +216,20 @@ describe('the editor in a browser', function () {
     const index = await page.locator('.red-ui-sidebar-help-toc').innerText();
     assert.doesNotMatch(index, /zerobus-sparkplug-broker|zerobus-config/, 'help index names');
     assert.match(index, /sparkplug broker/);
+  });
+
+  it('shows every code span of the help whole in the Help sidebar', async () => {
+    await page.evaluate(() => (window as any).RED.sidebar.show('help'));
+    for (const type of ['zerobus-config', 'zerobus-out', 'zerobus-ignition-in', 'zerobus-batch', 'zerobus-sparkplug-broker', 'zerobus-sparkplug-in']) {
+      await page.evaluate((t) => (window as any).RED.sidebar.help.show(t, true), type);
+      await page.waitForFunction(() => [...document.querySelectorAll('.red-ui-help code')].some((c) => (c as HTMLElement).offsetParent));
+      await page.screenshot({ path: path.join(ARTIFACTS, `help-${type}.png`) });
+      const clipped = await page.evaluate(() => {
+        const panel = document.querySelector('#red-ui-sidebar-content')!.getBoundingClientRect();
+        return [...document.querySelectorAll('.red-ui-help code')].filter((c) => (c as HTMLElement).offsetParent).filter((c) => c.getBoundingClientRect().right > panel.right + 1).map((c) => c.textContent);
+      });
+      assert.deepEqual(clipped, [], `${type}: code spans wider than the Help sidebar`);
+    }
   });
 
   it('puts Name first in every dialog of the package', async () => {
