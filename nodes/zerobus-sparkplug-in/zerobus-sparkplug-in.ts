@@ -4,7 +4,7 @@ import {
   DEFAULT_TAG_PATH_TEMPLATE, SparkplugHost, groupFilter, isValidId,
   type HostConnectionStatus, type HostIssue, type HostResult, type RebirthAction,
 } from '../../lib/sparkplug';
-import { formatRate, StatusThrottle } from '../shared/status';
+import { formatRate, pluralKey, StatusThrottle } from '../shared/status';
 import { LiveStats } from '../shared/live-stats';
 import { translator } from '../shared/i18n';
 import { flag } from '../shared/flag';
@@ -115,7 +115,11 @@ export default function (RED: NodeAPI): void {
 
     function showStatus(now = false): void {
       const s = host.stats();
-      const counts = t('status.counts', { nodes: s.edgeNodesOnline, devices: s.devicesOnline, rate: formatRate(rate) });
+      const counts = t('status.counts', {
+        nodes: t(pluralKey('status.edgeNodes', s.edgeNodesOnline), { count: s.edgeNodesOnline }),
+        devices: t(pluralKey('status.devices', s.devicesOnline), { count: s.devicesOnline }),
+        rate: formatRate(rate),
+      });
       let st: { fill: 'green' | 'yellow' | 'red' | 'grey' | 'blue'; shape: 'dot' | 'ring'; text: string };
       if (!broker) {
         st = { fill: 'blue', shape: 'dot', text: t('status.noBroker', { counts }) };

@@ -185,7 +185,7 @@ describe('the editor in a browser', function () {
           await page.screenshot({ path: path.join(ARTIFACTS, `dialog-${variant}.png`) });
           const fields = await page.locator('.red-ui-tray').last().locator('.form-row input, .form-row select, .form-row textarea').count();
           assert.ok(fields > 0, `${n.type} dialog has fields`);
-          const cut = await page.evaluate(() => [...document.querySelectorAll('.red-ui-tray .red-ui-typedInput-option-label, .red-ui-tray select')]
+          const cut = await page.evaluate(() => Array.from(document.querySelectorAll('.red-ui-tray .red-ui-typedInput-option-label, .red-ui-tray select'))
             .filter((el) => (el as HTMLElement).offsetParent && el.scrollWidth > el.clientWidth + 1)
             .map((el) => (el as HTMLElement).innerText.split('\n')[0]));
           assert.deepEqual(cut, [], `${what}: texts cut off in the dialog`);
@@ -222,11 +222,11 @@ describe('the editor in a browser', function () {
     await page.evaluate(() => (window as any).RED.sidebar.show('help'));
     for (const type of ['zerobus-config', 'zerobus-out', 'zerobus-ignition-in', 'zerobus-batch', 'zerobus-sparkplug-broker', 'zerobus-sparkplug-in']) {
       await page.evaluate((t) => (window as any).RED.sidebar.help.show(t, true), type);
-      await page.waitForFunction(() => [...document.querySelectorAll('.red-ui-help code')].some((c) => (c as HTMLElement).offsetParent));
+      await page.waitForFunction(() => Array.from(document.querySelectorAll('.red-ui-help code')).some((c) => (c as HTMLElement).offsetParent));
       await page.screenshot({ path: path.join(ARTIFACTS, `help-${type}.png`) });
       const clipped = await page.evaluate(() => {
         const panel = document.querySelector('#red-ui-sidebar-content')!.getBoundingClientRect();
-        return [...document.querySelectorAll('.red-ui-help code')].filter((c) => (c as HTMLElement).offsetParent).filter((c) => c.getBoundingClientRect().right > panel.right + 1).map((c) => c.textContent);
+        return Array.from(document.querySelectorAll('.red-ui-help code')).filter((c) => (c as HTMLElement).offsetParent).filter((c) => c.getBoundingClientRect().right > panel.right + 1).map((c) => c.textContent);
       });
       assert.deepEqual(clipped, [], `${type}: code spans wider than the Help sidebar`);
     }
