@@ -149,6 +149,7 @@ export default function (RED: NodeAPI): void {
           name: node.name || shownPath,
           state: readiness.ready ? 'listening' : 'not ready',
           eventsPerSec: rate,
+          totalIn: c.totalEventsReceived,
           inFlight: c.queueSize,
           lastError: c.lastRefusal ? `${c.lastRefusal.status}: ${c.lastRefusal.message}` : undefined,
           extra: { received: c.totalEventsReceived, sent: c.totalEventsSent, rejected: c.rejected, duplicates: c.duplicatesDropped },

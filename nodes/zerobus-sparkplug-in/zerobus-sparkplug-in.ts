@@ -43,6 +43,7 @@ export default function (RED: NodeAPI): void {
     const broker = def.broker ? (RED.nodes.getNode(def.broker) as SparkplugBrokerNode | null) : null;
     let connection: HostConnectionStatus | undefined;
     let messagesThisSecond = 0;
+    let messagesTotal = 0;
     let rate = 0;
     let closed = false;
 
@@ -105,6 +106,7 @@ export default function (RED: NodeAPI): void {
     function process(topic: string, payload: Buffer, receivedAt: number, base: NodeMessage,
       send: (m: (NodeMessage | NodeMessage[] | null)[]) => void): Error | undefined {
       messagesThisSecond++;
+      messagesTotal++;
       const result = host.handleMessage(topic, payload, receivedAt);
       for (const issue of result.issues) if (issue.code !== 'MALFORMED') logIssue(issue);
       emit(outputs(result, topic, base), send);
@@ -137,7 +139,7 @@ export default function (RED: NodeAPI): void {
       else status.set(st);
       live.publish({
         id: node.id, type: 'zerobus-sparkplug-in', name: node.name || 'sparkplug in',
-        state: broker ? (connection?.state ?? 'idle') : 'decoding', eventsPerSec: rate,
+        state: broker ? (connection?.state ?? 'idle') : 'decoding', eventsPerSec: rate, totalIn: messagesTotal,
         ...(connection?.error ? { lastError: connection.error } : {}),
         extra: { 'edge nodes online': s.edgeNodesOnline, 'devices online': s.devicesOnline, metrics: s.metrics },
       });

@@ -244,15 +244,92 @@ describe('the editor in a browser', function () {
     }
   });
 
-  it('shows live figures in the Zerobus sidebar while demo traffic runs', async () => {
+  it('shows per node, under its flow name, the figures that apply and a chart with labelled axes', async () => {
     await page.evaluate(() => (window as any).RED.sidebar.show('zerobus'));
+    const cards = page.locator('.red-ui-zerobus-node');
     await eventually('live figures', async () => {
-      const text = await page.locator('.red-ui-zerobus-node .v-in').allInnerTexts();
-      return text.some((t) => /\d/.test(t) && t.trim() !== '0');
+      const text = await page.locator('.red-ui-zerobus-node .f-in .red-ui-zerobus-value').allInnerTexts();
+      return text.some((t) => /[1-9]/.test(t));
     }, 30_000);
-    const count = await page.locator('.red-ui-zerobus-node').count();
-    assert.ok(count >= 3, `sidebar lists ${count} nodes`);
+    assert.ok((await cards.count()) >= 5, `sidebar lists ${await cards.count()} nodes`);
+    const seen = await page.evaluate(() => Array.from(document.querySelectorAll('.red-ui-zerobus-node')).map((c) => ({
+      id: c.getAttribute('data-node-id')!,
+      flow: (c.querySelector('.red-ui-zerobus-flow span') as HTMLElement).innerText,
+      type: (c.querySelector('.red-ui-zerobus-type') as HTMLElement).innerText,
+      // every figure on show has a value: none is a placeholder dash or blank
+      blank: Array.from(c.querySelectorAll('.red-ui-zerobus-figure')).filter((f) => (f as HTMLElement).offsetParent && !/\d/.test((f.querySelector('.red-ui-zerobus-value') as HTMLElement).innerText)).map((f) => f.querySelector('.red-ui-zerobus-label')!.textContent),
+      rateAxis: (c.querySelector('.red-ui-zerobus-axis.y-left.top') as HTMLElement).innerText,
+      timeAxis: (c.querySelector('.red-ui-zerobus-xaxis') as HTMLElement).innerText.replace(/\s+/g, ' '),
+      legend: (c.querySelector('.red-ui-zerobus-legend') as HTMLElement).innerText,
+      chartWidth: (c.querySelector('canvas') as HTMLElement).clientWidth,
+    })));
+    for (const card of seen) {
+      const node = await page.evaluate((id) => { const RED = (window as any).RED; const n = RED.nodes.node(id); return { flow: RED.nodes.workspace(n.z).label }; }, card.id);
+      assert.equal(card.flow, node.flow, `card ${card.id} names its flow`);
+      assert.deepEqual(card.blank, [], `${card.type} card in ${card.flow}: figures without a value`);
+      assert.match(card.rateAxis, /^\d.*\/s$/, 'the rate axis is labelled with its scale');
+      assert.equal(card.timeAxis, '5 min ago now');
+      assert.match(card.legend, /\bin \/s/);
+      if (card.type === 'zerobus out') assert.match(card.legend, /acknowledged \/s.*backlog/);
+      assert.ok(card.chartWidth > 150, `a chart per card, ${card.chartWidth}px wide`);
+    }
+    assert.ok(new Set(seen.map((c) => c.flow)).size >= 4, 'cards of several flows');
+    const icons = await page.evaluate(() => ['zerobus', 'context'].map((id) => document.querySelector(`#red-ui-tab-${id} i`)?.className ?? ''));
+    assert.notEqual(icons[0], icons[1], 'the Zerobus tab has its own icon');
+    assert.match(icons[0], /fa-/);
+  });
+
+  it('shows a slow source honestly, per minute: one event every 5 s is not 0/s', async () => {
+    const monitoring = page.locator('.red-ui-zerobus-node', { has: page.locator('.red-ui-zerobus-flow', { hasText: 'Monitoring' }) }).first();
+    const rate = await eventually('a per-minute rate', async () => {
+      const t = await monitoring.locator('.f-in .red-ui-zerobus-value').innerText();
+      return /^\d+(\.\d)?\/min$/.test(t) && t;
+    }, 30_000);
+    const perMinute = parseFloat(String(rate));
+    assert.ok(perMinute >= 6 && perMinute <= 24, `about 12/min, got ${rate}`);
     await page.screenshot({ path: path.join(ARTIFACTS, 'sidebar.png') });
+    await page.locator('.red-ui-zerobus-sidebar').screenshot({ path: path.join(ARTIFACTS, 'sidebar-cards.png') });
+  });
+
+  it('draws no status text over another node, in any example flow', async () => {
+    // the longest status of the demo traffic: ignition in while receiving
+    await eventually('a receiving status', () => page.evaluate(() => /events\/s/.test((window as any).RED.nodes.node('a1f0c0de00000003').status?.text ?? '')), 30_000);
+    const overlaps: string[] = [];
+    for (const file of exampleFiles(true)) {
+      const tab = (JSON.parse(fs.readFileSync(file, 'utf8')) as { id: string; type: string }[]).find((n) => n.type === 'tab')!;
+      await page.evaluate((id) => (window as any).RED.workspaces.show(id), tab.id);
+      await page.waitForTimeout(300); // statuses are drawn on the next view refresh
+      overlaps.push(...(await page.evaluate(() => {
+        const nodes = Array.from(document.querySelectorAll('#red-ui-workspace-chart g.red-ui-flow-node-group'));
+        const out: string[] = [];
+        for (const n of nodes) {
+          const label = n.querySelector('.red-ui-flow-node-status-label');
+          if (!label || !label.textContent) continue;
+          const s = label.getBoundingClientRect();
+          for (const other of nodes) {
+            const body = other.querySelector('rect.red-ui-flow-node');
+            if (other === n || !body) continue;
+            const o = body.getBoundingClientRect();
+            // a status is drawn under its node: it runs under the next node when it reaches below that node's box
+            const sameRow = o.bottom <= s.top + 2 && s.top - o.bottom < 30;
+            if (sameRow && s.right > o.left && s.left < o.right) out.push(`"${label.textContent}" runs over ${other.querySelector('.red-ui-flow-node-label')?.textContent}`);
+          }
+        }
+        return out;
+      })));
+    }
+    await page.evaluate(() => (window as any).RED.workspaces.show('a1f0c0de00000001'));
+    assert.deepEqual(overlaps, []);
+  });
+
+  it('reveals the node of a card that is clicked', async () => {
+    const card = page.locator('.red-ui-zerobus-node', { has: page.locator('.red-ui-zerobus-flow', { hasText: 'Sparkplug B' }) }).first();
+    const id = await card.getAttribute('data-node-id');
+    await card.click();
+    await page.waitForFunction((nodeId) => {
+      const RED = (window as any).RED;
+      return RED.workspaces.active() === RED.nodes.node(nodeId).z;
+    }, id);
     assert.deepEqual(consoleErrors, []);
   });
 });
