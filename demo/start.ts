@@ -144,6 +144,9 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     console.log(`  Zerobus emulator page: ${emulatorUrl}/`);
     console.log(`  Ignition receiver:     ${nodeRed.url}/system/zerobus/ingest/batch  (health: /system/zerobus/health)`);
     console.log(`  MQTT broker:           mqtt://127.0.0.1:${ports.mqttPort}`);
+    console.log('  The flows are the bundled examples, written afresh at every start: edits made in this');
+    console.log('  editor are lost at the next start (Menu → Export keeps them). The demo already runs');
+    console.log('  every example: importing one again makes a second receiver for the same path.');
     console.log('  Press Ctrl-C to stop everything.');
     console.log('');
 

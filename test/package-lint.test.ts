@@ -105,6 +105,33 @@ describe('package and Flow Library scorecard (offline)', () => {
     for (const type of types.filter((t) => registration(t).category !== "'config'")) assert.ok(used.has(type), `${type} in an example`);
   });
 
+  it('packs only paths that exist (package.json files)', () => {
+    for (const entry of pkg.files as string[]) assert.ok(fs.existsSync(path.join(PACKAGE_ROOT, entry)), `files lists ${entry}, which does not exist`);
+  });
+
+  it('offers an importable flow in every folder that Import → Examples lists', () => {
+    const root = path.join(PACKAGE_ROOT, 'examples');
+    for (const dir of fs.readdirSync(root, { withFileTypes: true }).filter((e) => e.isDirectory())) {
+      assert.ok(examples(path.join(root, dir.name)).length > 0, `examples/${dir.name}/ would open empty in the editor`);
+    }
+  });
+
+  it('examples: one config node per thing, the same id in every file, distinct names, tabs with every field', () => {
+    const configs = new Map<string, string>();
+    for (const file of examples()) {
+      for (const n of JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>[]) {
+        if (n.type === 'tab') assert.deepEqual(Object.keys(n).sort(), ['disabled', 'env', 'id', 'info', 'label', 'locked', 'type'], `${file}: tab fields`);
+        if (n.type === 'tab' || n.z) continue;
+        const key = `${n.type} ${n.name}`;
+        const known = configs.get(key);
+        assert.ok(!known || known === JSON.stringify(n), `${file}: ${key} differs from the one of another example`);
+        configs.set(key, JSON.stringify(n));
+      }
+    }
+    const names = [...configs.keys()].map((k) => k.replace(/^\S+ /, ''));
+    assert.deepEqual(names.filter((name, i) => names.indexOf(name) !== i), [], 'config nodes share a name');
+  });
+
   it('exported example flows hold no credentials', () => {
     for (const file of examples()) assert.doesNotMatch(fs.readFileSync(file, 'utf8'), /"credentials"|clientSecret|"password"/, file);
   });

@@ -26,6 +26,7 @@ const PAGE = `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Zerobus emulator</title>
+<link rel="icon" href="{{favicon}}">
 <style>
   :root { --bg:#f6f7f9; --panel:#fff; --ink:#1d2430; --muted:#6b7380; --line:#e3e6eb; --accent:#e9967a; --accent-ink:#b4532f; --ok:#2e8b57; }
   * { box-sizing: border-box; }
@@ -56,7 +57,7 @@ const PAGE = `<!doctype html>
   .cols div { display:flex; justify-content:space-between; gap:8px; padding:2px 0; border-bottom:1px dashed var(--line); }
   .cols .t { color:var(--muted); font-family:ui-monospace,Menlo,Consolas,monospace; font-size:11.5px; text-align:right; }
   .table-wrap { overflow:auto; max-height:60vh; border:1px solid var(--line); border-radius:6px; }
-  table { border-collapse:collapse; width:100%; font-size:12.5px; }
+  table { border-collapse:collapse; width:max-content; min-width:100%; font-size:12.5px; }
   th, td { padding:5px 8px; border-bottom:1px solid var(--line); text-align:left; white-space:nowrap; max-width:320px; overflow:hidden; text-overflow:ellipsis; }
   th { position:sticky; top:0; background:#fafbfc; font-weight:600; z-index:1; }
   td.null { color:#b0b6bf; font-style:italic; }
@@ -110,10 +111,10 @@ const PAGE = `<!doctype html>
     if (value === undefined || value === null) return '<td class="null">null</td>';
     if (isTime(type) && typeof value === 'number') {
       var d = new Date(value / 1000);
-      var text = isNaN(d.getTime()) ? String(value) : d.toISOString().replace('T', ' ').replace('Z', '');
+      var text = isNaN(d.getTime()) ? String(value) : d.toISOString().replace('T', ' ').replace('Z', type === 'TIMESTAMP' ? ' UTC' : '');
       return '<td title="' + esc(value) + ' µs">' + esc(text) + '</td>';
     }
-    if (typeof value === 'number') return '<td class="num">' + esc(value) + '</td>';
+    if (typeof value === 'number') return '<td class="num">' + esc(type === 'FLOAT' ? Number(value.toPrecision(7)) : value) + '</td>';
     var text = typeof value === 'object' ? JSON.stringify(value) : String(value);
     return '<td title="' + esc(text) + '">' + esc(text) + '</td>';
   }
@@ -206,15 +207,22 @@ function esc(value: unknown): string {
 
 const count = (n: number) => new Intl.NumberFormat('en-US').format(n);
 
-/** The same markup the script renders, filled in on the server. */
+/** A tab icon drawn inline, so that the browser asks for no /favicon.ico. */
+const FAVICON = `data:image/svg+xml,${encodeURIComponent('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#e9967a"/><path d="M4 4h8L4 12h8" stroke="#fff" stroke-width="2" fill="none"/></svg>')}`;
+
+/**
+ * The same markup the script renders, filled in on the server. TIMESTAMP is an instant, shown in
+ * UTC and saying so (TIMESTAMP_NTZ has no zone); FLOAT is stored as float32, so it is shown with
+ * the 7 digits it has (2.455, not 2.4549999237060547).
+ */
 function cell(value: unknown, type: string): string {
   if (value === undefined || value === null) return '<td class="null">null</td>';
   if ((type === 'TIMESTAMP' || type === 'TIMESTAMP_NTZ') && typeof value === 'number') {
     const d = new Date(value / 1000);
-    const text = Number.isNaN(d.getTime()) ? String(value) : d.toISOString().replace('T', ' ').replace('Z', '');
+    const text = Number.isNaN(d.getTime()) ? String(value) : d.toISOString().replace('T', ' ').replace('Z', type === 'TIMESTAMP' ? ' UTC' : '');
     return `<td title="${esc(value)} µs">${esc(text)}</td>`;
   }
-  if (typeof value === 'number') return `<td class="num">${esc(value)}</td>`;
+  if (typeof value === 'number') return `<td class="num">${esc(type === 'FLOAT' ? Number(value.toPrecision(7)) : value)}</td>`;
   const text = typeof value === 'object' ? JSON.stringify(value) : String(value);
   return `<td title="${esc(text)}">${esc(text)}</td>`;
 }
@@ -235,6 +243,7 @@ export function renderPage(snapshot: PageSnapshot): string {
       : '<div class="empty">No rows yet.</div>';
   }
   const values: Record<string, string> = {
+    favicon: FAVICON,
     endpoint: esc(snapshot.endpoint),
     workspaceUrl: esc(snapshot.workspaceUrl),
     mode: esc(snapshot.mode),

@@ -298,7 +298,7 @@ export class StreamSession {
     }
     const status = this.endWhenDrained ?? { code: Status.OK, message: 'OK' };
     if (status.code === Status.OK) {
-      this.close();
+      this.close('closed by the client, everything acknowledged');
       this.call.end();
     } else {
       this.fail(status.code, status.message);
@@ -306,7 +306,7 @@ export class StreamSession {
   }
 
   private onCancelled(): void {
-    this.close();
+    this.close('cancelled by the client');
   }
 
   private fail(code: number, message: string): void {
@@ -316,7 +316,9 @@ export class StreamSession {
     this.call.emit('error', { code, details: message, metadata: new Metadata() });
   }
 
-  private close(): void {
+  /** `how`, when given, is logged for a created stream, as its opening was. */
+  private close(how?: string): void {
+    if (how && this.streamId && this.state !== 'closed') this.ctx.log(`stream ${this.streamId} ${how}`);
     this.state = 'closed';
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();

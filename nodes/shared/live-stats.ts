@@ -7,9 +7,12 @@ export interface LiveStatsPayload {
   name: string;
   /** machine state: streaming, reconnecting, failed, listening, connected, … */
   state: string;
-  /** events per second entering the node */
+  /** events (sparkplug in: MQTT messages) per second entering the node */
   eventsPerSec: number;
   ackedPerSec?: number;
+  /** running totals behind the rates: the sidebar averages them to show a slow trickle per minute */
+  totalIn?: number;
+  totalAcked?: number;
   inFlight?: number;
   backlog?: number;
   latencyP50?: number;

@@ -9,6 +9,19 @@ import type { Node, NodeStatus } from 'node-red';
  */
 export type StatusSource = NodeStatus | (() => NodeStatus);
 
+/**
+ * Longest status text: the editor draws it on one line under the node, and a longer one runs
+ * under the next node of the flow. Details belong in the log, the sidebar and Catch.
+ */
+export const STATUS_MAX_CHARS = 44;
+
+/** A status text cut to STATUS_MAX_CHARS, on one line. */
+export function fitStatus(status: NodeStatus): NodeStatus {
+  if (typeof status.text !== 'string') return status;
+  const text = status.text.replace(/\s+/g, ' ').trim();
+  return { ...status, text: text.length <= STATUS_MAX_CHARS ? text : `${text.slice(0, STATUS_MAX_CHARS - 1).trimEnd()}…` };
+}
+
 export class StatusThrottle {
   private pending: StatusSource | undefined;
   private last = '';
@@ -37,14 +50,14 @@ export class StatusThrottle {
   close(final?: NodeStatus): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    if (final) this.node.status(final);
+    if (final) this.node.status(fitStatus(final));
     this.closed = true;
   }
 
   private emit(): void {
     const source = this.pending;
     this.pending = undefined;
-    const status = typeof source === 'function' ? source() : source;
+    const status = source && fitStatus(typeof source === 'function' ? source() : source);
     if (status) {
       const key = JSON.stringify(status);
       if (key !== this.last) {
@@ -60,10 +73,16 @@ export class StatusThrottle {
   }
 }
 
-/** Compact rate text for status lines: 950, 12.3k, 1.2M. */
+/** Compact rate text for status lines: 0.2, 4.5, 950, 12.3k, 1.2M (below 10 with one decimal, so a slow trickle is not 0). */
 export function formatRate(perSecond: number): string {
   if (perSecond >= 1e6) return `${(perSecond / 1e6).toFixed(1)}M`;
   if (perSecond >= 1e4) return `${Math.round(perSecond / 1e3)}k`;
   if (perSecond >= 1e3) return `${(perSecond / 1e3).toFixed(1)}k`;
+  if (perSecond > 0 && perSecond < 10) return String(Math.round(perSecond * 10) / 10);
   return `${Math.round(perSecond)}`;
+}
+
+/** The catalog key for a count: `<key>One` for exactly one, `<key>Many` otherwise. */
+export function pluralKey(key: string, count: number): string {
+  return count === 1 ? `${key}One` : `${key}Many`;
 }

@@ -10,7 +10,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus
 import { TagBatcher, type Batch, type BatcherStats } from '../../lib/batching';
 import type { BatchSettingsView } from '../../lib/ignition/config-route';
 import { deliveryTracker, TICKETS_PROPERTY, ticketsOf } from '../../lib/delivery/tickets';
-import { StatusThrottle } from '../shared/status';
+import { pluralKey, StatusThrottle } from '../shared/status';
 import { translator, type Translate } from '../shared/i18n';
 import { ReachableSinks } from '../shared/flow-sinks';
 import { settingsFromConfig, type BatchNodeConfig } from './config';
@@ -99,10 +99,11 @@ export default function (RED: NodeAPI): void {
     function statusView(): NodeStatus {
       const s = batcher!.stats();
       const count = s.buffered + s.held;
-      if (s.blocked && s.buffered > 0) return { fill: 'yellow', shape: 'ring', text: t('status.blocked', { count }) };
-      const reduced = s.filtered + s.out > 0 && s.filtered > 0;
-      const pct = reduced ? Math.round((100 * s.filtered) / (s.filtered + s.out)) : 0;
-      const text = count === 0 && !reduced ? t('status.empty') : reduced ? t('status.bufferedReduced', { count, pct }) : t('status.buffered', { count });
+      if (s.blocked && s.buffered > 0) return { fill: 'yellow', shape: 'ring', text: t(pluralKey('status.blocked', count), { count }) };
+      const held = count === 0 ? t('status.empty') : t(pluralKey('status.buffered', count), { count });
+      // the share of events thinned out by debounce, deadband, repeats or compression
+      const pct = s.filtered > 0 ? Math.round((100 * s.filtered) / Math.max(1, s.in)) : 0;
+      const text = s.filtered > 0 ? t('status.withFiltered', { held, pct }) : held;
       return { fill: 'blue', shape: count === 0 ? 'ring' : 'dot', text };
     }
 

@@ -1,4 +1,5 @@
 import { ZerobusClient } from '../../lib/zerobus';
+import { parseEndpoint } from '../../lib/zerobus/endpoint';
 import { clientOptionsFrom, resolveEnvValue, type ConnectionSettings } from './connection-options';
 import type { Translate } from '../shared/i18n';
 
@@ -64,7 +65,7 @@ export async function testConnection(req: TestRequest, deps: TestDeps): Promise<
   if (!built.ok) return fail('CONFIG', 'config', { problem: t(`errors.${built.problem}`) });
 
   const secrets = [settings.clientSecret, settings.token].filter((s): s is string => !!s && s.length >= 4);
-  const params = { table, endpoint: built.options.endpoint, workspace: built.options.workspaceUrl ?? '' };
+  const params = { table, endpoint: built.options.endpoint, port: String(parseEndpoint(built.options.endpoint).port), workspace: built.options.workspaceUrl ?? '' };
   const client = (deps.createClient ?? ((o) => new ZerobusClient(o)))(built.options);
   let timer: NodeJS.Timeout | undefined;
   try {
@@ -76,7 +77,7 @@ export async function testConnection(req: TestRequest, deps: TestDeps): Promise<
   } catch (err) {
     const e = err as { code?: string; message?: string };
     const outcome = OUTCOMES[e.code ?? ''] ?? (e.code === 'TIMEOUT' ? { code: 'TIMEOUT', key: 'timeout' } : { code: e.code ?? 'ERROR', key: 'failed' });
-    return fail(outcome.code, outcome.key, params, redact(e.message ?? String(err), secrets));
+    return fail(outcome.code, outcome.key, params, tidyDetail(redact(e.message ?? String(err), secrets)));
   } finally {
     if (timer) clearTimeout(timer);
     await client.close().catch(() => undefined);
@@ -102,6 +103,11 @@ function withDeployedSecrets(req: TestRequest, deps: TestDeps): ConnectionSettin
     out[field] = resolveEnvValue(value);
   }
   return out;
+}
+
+/** grpc-js ends some errors with an empty "Resolution note:"; a dangling label helps nobody. */
+function tidyDetail(text: string): string {
+  return text.replace(/[\s.,;]*Resolution note:\s*$/i, '').trim();
 }
 
 /** Removes secrets and bearer tokens from a text that will be shown. */

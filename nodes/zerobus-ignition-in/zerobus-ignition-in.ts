@@ -158,6 +158,7 @@ export default function (RED: NodeAPI): void {
           name: node.name || shownPath,
           state: readiness.ready ? 'listening' : 'not ready',
           eventsPerSec: rate,
+          totalIn: c.totalEventsReceived,
           inFlight: c.eventsAwaitingSpool,
           lastError: c.lastRefusal ? `${c.lastRefusal.status}: ${c.lastRefusal.message}` : undefined,
           extra: { received: c.totalEventsReceived, sent: receiver.acknowledged.total, spooled: c.totalEventsSpooled, rejected: c.rejected, duplicates: c.duplicatesDropped },

@@ -89,6 +89,8 @@ export default function (RED: NodeAPI): void {
           state: stats.state,
           eventsPerSec: stats.rateIn,
           ackedPerSec: stats.rateOut,
+          totalIn: stats.recordsIn,
+          totalAcked: stats.recordsOut,
           inFlight: stats.inFlight,
           backlog: stats.backlog,
           latencyP50: stats.latencyMs.p50,

@@ -4,7 +4,7 @@ import {
   DEFAULT_TAG_PATH_TEMPLATE, SparkplugHost, groupFilter, isValidId,
   type HostConnectionStatus, type HostIssue, type HostResult, type RebirthAction,
 } from '../../lib/sparkplug';
-import { formatRate, StatusThrottle } from '../shared/status';
+import { formatRate, pluralKey, StatusThrottle } from '../shared/status';
 import { LiveStats } from '../shared/live-stats';
 import { translator } from '../shared/i18n';
 import { flag } from '../shared/flag';
@@ -43,6 +43,7 @@ export default function (RED: NodeAPI): void {
     const broker = def.broker ? (RED.nodes.getNode(def.broker) as SparkplugBrokerNode | null) : null;
     let connection: HostConnectionStatus | undefined;
     let messagesThisSecond = 0;
+    let messagesTotal = 0;
     let rate = 0;
     let closed = false;
 
@@ -105,6 +106,7 @@ export default function (RED: NodeAPI): void {
     function process(topic: string, payload: Buffer, receivedAt: number, base: NodeMessage,
       send: (m: (NodeMessage | NodeMessage[] | null)[]) => void): Error | undefined {
       messagesThisSecond++;
+      messagesTotal++;
       const result = host.handleMessage(topic, payload, receivedAt);
       for (const issue of result.issues) if (issue.code !== 'MALFORMED') logIssue(issue);
       emit(outputs(result, topic, base), send);
@@ -115,7 +117,11 @@ export default function (RED: NodeAPI): void {
 
     function showStatus(now = false): void {
       const s = host.stats();
-      const counts = t('status.counts', { nodes: s.edgeNodesOnline, devices: s.devicesOnline, rate: formatRate(rate) });
+      const counts = t('status.counts', {
+        nodes: t(pluralKey('status.edgeNodes', s.edgeNodesOnline), { count: s.edgeNodesOnline }),
+        devices: t(pluralKey('status.devices', s.devicesOnline), { count: s.devicesOnline }),
+        rate: formatRate(rate),
+      });
       let st: { fill: 'green' | 'yellow' | 'red' | 'grey' | 'blue'; shape: 'dot' | 'ring'; text: string };
       if (!broker) {
         st = { fill: 'blue', shape: 'dot', text: t('status.noBroker', { counts }) };
@@ -133,7 +139,7 @@ export default function (RED: NodeAPI): void {
       else status.set(st);
       live.publish({
         id: node.id, type: 'zerobus-sparkplug-in', name: node.name || 'sparkplug in',
-        state: broker ? (connection?.state ?? 'idle') : 'decoding', eventsPerSec: rate,
+        state: broker ? (connection?.state ?? 'idle') : 'decoding', eventsPerSec: rate, totalIn: messagesTotal,
         ...(connection?.error ? { lastError: connection.error } : {}),
         extra: { 'edge nodes online': s.edgeNodesOnline, 'devices online': s.devicesOnline, metrics: s.metrics },
       });

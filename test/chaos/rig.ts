@@ -257,10 +257,13 @@ export function isAlive(pid: number | undefined): boolean {
   }
 }
 
-/** One line of figures per scenario: printed, and appended as JSON to CHAOS_FIGURES_FILE when set. */
+/**
+ * One line of figures per scenario: appended as JSON to CHAOS_FIGURES_FILE when set, and printed
+ * with CHAOS_VERBOSE=1 (`npm run test:chaos` sets it); `npm test` stays a quiet row of dots.
+ */
 export function report(scenario: string, figures: Record<string, unknown>): void {
   const line = { scenario, scale: SCALE, at: new Date().toISOString(), ...figures };
-  console.log(`      [chaos] ${scenario}: ${JSON.stringify(figures)}`);
+  if (process.env.CHAOS_VERBOSE) console.log(`      [chaos] ${scenario}: ${JSON.stringify(figures)}`);
   if (process.env.CHAOS_FIGURES_FILE) fs.appendFileSync(process.env.CHAOS_FIGURES_FILE, JSON.stringify(line) + '\n');
 }
 

@@ -20,6 +20,7 @@ import { OT_DESCRIPTOR, otJson, otProto } from '../lib/emulator/raw-client';
 import { EmulatorBin, packInto, post, runtimes, type Row } from './acceptance-kit';
 import { startWatchedBroker, type WatchedBroker } from './watched-broker';
 import { eventually, requireBuiltPackage } from '../support/dist';
+import { skipBecause } from '../support/skip-summary';
 
 const PKG = '@ot-lakehouse/node-red-zerobus';
 const OT = 'main.ot.tag_events';
@@ -358,7 +359,7 @@ for (const runtime of RUNTIMES) describe(`acceptance on ${runtime.name}: SPEC pr
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       sdk = require('@databricks/zerobus-ingest-sdk-linux-x64-gnu/zerobus-ingest-sdk.linux-x64-gnu.node') as OfficialSdk;
     } catch {
-      this.skip();
+      skipBecause(this, 'the official Zerobus SDK (@databricks/zerobus-ingest-sdk-linux-x64-gnu) is not installed for this platform');
     }
     const options = { recoveryRetries: 0, recoveryTimeoutMs: 5000, flushTimeoutMs: 10_000 };
     const z = new sdk.ZerobusSdk(emulator.grpcEndpoint, emulator.httpUrl);

@@ -47,6 +47,9 @@ describe('npm start (the demo)', function () {
     await eventually('the demo to be running', () => output.includes('The demo is running.'), 60_000);
     assert.match(output, /Node-RED editor:\s+http:\/\/127\.0\.0\.1:\d+\//);
     assert.match(output, /Zerobus emulator page:\s+http:\/\/127\.0\.0\.1:\d+\//);
+    // the two surprises of the demo, said up front
+    assert.match(output, /written afresh at every start: edits made in this\s+editor are lost/);
+    assert.match(output, /importing one again makes a second receiver/);
   });
 
   it('shows rows from Ignition and Sparkplug in the emulator within seconds', async () => {

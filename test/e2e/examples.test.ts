@@ -1,6 +1,7 @@
 /**
  * Every bundled example flow, loaded by a real Node-RED process (the package installed into its
- * user dir), pointed at the emulator, with the demo's simulated sources: each delivers rows.
+ * user dir), pointed at the emulator, with the demo's simulated sources: each delivers rows. The
+ * flows of examples/ignition/ and examples/tables/ are loaded too, and their inject nodes pressed.
  */
 import assert from 'node:assert/strict';
 import * as fs from 'fs';
@@ -13,7 +14,7 @@ import { PACKAGE_ROOT } from '../../lib/paths';
 import { allExampleFlows, exampleFiles } from '../../demo/example-flows';
 import { IgnitionGatewaySimulator } from '../../demo/ignition-simulator';
 import { EnergyMeterSimulator } from '../../demo/mqtt-json-simulator';
-import { NodeRedProcess } from '../../demo/node-red-process';
+import { freePort, NodeRedProcess } from '../../demo/node-red-process';
 import { SparkplugEdgeSimulator } from '../../demo/sparkplug-simulator';
 import { eventually, requireBuiltPackage } from '../support/dist';
 
@@ -38,11 +39,11 @@ describe('example flows in a real Node-RED', function () {
     broker = net.createServer(aedes.handle);
     await new Promise<void>((resolve) => broker.listen(0, '127.0.0.1', resolve));
     const mqttPort = (broker.address() as net.AddressInfo).port;
-    nodeRed = new NodeRedProcess({
-      userDir: path.join(dir, 'node-red'),
-      flows: allExampleFlows({ grpcPort: emulator.grpcPort, httpPort: emulator.httpPort, mqttPort }),
-      settings: { apiMaxLength: '11mb' },
-    });
+    const port = await freePort();
+    // the simulated gateway of examples/ignition/ posts to Node-RED's default port: this one's instead
+    const flows = allExampleFlows({ grpcPort: emulator.grpcPort, httpPort: emulator.httpPort, mqttPort }, exampleFiles(true))
+      .map((n) => (typeof n.url === 'string' ? { ...n, url: n.url.replace('127.0.0.1:1880/', `127.0.0.1:${port}/`) } : n));
+    nodeRed = new NodeRedProcess({ userDir: path.join(dir, 'node-red'), port, flows, settings: { apiMaxLength: '11mb' } });
     nodeRed.prepare();
     await nodeRed.start();
     const gateway = new IgnitionGatewaySimulator({ url: `${nodeRed.url}/system/zerobus/ingest/batch`, eventsPerSecond: 400, intervalMs: 250 });
@@ -97,6 +98,24 @@ describe('example flows in a real Node-RED', function () {
   it('lands the tags thinned by per-tag compression rules (example 05)', async () => {
     const paths = ['[default]Compression/Boiler/Temperature', '[default]Compression/Boiler/Pressure', '[default]Compression/Line1/State'];
     await eventually('compressed rows', () => paths.every((p) => emulator.allRows('main.ot.tag_events').some((r) => r.tag_path === p)), 20_000);
+  });
+
+  /** Presses an inject node's button, as the editor does. */
+  async function inject(id: string): Promise<void> {
+    const res = await fetch(`${nodeRed.url}/inject/${id}`, { method: 'POST' });
+    assert.equal(res.status, 200, `inject ${id}`);
+  }
+
+  it('posts what the gateway scripts send and lands it (examples/ignition/)', async () => {
+    await inject('f6f0c0de00000003');
+    const row = await eventually('the simulated gateway\'s rows', () => emulator.allRows('main.ot.tag_events').find((r) => r.tag_path === '[default]Line1/Batch'));
+    assert.equal(row.tag_provider, 'default');
+    assert.match(String(row.string_value), /^B-\d+$/);
+  });
+
+  it('writes a test reading into energy_readings (examples/tables/)', async () => {
+    await inject('f7f0c0de00000008');
+    await eventually('the test reading', () => emulator.allRows('main.ot.energy_readings').find((r) => r.meter_id === 'EM-TEST'));
   });
 
   it('lands the monitoring heartbeat (example 04)', async () => {

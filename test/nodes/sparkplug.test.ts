@@ -150,7 +150,7 @@ describe('zerobus-sparkplug-in with zerobus-sparkplug-broker (aedes + Tahu edge 
     tahuClients.push(edge.client);
     await waitFor(() => find(`${P}/Stat/Pump/Motor/Speed`).length === 1, 5000, 'births');
     const status = helper.getNode('in').status as sinon.SinonSpy;
-    await waitFor(() => /1 nodes · 1 devices/.test(String(status.lastCall?.args[0]?.text)), 3000, 'status counts');
+    await waitFor(() => /^1 edge node · 1 device · /.test(String(status.lastCall?.args[0]?.text)), 3000, 'status counts');
     assert.equal(status.lastCall.args[0].fill, 'green');
     await helper.unload();
     await helper.load([brokerNode, inNode], [

@@ -182,13 +182,24 @@ describe('zerobus-batch node', () => {
     assert.equal(typeof p.inPerSecond, 'number');
   });
 
-  it('shows the buffered count in a blue status, and a ring 0 when empty', async () => {
-    await helper.load(nodes, flow({ size: 100 }));
+  it('shows the buffered events in a blue status with their unit, singular or plural, and a ring when empty', async () => {
+    await helper.load(nodes, flow({ size: 100, dropRepeats: true }));
     const b = helper.getNode('b') as TestNode & { status: SinonSpy };
-    assert.ok(b.status.calledWithMatch({ fill: 'blue', shape: 'ring', text: '0' }));
-    b.receive({ payload: [ev('A', 1), ev('B', 2)] });
-    await tick(600); // status updates are throttled to 2/s
-    assert.ok(b.status.calledWithMatch({ fill: 'blue', shape: 'dot', text: '2 buffered' }), JSON.stringify(b.status.args));
+    // status updates are throttled to 2/s: wait for the one expected
+    const shows = async (text: string) => {
+      for (const deadline = Date.now() + 3000; !b.status.calledWithMatch({ fill: 'blue', text }); await tick()) {
+        assert.ok(Date.now() < deadline, `status "${text}" never shown: ${JSON.stringify(b.status.args)}`);
+      }
+    };
+    await shows('empty');
+    assert.ok(b.status.calledWithMatch({ shape: 'ring', text: 'empty' }));
+    b.receive({ payload: [ev('A', 1)] });
+    await shows('1 event buffered');
+    b.receive({ payload: [ev('B', 2)] });
+    await shows('2 events buffered');
+    b.receive({ payload: [ev('A', 1), ev('B', 2)] }); // exact repeats: filtered out
+    await shows('2 events buffered · 50% filtered out');
+    assert.ok(b.status.calledWithMatch({ shape: 'dot', text: '2 events buffered' }));
   });
 
   it('on a redeploy hands what it holds to its next instance, which sends it once the flows started', async () => {

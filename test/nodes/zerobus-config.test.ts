@@ -144,6 +144,10 @@ describe('zerobus-config node', function () {
       const r = await test({ endpoint: `http://127.0.0.1:${port}` });
       assert.equal(r.code, 'UNREACHABLE');
       assert.match(r.hint, /firewall|DNS|proxy/i);
+      assert.match(r.hint, new RegExp(`TCP port ${port}\\b`), 'the hint names the port in use');
+      assert.doesNotMatch(r.hint, /443/);
+      assert.doesNotMatch(r.detail ?? '', /Resolution note:\s*$/, `detail "${r.detail}" ends in a dangling label`);
+      assert.ok((r.detail ?? '').length > 0, 'the underlying error is still shown');
     });
 
     it('TLS failure ⇒ TLS', async () => {

@@ -247,7 +247,7 @@ describe('zerobus-out node', function () {
     helper.getNode('caught').on('input', (m: Msg) => caught.push(m));
     node.receive({ payload: numericEvents(1) });
     await waitFor(() => caught.length >= 1, 'Catch');
-    assert.ok(statusCalls(node).some((s) => s.fill === 'red' && /config error/.test(s.text)));
+    assert.ok(statusCalls(node).some((s) => s.fill === 'red' && /^config: no Zerobus connection/.test(s.text)));
   });
 
   it('loses nothing on a redeploy while streaming', async () => {

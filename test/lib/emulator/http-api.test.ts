@@ -117,6 +117,34 @@ describe('emulator: HTTP API and web page', () => {
     assert.doesNotMatch(body, /\{\{\w+\}\}/, 'every placeholder filled');
   });
 
+  it('GET / shows FLOAT without float32 noise, TIMESTAMP in UTC saying so, wide rows scrollable, an inline icon', async () => {
+    const lines: string[] = [];
+    const own = await startEmulator({ grpcPort: 0, httpPort: 0, log: (l) => lines.push(l), schemaSql: ['CREATE TABLE main.ot.readings (v FLOAT, at TIMESTAMP, local TIMESTAMP_NTZ, quality STRING)'] });
+    try {
+      const client = new RawClient(own.endpoint);
+      const s = client.open({ table: 'main.ot.readings' }).create({ table: 'main.ot.readings', recordType: 2 });
+      await s.created();
+      s.write({ ingest_record: { offset_id: 0, json_record: JSON.stringify({ v: 2.455, at: 1765456245123000, local: 1765456245123000, quality: 'Uncertain_LastKnownValue' }) } });
+      s.end();
+      await s.status;
+      client.close();
+      const html = await (await fetch(own.workspaceUrl + '/')).text();
+      const row = /<tbody><tr>(.*?)<\/tr>/.exec(html)![1];
+      assert.match(row, /<td class="num">2\.455<\/td>/, 'FLOAT shown with its 7 digits');
+      assert.match(row, />2025-12-11 12:30:45\.123 UTC</, 'TIMESTAMP says it is UTC');
+      assert.match(row, />2025-12-11 12:30:45\.123</, 'TIMESTAMP_NTZ has no zone');
+      assert.doesNotMatch(row, /12:30:45\.123 UTC<\/td><td[^>]*>2025-12-11 12:30:45\.123 UTC/, 'TIMESTAMP_NTZ claims no zone');
+      assert.match(html, /table \{[^}]*width:max-content/, 'a wide row scrolls instead of squeezing its cells');
+      assert.match(html, /<link rel="icon" href="data:image\/svg\+xml,/, 'the page brings its own icon: no /favicon.ico request');
+      // the log tells both ends of a stream
+      const id = /stream (\S+) opened on main\.ot\.readings/.exec(lines.join('\n'))?.[1];
+      assert.ok(id, lines.join('\n'));
+      assert.ok(lines.some((l) => l === `stream ${id} closed by the client, everything acknowledged`), lines.join('\n'));
+    } finally {
+      await own.stop();
+    }
+  });
+
   it('answers 404 and 405 with JSON errors', async () => {
     let res = await fetch(`${emu.workspaceUrl}/nope`);
     assert.equal(res.status, 404);
