@@ -12,3 +12,4 @@ export * from './readiness';
 export * from './receiver';
 export * from './route-registry';
 export * from './cors';
+export * from './h2c';
