@@ -43,8 +43,8 @@ export interface Stats {
   threads: { started: number; alive: number; peak: number };
   /** [level, logger, message] */
   logs: [string, string, string][];
-  /** "<protocol version> <content type sent> <status>" of the requests since the last stats */
-  exchanges: string[];
+  /** requests since the last stats, by "<protocol version> <content type sent> <status>" */
+  exchanges: Record<string, number>;
   retries: number;
 }
 

@@ -148,6 +148,11 @@ class Gateway81(object):
             path, qv = qualified(case, i, size, base)
             exec self.tag_change in self.scope(event=TagChangeEvent(path, qv, False), newValue=qv, initialChange=False)
 
+    def buffered(self):
+        """Events the script holds (read from its globals, for the test's report only)."""
+        states = [v for k, v in system.util.getGlobals().items() if k.startswith("zerobus.ignition.state")]
+        return sum(len(st["buffer"]) for st in states)
+
     def shutdown(self):
         """ASSUMPTION: on a gateway stop the Timer stops, then the Shutdown script runs to its end."""
         self.running = False
@@ -220,6 +225,14 @@ def http_handler(settings):
     return handle
 
 
+def exchange_counts():
+    counts = {}
+    for e in system.net.exchanges:
+        key = "%s %s %s" % e
+        counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
 # ---- the command loop --------------------------------------------------------------------------
 
 def main():
@@ -239,6 +252,7 @@ def main():
             elif op == "changes81":
                 gw81.changes(cmd["case"], cmd["count"], cmd.get("size", 0), cmd["base"])
             elif op == "shutdown81":
+                answer = {"buffered": gw81.buffered()}
                 gw81.shutdown()
                 gw81 = None
             elif op == "save83":
@@ -257,7 +271,7 @@ def main():
                 logs = list(system.util.log_sink)
                 del system.util.log_sink[:len(logs)]
                 answer = {"threads": system.util.thread_counts(), "logs": logs,
-                          "exchanges": sorted(set("%s %s %s" % e for e in system.net.exchanges)),
+                          "exchanges": exchange_counts(),
                           "retries": sum(s.retries for s in streams.values())}
                 del system.net.exchanges[:]
             elif op == "quit":
