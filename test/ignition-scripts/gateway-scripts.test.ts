@@ -147,6 +147,34 @@ describe('Ignition gateway scripts under Jython against the packed package', fun
     return seen;
   }
 
+  type Send = (tagChanges: { case: string; count: number; size?: number; base: number }) => Promise<unknown>;
+
+  /** Zerobus withholds its acks, so the tiny spool behind /full fills and the node answers 503, until `saw503`. */
+  async function spoolFullCase(name: string, save: () => Promise<unknown>, send: Send, saw503: () => Promise<unknown>): Promise<void> {
+    const folder = `Full${name.slice(0, 3).replace('.', '')}`;
+    await emulator.fault('withholdAcks', true);
+    try {
+      await save();
+      await send({ case: folder, count: 2500, base });
+      await saw503();
+    } finally {
+      await emulator.fault('withholdAcks', false);
+    }
+    await storedOnce(name, folder, 2500);
+  }
+
+  /** 1 KB values to a receiver whose body limit is 60 KB: one 413, then every request fits. */
+  async function bigValuesCase(name: string, save: () => Promise<unknown>, send: Send): Promise<Stats[]> {
+    const folder = `Big${name.slice(0, 3).replace('.', '')}`;
+    await save();
+    const stats = [await gateway.stats()];
+    await send({ case: folder, count: 400, size: 1000, base });
+    await storedOnce(name, folder, 400);
+    stats.push(await gateway.stats());
+    assert.equal(count(stats, 'HTTP_1_1 application/json 413'), 1, 'one 413, then every request fits');
+    return stats;
+  }
+
   const kinds = (...stats: Stats[]) => [...new Set(stats.flatMap((s) => Object.keys(s.exchanges)))].sort();
   const count = (stats: Stats[], kind: string) => stats.reduce((n, s) => n + (s.exchanges[kind] ?? 0), 0);
   const logs = (stats: Stats[], logger: string, level?: string) =>
@@ -180,24 +208,13 @@ describe('Ignition gateway scripts under Jython against the packed package', fun
     });
 
     it('waits out 503 + Retry-After while the spool is full and then delivers everything', async () => {
-      await emulator.fault('withholdAcks', true);
-      try {
-        await save('/full', null);
-        await gateway.command('changes81', { case: 'S81Full', count: 2500, base });
+      await spoolFullCase('8.1 503 spool full', () => save('/full', null), (c) => gateway.command('changes81', c), async () => {
         await until('a 503', (s) => logs([s], 'Gateway.ZerobusForwarder', 'WARN').some((m) => m.includes('(503)')));
-      } finally {
-        await emulator.fault('withholdAcks', false);
-      }
-      await storedOnce('8.1 503 spool full', 'S81Full', 2500);
+      });
     });
 
     it('after a 413 sends batches below the limit the node names, and keeps that size', async () => {
-      await save('/small', null);
-      const stats = [await gateway.stats()];
-      await gateway.command('changes81', { case: 'S81Big', count: 400, size: 1000, base });
-      await storedOnce('8.1 413', 'S81Big', 400);
-      stats.push(await gateway.stats());
-      assert.equal(count(stats, 'HTTP_1_1 application/json 413'), 1, 'one 413, then batches fit');
+      const stats = await bigValuesCase('8.1 413', () => save('/small', null), (c) => gateway.command('changes81', c));
       assert.equal(logs(stats, 'Gateway.ZerobusForwarder', 'WARN').filter((m) => m.includes('HTTP 413')).length, 1);
     });
 
@@ -233,24 +250,13 @@ describe('Ignition gateway scripts under Jython against the packed package', fun
     });
 
     it('raises on 503 while the spool is full and delivers everything on the retries', async () => {
-      await emulator.fault('withholdAcks', true);
-      try {
-        await save('/full', null);
-        await gateway.command('events83', { stream: 'script', case: 'S83Full', count: 2500, base });
+      await spoolFullCase('8.3 503 spool full', () => save('/full', null), (c) => gateway.command('events83', { stream: 'script', ...c }), async () => {
         await until('a 503', () => gateway.gatewayLogs.some((l) => l.includes('HTTP 503')));
-      } finally {
-        await emulator.fault('withholdAcks', false);
-      }
-      await storedOnce('8.3 503 spool full', 'S83Full', 2500);
+      });
     });
 
     it('splits the events after a 413 and keeps the size it learned', async () => {
-      await save('/small', null);
-      const stats = [await gateway.stats()];
-      await gateway.command('events83', { stream: 'script', case: 'S83Big', count: 400, size: 1000, base });
-      await storedOnce('8.3 413', 'S83Big', 400);
-      stats.push(await gateway.stats());
-      assert.equal(count(stats, 'HTTP_1_1 application/json 413'), 1, 'one 413, then requests fit');
+      await bigValuesCase('8.3 413', () => save('/small', null), (c) => gateway.command('events83', { stream: 'script', ...c }));
     });
   });
 

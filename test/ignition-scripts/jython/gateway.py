@@ -20,7 +20,6 @@ from java.util import Date, HashMap
 from java.util.concurrent import LinkedBlockingQueue, TimeUnit
 from com.inductiveautomation.ignition.common.model.values import BasicQualifiedValue, QualityCode
 from com.inductiveautomation.ignition.common.tags.model import BasicTagPath
-from com.inductiveautomation.ignition.common.tags.model.event import TagChangeEvent
 
 import system
 
@@ -107,6 +106,17 @@ def qualified(case, i, size, base):
 
 
 # ---- 8.1: Gateway Event scripts ----------------------------------------------------------------
+
+class TagChangeEvent(object):
+    """The `event` of a Gateway Tag Change script: tagPath (a TagPath object), value, initial."""
+
+    def __init__(self, tagPath, value, initial):
+        self.tagPath, self.value, self.initial = tagPath, value, initial
+
+    def getTagPath(self): return self.tagPath
+    def getValue(self): return self.value
+    def isInitial(self): return self.initial
+
 
 class Gateway81(object):
     def __init__(self, path):
