@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import type { RequestHandler } from 'express';
 import { ev, flowOf, helper, loadFlow, sinkControl } from '../lib/ignition/node-harness';
+import type { NodeAPI } from 'node-red';
+import { serveH2cOnReceiverRoutes } from '../../nodes/zerobus-ignition-in/http-setup';
+import { translator } from '../../nodes/shared/i18n';
 import { h2cExchange } from '../support/h2c-request';
 
 /**
@@ -36,6 +39,15 @@ describe('zerobus-ignition-in: requests offering Upgrade: h2c', function () {
     assert.deepEqual(answers.map((a) => a.statuses.at(-1)), [200, 200]);
     assert.deepEqual(answers.map((a) => JSON.parse(a.body).accepted), [2, 1]);
     assert.deepEqual(sinkControl.received.flatMap((m) => (m.payload as { tagPath: string }[]).map((e) => e.tagPath)), ['[default]Line1/Tag1', '[default]Line1/Tag2', '[default]Line1/Tag3']);
+  });
+
+  it('warns, naming the cause and the fix, when Node-RED gives it no HTTP server', () => {
+    const warnings: string[] = [];
+    const RED = { _: (key: string) => key, log: { warn: (m: string) => warnings.push(m) }, settings: {}, httpNode: {} } as unknown as NodeAPI;
+    serveH2cOnReceiverRoutes(RED, translator(RED, 'zerobus-ignition-in'));
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0], /Upgrade: h2c/);
+    assert.match(warnings[0], /version="HTTP_1_1"/);
   });
 
   it('finds its routes under httpNodeRoot', async () => {
