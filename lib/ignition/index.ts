@@ -14,3 +14,4 @@ export * from './readiness';
 export * from './receiver';
 export * from './route-registry';
 export * from './cors';
+export * from './h2c';

@@ -167,13 +167,25 @@ function tableOf(app: MiddlewareApp): Map<string, Route> {
   return table;
 }
 
-function dispatch(table: Map<string, Route>, req: IncomingMessage, res: ServerResponse, next: Next): void {
-  if (table.size === 0) return next();
-  const path = requestPath(req);
+/** Whether a path (relative to the app's mount point) falls under a base path held on this app. */
+export function routeServes(app: MiddlewareApp, path: string): boolean {
+  const table = tables.get(app);
+  return table !== undefined && longestBase(table, path.replace(/\/+$/, '')) !== undefined;
+}
+
+/** The longest base path of the table that `path` is or lies under. */
+function longestBase(table: Map<string, Route>, path: string): string | undefined {
   let best: string | undefined;
   for (const base of table.keys()) {
     if ((path === base || path.startsWith(`${base}/`)) && (best === undefined || base.length > best.length)) best = base;
   }
+  return best;
+}
+
+function dispatch(table: Map<string, Route>, req: IncomingMessage, res: ServerResponse, next: Next): void {
+  if (table.size === 0) return next();
+  const path = requestPath(req);
+  const best = longestBase(table, path);
   if (best === undefined) return next();
   const route = table.get(best)!;
   const subPath = path.slice(best.length);

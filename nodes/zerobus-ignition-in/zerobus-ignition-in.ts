@@ -21,7 +21,7 @@ import { LiveStats } from '../shared/live-stats';
 import { formatRate, StatusThrottle } from '../shared/status';
 import { translator } from '../shared/i18n';
 import { ReachableSinks } from '../shared/flow-sinks';
-import { routeMiddleware } from './http-setup';
+import { routeMiddleware, serveH2cOnReceiverRoutes } from './http-setup';
 import { resolveSettings, type IgnitionInDef, type IgnitionInRuntimeSettings } from './settings';
 
 const TYPE = 'zerobus-ignition-in';
@@ -49,6 +49,7 @@ export default function (RED: NodeAPI): void {
     RED.events.on('flows:starting', reserve);
   }
   runtimes.set(events, RED);
+  serveH2cOnReceiverRoutes(RED, t);
 
   function ZerobusIgnitionIn(this: IgnitionInNode, def: IgnitionInDef) {
     RED.nodes.createNode(this, def);
