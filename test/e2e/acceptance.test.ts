@@ -156,15 +156,23 @@ for (const runtime of RUNTIMES) describe(`acceptance on ${runtime.name}: SPEC pr
     assert.deepEqual(problems, []);
   });
 
-  it('§8 Import → Examples offers the four example flows, each using only types this Node-RED knows', async () => {
+  it('§8 Import → Examples offers at least the four example flows, each folder a flow, each using only types this Node-RED knows', async () => {
     const lib = `${nodeRed.url}/library/examples/flows/${PKG}`;
     const list = (await httpJson(lib)).json as (string | { fn: string })[];
-    const names = list.filter((e): e is { fn: string } => typeof e === 'object').map((e) => e.fn);
-    assert.equal(names.length, 4, JSON.stringify(list));
+    const top = list.filter((e): e is { fn: string } => typeof e === 'object').map((e) => e.fn);
+    assert.ok(top.length >= 4, JSON.stringify(list));
+    const folders = list.filter((e): e is string => typeof e === 'string');
+    const names = [...top];
+    for (const folder of folders) {
+      const inside = ((await httpJson(`${lib}/${encodeURIComponent(folder)}`)).json as (string | { fn: string })[])
+        .filter((e): e is { fn: string } => typeof e === 'object').map((e) => `${folder}/${e.fn}`);
+      assert.ok(inside.length > 0, `examples folder ${folder} holds no flow`);
+      names.push(...inside);
+    }
     const sets = (await (await fetch(`${nodeRed.url}/nodes`, { headers: { accept: 'application/json' } })).json()) as { types: string[] }[];
     const known = new Set(sets.flatMap((set) => set.types));
     for (const name of names) {
-      const flow = (await httpJson(`${lib}/${encodeURIComponent(name)}`)).json as { type: string }[];
+      const flow = (await httpJson(`${lib}/${name.split('/').map(encodeURIComponent).join('/')}`)).json as { type: string }[];
       const unknown = flow.map((n) => n.type).filter((t) => t !== 'tab' && !known.has(t));
       assert.deepEqual(unknown, [], name);
     }

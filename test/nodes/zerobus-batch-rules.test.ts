@@ -108,7 +108,7 @@ describe('zerobus-batch compression rules in a flow', () => {
   it('example 05 carries every property the editor defines, and its rules mean what the editor shows', () => {
     const nodes = JSON.parse(fs.readFileSync(EXAMPLE, 'utf8')) as Record<string, unknown>[];
     const tab = nodes.find((n) => n.type === 'tab')!;
-    assert.deepEqual(Object.keys(tab).sort(), ['disabled', 'env', 'id', 'info', 'label', 'type']);
+    assert.deepEqual(Object.keys(tab).sort(), ['disabled', 'env', 'id', 'info', 'label', 'locked', 'type']);
     for (const node of nodes.filter((n) => String(n.type).startsWith('zerobus-'))) {
       for (const key of editorDefaults(String(node.type))) assert.ok(key in node, `${String(node.type)} ${String(node.id)} lacks ${key}`);
     }
