@@ -13,4 +13,5 @@ export * from './request-source';
 export * from './readiness';
 export * from './receiver';
 export * from './route-registry';
+export * from './deploy-handover';
 export * from './cors';
