@@ -117,6 +117,11 @@ export class RoutePath {
     return 'owner' in this.state ? this.state.owner.id : undefined;
   }
 
+  /** Requests waiting for the path's (next) owner. */
+  get parkedCount(): number {
+    return this.parked.length;
+  }
+
   /** Takes the path unless another owner holds it; a hold ends, parked requests stay for `owner`. */
   claim(owner: Owner): boolean {
     const s = this.state;

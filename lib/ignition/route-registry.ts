@@ -96,6 +96,11 @@ export function routeState(app: MiddlewareApp, basePath: string): RouteStateName
   return tables.get(app)?.paths.get(normaliseBasePath(basePath))?.stateName ?? 'free';
 }
 
+/** How many requests wait on a base path for its (next) owner. */
+export function parkedRequests(app: MiddlewareApp, basePath: string): number {
+  return tables.get(app)?.paths.get(normaliseBasePath(basePath))?.parkedCount ?? 0;
+}
+
 function tableOf(app: MiddlewareApp): RouteTable {
   let table = tables.get(app);
   if (!table) {
