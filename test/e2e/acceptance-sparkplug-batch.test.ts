@@ -1,5 +1,5 @@
 /**
- * Acceptance 3, black box: the Sparkplug B host (§4.5) and tag batch (§4.4) probed the way a
+ * Acceptance, black box: the Sparkplug B host (§4.5) and tag batch (§4.4) probed the way a
  * stranger would. The packed package runs in a fresh Node-RED; the Sparkplug broker is a real
  * mosquitto speaking MQTT 5 with a password file (the host logs in with the broker config's
  * credentials), edge nodes are Eclipse Tahu clients or raw protobuf publishers controlling seq
@@ -74,7 +74,7 @@ interface Mosquitto {
   log: string[];
 }
 
-for (const runtime of RUNTIMES) describe(`acceptance 3 on ${runtime.name}: Sparkplug host on MQTT 5 with credentials, tag batch filters`, function () {
+for (const runtime of RUNTIMES) describe(`acceptance on ${runtime.name}: Sparkplug host on MQTT 5 with credentials, tag batch filters`, function () {
   this.timeout(90_000);
   if (!MOSQUITTO) {
     // CI installs mosquitto (.ci/run); there, a missing broker is a failure, not a skip
