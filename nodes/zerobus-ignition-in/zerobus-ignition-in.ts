@@ -6,7 +6,6 @@ import {
   deployHandover,
   IgnitionReceiver,
   type BatchSettingsView,
-  type DeployEvents,
   type IngestBatch,
   type MiddlewareApp,
 } from '../../lib/ignition';
@@ -30,7 +29,7 @@ export default function (RED: NodeAPI): void {
   const t = translator(RED, TYPE);
   const runtimeSettings = RED.settings as unknown as IgnitionInRuntimeSettings;
   // paths change hands across deploys without a 404 (docs/DESIGN.md §4.3)
-  const handover = deployHandover(RED.events as unknown as DeployEvents, {
+  const handover = deployHandover(RED.events, {
     app: runtimeSettings.httpNodeRoot === false ? undefined : (RED.httpNode as unknown as MiddlewareApp | undefined),
     type: TYPE,
     resolve: (def) => {

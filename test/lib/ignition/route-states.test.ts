@@ -22,6 +22,15 @@ function taken(claim: Claim): Extract<Claim, { ok: true }> {
   return claim;
 }
 
+/** A path held without parking: nobody owns it, the hold answers at once after the middleware. */
+function assertHeldAnswering(app: FakeApp, state: 'vacant' | 'reserved', subPath: string): void {
+  assert.equal(routeState(app, '/p'), state);
+  assert.equal(routeOwner(app, '/p'), undefined);
+  const served = app.request(`/p${subPath}`);
+  assert.deepEqual(served.answers, [`held${subPath}`]);
+  assert.deepEqual(served.middleware, ['cors']);
+}
+
 describe('route states', () => {
   let clock: sinon.SinonFakeTimers;
   let app: FakeApp;
@@ -145,11 +154,7 @@ describe('route states', () => {
     it('release(hold) keeps the path for a successor: nobody owns it, the old middleware still runs', () => {
       const a = taken(claimRoute(app, '/p', 'a', answer('a'), [noting('cors')]));
       a.release(hold({ parked: false }));
-      assert.equal(routeState(app, '/p'), 'vacant');
-      assert.equal(routeOwner(app, '/p'), undefined);
-      const served = app.request('/p/health');
-      assert.deepEqual(served.answers, ['held/health']);
-      assert.deepEqual(served.middleware, ['cors']);
+      assertHeldAnswering(app, 'vacant', '/health');
     });
 
     it('parks receiver routes for the successor; at the deadline the hold answers', () => {
@@ -221,11 +226,7 @@ describe('route states', () => {
     it('holds a path nobody held, with the given middleware; nobody owns it', () => {
       const free = reserveRoute(app, '/p/', hold({ parked: false }), [noting('cors')]);
       assert.ok(free);
-      assert.equal(routeState(app, '/p'), 'reserved');
-      assert.equal(routeOwner(app, '/p'), undefined);
-      const served = app.request('/p/ingest');
-      assert.deepEqual(served.answers, ['held/ingest']);
-      assert.deepEqual(served.middleware, ['cors']);
+      assertHeldAnswering(app, 'reserved', '/ingest');
     });
 
     it('is refused on a path that is held in any state: its holder stays', () => {
