@@ -1,20 +1,21 @@
 /**
- * The hand-over state machine of one base path on an HTTP app. A path nobody holds is not in its
- * table (requests fall through, 404). Once in the table it is in one of four states:
+ * The hand-over state machine of one base path on an HTTP app. A free path is in no table.
  *
- *   (free) ─claim─▶ opening ─open()─▶ open          an owner serves; `opening` parks requests
- *      │              ▲ │               │            until the rest of the deploy has started
- *      │          claim │ release(hold) │ release(hold)
- *   reserve           │ ▼               ▼
- *      └─────▶ reserved / vacant ◀──────┘           held for a successor: requests park, then 503
- *
- *   opening/open ─release()─▶ (free)    reserved/vacant ─free() or hold expired─▶ (free)
+ *   state     | who answers                                   | moves
+ *   (free)    | nobody: requests fall through (404)           | claim → opening (open when the claim
+ *             |                                               | does not park); reserve → reserved
+ *   opening   | its owner; receiver routes park until open()  | open() → open; release() → free;
+ *             |                                               | release(hold) → vacant
+ *   open      | its owner                                     | release() → free; release(hold) → vacant
+ *   vacant    | receiver routes park for a successor, then    | claim → opening/open;
+ *             | the hold's handler (503 + Retry-After)        | free() or the hold's end → free
+ *   reserved  | as vacant                                     | as vacant
  *
  * `vacant` follows an owner's release (its middleware still runs first); `reserved` is a path
  * nobody held, kept for a node a deploy is about to create. A claim takes a held path at once and
- * inherits the requests parked there; a second owner is refused while one holds it. Parked requests
- * are served by whatever holds the path when they leave: its new owner, or at their deadline the
- * hold's handler (503 + Retry-After); when the path is freed they are routed again (fall through).
+ * inherits the requests parked there; a second owner is refused while one holds the path. A parked
+ * request is served by whatever holds the path when it leaves: the owner that opened, or at its
+ * deadline the current state's handler; when the path is freed it is routed again (falls through).
  */
 import type { IncomingMessage, ServerResponse } from 'http';
 
