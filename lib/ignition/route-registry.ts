@@ -43,12 +43,18 @@ class RouteTable implements PathTable {
   dispatch(req: IncomingMessage, res: ServerResponse, next: Next): void {
     if (this.paths.size === 0) return next();
     const path = requestPath(req);
+    const best = this.longestBase(path);
+    if (best === undefined) return next();
+    this.paths.get(best)!.handle(req, res, next, path.slice(best.length));
+  }
+
+  /** The longest base path in the table that `path` is or lies under. */
+  longestBase(path: string): string | undefined {
     let best: string | undefined;
     for (const base of this.paths.keys()) {
       if ((path === base || path.startsWith(`${base}/`)) && (best === undefined || base.length > best.length)) best = base;
     }
-    if (best === undefined) return next();
-    this.paths.get(best)!.handle(req, res, next, path.slice(best.length));
+    return best;
   }
 }
 
@@ -94,6 +100,11 @@ export function routeOwner(app: MiddlewareApp, basePath: string): string | undef
 /** The state of a base path on this app; 'free' when it is in no table. */
 export function routeState(app: MiddlewareApp, basePath: string): RouteStateName | 'free' {
   return tables.get(app)?.paths.get(normaliseBasePath(basePath))?.stateName ?? 'free';
+}
+
+/** Whether a path (relative to the app's mount point) falls under a base path held on this app, in any state. */
+export function routeServes(app: MiddlewareApp, path: string): boolean {
+  return tables.get(app)?.longestBase(path.replace(/\/+$/, '')) !== undefined;
 }
 
 /** How many requests wait on a base path for its (next) owner. */

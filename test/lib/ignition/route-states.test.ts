@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import type sinon from 'sinon';
-import { claimRoute, isReceiverRoute, parkedRequests, reserveRoute, routeOwner, routeState, type Claim } from '../../../lib/ignition';
+import { claimRoute, isReceiverRoute, parkedRequests, reserveRoute, routeOwner, routeServes, routeState, type Claim } from '../../../lib/ignition';
 import { MAX_PARKED } from '../../../lib/ignition/route-path';
 import { answer, FakeApp, fakeClock, noting, settle } from './route-harness';
 
@@ -54,6 +54,15 @@ describe('route states', () => {
       assert.equal(routeOwner(app, '/p'), 'a');
       assert.deepEqual(app.request('/p/ingest').answers, ['a/ingest']);
       assert.equal(app.layers, 1);
+    });
+
+    it('routeServes: a path under a base path held in any state is served here, others are not', () => {
+      assert.equal(routeServes(app, '/p/ingest'), false);
+      taken(claimRoute(app, '/p', 'a', answer('a'), [], { parking }));
+      reserveRoute(app, '/r', hold());
+      taken(claimRoute(app, '/v', 'v', answer('v'))).release(hold());
+      for (const path of ['/p', '/p/', '/p/ingest/batch', '/r/health', '/v/x/y']) assert.equal(routeServes(app, path), true, path);
+      for (const path of ['/', '/px', '/q/ingest']) assert.equal(routeServes(app, path), false, path);
     });
 
     it('the longest base path wins', () => {
