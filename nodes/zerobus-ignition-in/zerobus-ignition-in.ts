@@ -8,6 +8,7 @@ import {
   type BatchSettingsView,
   type IngestBatch,
   type MiddlewareApp,
+  type ReceiverPath,
 } from '../../lib/ignition';
 import { PACKAGE_VERSION } from '../../lib/paths';
 import { LiveStats } from '../shared/live-stats';
@@ -15,7 +16,7 @@ import { formatRate, StatusThrottle } from '../shared/status';
 import { translator } from '../shared/i18n';
 import { ReachableSinks } from '../shared/flow-sinks';
 import { routeMiddleware } from './http-setup';
-import { resolveSettings, type IgnitionInDef, type IgnitionInRuntimeSettings } from './settings';
+import { resolveSettings, type IgnitionInDef, type IgnitionInRuntimeSettings, type IgnitionInSettings } from './settings';
 
 const TYPE = 'zerobus-ignition-in';
 /** Status refresh while idle (rate decays to 0, readiness changes show). */
@@ -28,14 +29,18 @@ interface IgnitionInNode extends Node {
 export default function (RED: NodeAPI): void {
   const t = translator(RED, TYPE);
   const runtimeSettings = RED.settings as unknown as IgnitionInRuntimeSettings;
+  const routeOf = (settings: IgnitionInSettings): ReceiverPath => ({
+    path: settings.path,
+    retryAfterSeconds: settings.retryAfterSeconds,
+    middleware: routeMiddleware(runtimeSettings),
+  });
   // paths change hands across deploys without a 404 (docs/DESIGN.md §4.3)
   const handover = deployHandover(RED.events, {
     app: runtimeSettings.httpNodeRoot === false ? undefined : (RED.httpNode as unknown as MiddlewareApp | undefined),
     type: TYPE,
     resolve: (def) => {
       const settings = resolveSettings(def as unknown as IgnitionInDef, runtimeSettings);
-      if (settings.pathError !== undefined) return undefined;
-      return { path: settings.path, retryAfterSeconds: settings.retryAfterSeconds, middleware: routeMiddleware(runtimeSettings) };
+      return settings.pathError === undefined ? routeOf(settings) : undefined;
     },
   });
 
@@ -102,10 +107,8 @@ export default function (RED: NodeAPI): void {
     node.receiver = receiver;
 
     const route = handover.claim(RED.httpNode as unknown as MiddlewareApp, {
-      path: settings.path,
+      ...routeOf(settings),
       owner: node.id,
-      retryAfterSeconds: settings.retryAfterSeconds,
-      middleware: routeMiddleware(runtime),
       handler: (req, res, next, subPath) => {
         if (!receiver.handle(req, res, subPath)) next();
       },
