@@ -13,5 +13,6 @@ export * from './request-source';
 export * from './readiness';
 export * from './receiver';
 export * from './route-registry';
+export * from './deploy-handover';
 export * from './cors';
 export * from './h2c';

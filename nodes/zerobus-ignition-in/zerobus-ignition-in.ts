@@ -3,18 +3,12 @@ import { sinkRegistry, type SinkSettingsView } from '../../lib/delivery/sinks';
 import { TICKETS_PROPERTY } from '../../lib/delivery/tickets';
 import {
   assessReadiness,
-  claimRoute,
+  deployHandover,
   IgnitionReceiver,
-  isReceiverRoute,
-  REDEPLOY_HOLD_MS,
-  reserveRoute,
-  ROUTE_PARK_MS,
-  vacantRouteHandler,
   type BatchSettingsView,
-  type Claim,
   type IngestBatch,
   type MiddlewareApp,
-  type VacancyHold,
+  type ReceiverPath,
 } from '../../lib/ignition';
 import { PACKAGE_VERSION } from '../../lib/paths';
 import { LiveStats } from '../shared/live-stats';
@@ -22,7 +16,7 @@ import { formatRate, StatusThrottle } from '../shared/status';
 import { translator } from '../shared/i18n';
 import { ReachableSinks } from '../shared/flow-sinks';
 import { routeMiddleware, serveH2cOnReceiverRoutes } from './http-setup';
-import { resolveSettings, type IgnitionInDef, type IgnitionInRuntimeSettings } from './settings';
+import { resolveSettings, type IgnitionInDef, type IgnitionInRuntimeSettings, type IgnitionInSettings } from './settings';
 
 const TYPE = 'zerobus-ignition-in';
 /** Status refresh while idle (rate decays to 0, readiness changes show). */
@@ -32,23 +26,23 @@ interface IgnitionInNode extends Node {
   receiver?: IgnitionReceiver;
 }
 
-/** Requests wait for their receiver at most ROUTE_PARK_MS while it is (re)deployed. */
-const PARKING = { parks: isReceiverRoute, maxMs: ROUTE_PARK_MS };
-
-/** The latest RED of this module per runtime (its events emitter), for the deploy listener. */
-const runtimes = new WeakMap<object, NodeAPI>();
-
 export default function (RED: NodeAPI): void {
   const t = translator(RED, TYPE);
-  const events = RED.events as unknown as object;
-  if (!runtimes.has(events)) {
-    // 'flows:stopped' carries the new config of a deploy and comes before Node-RED answers it;
-    // 'flows:starting' covers the first start, which no stop precedes
-    const reserve = (e: { config?: { flows?: unknown[] } }) => reserveStartingPaths(runtimes.get(events)!, e);
-    RED.events.on('flows:stopped', reserve);
-    RED.events.on('flows:starting', reserve);
-  }
-  runtimes.set(events, RED);
+  const runtimeSettings = RED.settings as unknown as IgnitionInRuntimeSettings;
+  const routeOf = (settings: IgnitionInSettings): ReceiverPath => ({
+    path: settings.path,
+    retryAfterSeconds: settings.retryAfterSeconds,
+    middleware: routeMiddleware(runtimeSettings),
+  });
+  // paths change hands across deploys without a 404 (docs/DESIGN.md §4.3)
+  const handover = deployHandover(RED.events, {
+    app: runtimeSettings.httpNodeRoot === false ? undefined : (RED.httpNode as unknown as MiddlewareApp | undefined),
+    type: TYPE,
+    resolve: (def) => {
+      const settings = resolveSettings(def as unknown as IgnitionInDef, runtimeSettings);
+      return settings.pathError === undefined ? routeOf(settings) : undefined;
+    },
+  });
   serveH2cOnReceiverRoutes(RED, t);
 
   function ZerobusIgnitionIn(this: IgnitionInNode, def: IgnitionInDef) {
@@ -113,23 +107,18 @@ export default function (RED: NodeAPI): void {
     });
     node.receiver = receiver;
 
-    const app = RED.httpNode as unknown as MiddlewareApp;
-    // Requests wait (briefly) until every node of the deploy exists, so the zerobus-out behind
-    // this receiver is there to make them durable: open once the flows have started.
-    const claim: Claim = claimRoute(app, settings.path, node.id, (req, res, next, subPath) => {
-      if (!receiver.handle(req, res, subPath)) next();
-    }, routeMiddleware(runtime), { parking: PARKING });
-    const open = () => {
-      clearTimeout(openTimer);
-      RED.events.removeListener('flows:started', open);
-      if (claim.ok) claim.open();
-      // every request would wait durableTimeout and get 503, and the gateway resend for ever
-      if (settings.ack === 'durable' && sinks.leadsNowhere()) node.warn(t('errors.leadsNowhere', { path: shownPath }));
-    };
-    RED.events.once('flows:started', open);
-    // should no start event come (a runtime that does not send it), requests wait no longer than this
-    const openTimer = setTimeout(open, ROUTE_PARK_MS);
-    openTimer.unref?.();
+    const route = handover.claim(RED.httpNode as unknown as MiddlewareApp, {
+      ...routeOf(settings),
+      owner: node.id,
+      handler: (req, res, next, subPath) => {
+        if (!receiver.handle(req, res, subPath)) next();
+      },
+      onOpen: () => {
+        // every request would wait durableTimeout and get 503, and the gateway resend for ever
+        if (settings.ack === 'durable' && sinks.leadsNowhere()) node.warn(t('errors.leadsNowhere', { path: shownPath }));
+      },
+    });
+    const { claim } = route;
     if (!claim.ok) {
       const holder = RED.nodes.getNode(claim.owner);
       status.now({ fill: 'red', shape: 'ring', text: t('status.pathTaken', { path: shownPath }) });
@@ -186,13 +175,8 @@ export default function (RED: NodeAPI): void {
 
     node.on('close', (_removed: boolean, done: () => void) => {
       clearInterval(timer);
-      clearTimeout(openTimer);
-      RED.events.removeListener('flows:started', open);
-      // Release the route first so that a redeployed node can claim it, then answer what waits.
-      // Until the deploy has started its flows, requests wait for the successor (at most
-      // ROUTE_PARK_MS, then 503 + Retry-After, never a 404: the gateway keeps and resends its
-      // batch); a path nobody claims (node removed or moved) is free once the flows have started.
-      if (claim.ok) holdUntilStarted(RED, settings.retryAfterSeconds, (hold) => claim.release(hold));
+      // first, so that a redeployed node can claim the path; then answer what waits
+      route.close();
       receiver.close();
       live.close();
       status.close({});
@@ -203,52 +187,6 @@ export default function (RED: NodeAPI): void {
   RED.nodes.registerType(TYPE, ZerobusIgnitionIn as unknown as Parameters<NodeAPI['nodes']['registerType']>[1], {
     credentials: { apiKey: { type: 'password' } },
   });
-}
-
-/**
- * Node-RED answers a deploy request before it starts the new flows, so a client that posts to a
- * newly deployed path right away would get a 404 from a path nobody holds yet. Once the old flows
- * have stopped (or before the first start), the paths of the receivers about to be created are
- * held (requests wait, as during a redeploy) until their node claims them; what no node claimed
- * is freed once the flows have started. A `${VAR}` path is held when the variable is readable here.
- */
-function reserveStartingPaths(RED: NodeAPI, event: { config?: { flows?: unknown[] } }): void {
-  const runtime = RED.settings as unknown as IgnitionInRuntimeSettings;
-  const app = RED.httpNode as unknown as MiddlewareApp | undefined;
-  if (!app || runtime.httpNodeRoot === false) return;
-  for (const item of event?.config?.flows ?? []) {
-    const def = item as IgnitionInDef & { d?: boolean };
-    if (!def || def.type !== TYPE || def.d === true) continue;
-    const path = pathFromEnv(def.path);
-    if (path === null) continue;
-    const settings = resolveSettings({ ...def, path }, runtime);
-    if (settings.pathError !== undefined) continue;
-    holdUntilStarted(RED, settings.retryAfterSeconds, (hold) => reserveRoute(app, settings.path, hold, routeMiddleware(runtime)));
-  }
-}
-
-/**
- * Holds a path vacant — requests wait for its next receiver, 503 + Retry-After past
- * ROUTE_PARK_MS — until the flows have started (at most REDEPLOY_HOLD_MS). `hold` returns the
- * function that frees the path, or undefined when it did not take it.
- */
-function holdUntilStarted(RED: NodeAPI, retryAfterSeconds: number, hold: (h: VacancyHold) => (() => void) | undefined): void {
-  const freeOnStart = () => free?.();
-  const free = hold({
-    handler: vacantRouteHandler(retryAfterSeconds),
-    ms: REDEPLOY_HOLD_MS,
-    parking: PARKING,
-    onEnd: () => RED.events.removeListener('flows:started', freeOnStart),
-  });
-  if (free) RED.events.once('flows:started', freeOnStart);
-}
-
-/** A path as the node will see it: `${VAR}` read from the environment; null when that cannot be known here. */
-function pathFromEnv(path: unknown): string | undefined | null {
-  if (typeof path !== 'string') return undefined;
-  if (!path.includes('$')) return path;
-  const m = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(path.trim());
-  return m && process.env[m[1]] !== undefined ? process.env[m[1]]! : null;
 }
 
 function toMessage(batch: IngestBatch, path: string): NodeMessage {

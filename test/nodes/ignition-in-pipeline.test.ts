@@ -9,8 +9,9 @@ import type { Emulator } from '../../lib/emulator';
 import configNode from '../../nodes/zerobus-config/zerobus-config';
 import outNode from '../../nodes/zerobus-out/zerobus-out';
 import batchNode from '../../nodes/zerobus-batch/zerobus-batch';
-import { eventually } from '../support/dist';
-import { CLIENT_ID, CLIENT_SECRET, OT_TABLE, startTestEmulator, tempDir, waitFor } from '../lib/sink/helpers';
+import { sinkRegistry } from '../../lib/delivery/sinks';
+import { waitFor } from '../support/wait-for';
+import { CLIENT_ID, CLIENT_SECRET, OT_TABLE, startTestEmulator, tempDir } from '../lib/sink/helpers';
 import { captured, ev, helper, ignitionInCapturing } from '../lib/ignition/node-harness';
 
 const BATCH = '/system/zerobus/ingest/batch';
@@ -37,13 +38,7 @@ describe('zerobus-ignition-in → zerobus-batch → zerobus-out → emulator', f
     ];
     await helper.load([configNode, outNode, batchNode, ignitionInCapturing], flow, { cfg: { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET } });
     // while zerobus-out opens its spool the receiver answers 503 (clients retry); wait for ready
-    let ready = false;
-    const until = Date.now() + 10_000;
-    while (!ready && Date.now() < until) {
-      ready = (await agent().get('/system/zerobus/health')).status === 200;
-      if (!ready) await new Promise((r) => setTimeout(r, 20));
-    }
-    assert.ok(ready, 'the receiver never became ready');
+    await waitFor('the receiver to be ready', async () => (await agent().get('/system/zerobus/health')).status === 200, { timeoutMs: 10_000 });
   });
 
   afterEach(async () => {
@@ -60,7 +55,7 @@ describe('zerobus-ignition-in → zerobus-batch → zerobus-out → emulator', f
     const batches = [0, 1, 2].map((b) => Array.from({ length: 40 }, (_, i) => ev(b * 100 + i)));
     const answers = await Promise.all(batches.map((b) => agent().post(BATCH).send(b)));
     for (const a of answers) assert.equal(a.status, 200, a.text);
-    await waitFor(() => emu.allRows(OT_TABLE).length === 120, 'rows in the table', 15_000);
+    await waitFor('rows in the table', () => emu.allRows(OT_TABLE).length === 120, { timeoutMs: 15_000 });
     const again = await agent().post(BATCH).send(batches[1]).expect(200);
     assert.equal(again.body.duplicates, 40);
     const health = await agent().get('/system/zerobus/health').expect(200);
@@ -69,8 +64,9 @@ describe('zerobus-ignition-in → zerobus-batch → zerobus-out → emulator', f
     assert.equal(diag.sinkScope, 'reachable');
     assert.equal(diag.totalEventsSpooled, 120);
     // acknowledged by Zerobus: the rows are stored before the acknowledgement reaches the sink
-    await eventually('totalEventsSent = acknowledged', async () => (await agent().get('/system/zerobus/diagnostics')).body.totalEventsSent === 120, 15_000, 50);
-    await new Promise((r) => setTimeout(r, 300));
+    await waitFor('totalEventsSent = acknowledged', async () => (await agent().get('/system/zerobus/diagnostics')).body.totalEventsSent === 120, { timeoutMs: 15_000, everyMs: 50 });
+    // with the spool empty nothing is left to send again: the row count is final
+    await waitFor('an empty spool', () => sinkRegistry.get('out')?.backlog === 0);
     assert.equal(emu.allRows(OT_TABLE).length, 120);
     const ids = new Set(emu.allRows(OT_TABLE).map((r) => r.event_id));
     assert.equal(ids.size, 120);
@@ -78,11 +74,11 @@ describe('zerobus-ignition-in → zerobus-batch → zerobus-out → emulator', f
 
   it('answers 200 from the disk spool while Zerobus withholds acknowledgements', async () => {
     await agent().post(BATCH).send([ev(1)]).expect(200);
-    await waitFor(() => emu.allRows(OT_TABLE).length === 1, 'first row', 15_000);
+    await waitFor('the first row', () => emu.allRows(OT_TABLE).length === 1, { timeoutMs: 15_000 });
     emu.faults.withholdAcks(true);
     const res = await agent().post(BATCH).send([ev(2), ev(3)]).expect(200);
     assert.equal(res.body.accepted, 2);
     emu.faults.withholdAcks(false);
-    await waitFor(() => emu.allRows(OT_TABLE).length === 3, 'all rows', 15_000);
+    await waitFor('all rows', () => emu.allRows(OT_TABLE).length === 3, { timeoutMs: 15_000 });
   });
 });

@@ -6,8 +6,9 @@ import supertest from 'supertest';
 import type { Node, NodeAPI, NodeMessageInFlow } from 'node-red';
 import { TICKETS_PROPERTY, deliveryTracker, ticketsOf } from '../../lib/delivery/tickets';
 import { PACKAGE_VERSION } from '../../lib/paths';
-import type { IgnitionReceiver } from '../../lib/ignition';
+import { parkedRequests, type IgnitionReceiver, type MiddlewareApp } from '../../lib/ignition';
 import { ev, flowOf, helper, loadFlow, sinkControl } from '../lib/ignition/node-harness';
+import { waitFor } from '../support/wait-for';
 
 const BATCH = '/system/zerobus/ingest/batch';
 const SINGLE = '/system/zerobus/ingest';
@@ -269,7 +270,7 @@ describe('zerobus-ignition-in node', function () {
         { id: 'quick', z: 'tab', type: 'zerobus-ignition-in', path: '/quick', ack: 'received', wires: [['out']] },
       ];
       const RED = await loadFlow(flow);
-      await waitFor(() => deadEnds().length > 0);
+      await waitFor('a dead-end warning', () => deadEnds().length > 0);
       await supertest(app(RED)).post('/wired/ingest/batch').send([ev(1)]).expect(200);
       assert.equal(deadEnds().length, 1, deadEnds().join('\n'));
       assert.match(deadEnds()[0], /receiver on \/dead .*set ack to "received"/);
@@ -312,9 +313,9 @@ describe('zerobus-ignition-in node', function () {
       try {
         const body = JSON.stringify([ev(1), ev(2)]);
         const first = post(`${server.url}${BATCH}`, body);
-        await waitFor(() => sinkControl.held.length === 1);
+        await waitFor('the sink to hold the message', () => sinkControl.held.length === 1);
         const second = post(`${server.url}${BATCH}`, body);
-        await waitFor(() => receiverOf().pendingCount === 2);
+        await waitFor('two pending requests', () => receiverOf().pendingCount === 2);
         deliveryTracker.settleAll(ticketsOf(sinkControl.held[0]));
         const [a, b] = await Promise.all([first, second]);
         assert.equal(a.status, 200);
@@ -332,7 +333,7 @@ describe('zerobus-ignition-in node', function () {
       try {
         const body = JSON.stringify([ev(1)]);
         const first = post(`${server.url}${BATCH}`, body);
-        await waitFor(() => sinkControl.received.length === 1);
+        await waitFor('the sink to receive the message', () => sinkControl.received.length === 1);
         const second = post(`${server.url}${BATCH}`, body);
         const [a, b] = await Promise.all([first, second]);
         assert.equal(a.status, 503);
@@ -368,7 +369,7 @@ describe('zerobus-ignition-in node', function () {
       const server = await listen(app(RED));
       try {
         const pending = post(`${server.url}${BATCH}`, JSON.stringify([ev(1)]));
-        await waitFor(() => sinkControl.held.length === 1);
+        await waitFor('the sink to hold the message', () => sinkControl.held.length === 1);
         const started = Date.now();
         await helper.setFlows(flowOf({ path: '/other', sinkMode: 'settle' }), 'full');
         const res = await pending;
@@ -394,11 +395,11 @@ describe('zerobus-ignition-in node', function () {
         sinkControl.holdClose = true;
         const deploying = helper.setFlows(flowOf({ maxEvents: 9000 }), 'full');
         // the receiver has closed; the sink's slow close keeps the new flow from starting
-        await waitFor(() => sinkControl.closing.length === 1);
+        await waitFor('the sink to close', () => sinkControl.closing.length === 1);
         const answered: string[] = [];
         const gap = [BATCH, SINGLE].map((path) => post(`${server.url}${path}`, JSON.stringify(path === BATCH ? [ev(1)] : ev(1))).then((r) => (answered.push(path), r)));
         assert.equal((await supertest(app(RED)).get('/system/zerobus/nope')).status, 404, 'only the receiver routes wait');
-        await new Promise((r) => setTimeout(r, 300));
+        await waitFor('both requests to wait for the successor', () => parkedRequests(RED.httpNode as unknown as MiddlewareApp, '/system/zerobus') === 2);
         assert.deepEqual(answered, [], 'nothing answered while no receiver is there');
         sinkControl.holdClose = false;
         sinkControl.closing.splice(0).forEach((done) => done());
@@ -427,7 +428,7 @@ describe('zerobus-ignition-in node', function () {
         // a path held for a node that never comes falls through once the flows have started
         RED.events.emit('flows:stopped', { config: { flows: [{ id: 'ghost', type: 'zerobus-ignition-in', path: '/ghost' }] } });
         const ghost = supertest(app(RED)).get('/ghost/health').then((r) => r);
-        await new Promise((r) => setTimeout(r, 100));
+        await waitFor('the request to wait on the reserved path', () => parkedRequests(RED.httpNode as unknown as MiddlewareApp, '/ghost') === 1);
         RED.events.emit('flows:started', {});
         assert.equal((await ghost).status, 404);
       } finally {
@@ -456,13 +457,14 @@ describe('zerobus-ignition-in node', function () {
           // receiver and sink both change, so that a 'nodes' deploy restarts them too
           const flow = flowOf({ maxEvents: 9000 + i }).map((n) => (n.id === 'sink' ? { ...n, name: `v${i}` } : n));
           const deploying = helper.setFlows(flow, i % 2 ? 'full' : 'nodes');
-          // a close that takes a while somewhere in the flow widens the gap
-          await waitFor(() => sinkControl.closing.length > 0);
-          await new Promise((r) => setTimeout(r, 50));
+          // a close that takes a while somewhere in the flow widens the gap: requests wait in it
+          await waitFor('the sink to close', () => sinkControl.closing.length > 0);
+          await waitFor('a request caught in the gap', () => parkedRequests(RED.httpNode as unknown as MiddlewareApp, '/system/zerobus') > 0);
           sinkControl.holdClose = false;
           sinkControl.closing.splice(0).forEach((done) => done());
           await deploying;
-          await new Promise((r) => setTimeout(r, 50));
+          const served = statuses.get(200) ?? 0;
+          await waitFor('a request served after the deploy', () => (statuses.get(200) ?? 0) > served);
         }
         running = false;
         await Promise.all(clients);
@@ -495,7 +497,7 @@ describe('zerobus-ignition-in node', function () {
       const server = await listen(app(RED));
       try {
         const pending = [1, 2, 3].map((i) => post(`${server.url}${BATCH}`, JSON.stringify([ev(i)])));
-        await waitFor(() => sinkControl.held.length === 3);
+        await waitFor('the sink to hold three messages', () => sinkControl.held.length === 3);
         await helper.unload();
         const results = await Promise.all(pending);
         for (const r of results) assert.equal(r.status, 503);
@@ -589,18 +591,10 @@ describe('zerobus-ignition-in node', function () {
       assert.match(diag.bodyPreParsedExplanation, /apiMaxLength/);
       const node = helper.getNode('in');
       assert.equal(node.warn.args.filter((a: unknown[]) => /already parsed/.test(String(a[0]))).length, 1);
-      await waitFor(() => node.status.args.some((a: { text?: string }[]) => /pre-parsed/.test(a[0].text ?? '')));
+      await waitFor('the pre-parsed status', () => node.status.args.some((a: { text?: string }[]) => /pre-parsed/.test(a[0].text ?? '')));
     });
   });
 });
-
-async function waitFor(probe: () => boolean, timeoutMs = 5000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!probe()) {
-    if (Date.now() > until) throw new Error('condition not reached');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout;

@@ -210,7 +210,8 @@ describe('zerobus-sparkplug-in with zerobus-sparkplug-broker (aedes + Tahu edge 
     const spoof = await plainClient(broker.url);
     plain.push(spoof);
     await spoof.publishAsync('spBv1.0/Plant/NDEATH/Dying', encodePayload({ metrics: [{ name: 'bdSeq', datatype: 'UInt64', value: 9 }] }), { qos: 1 });
-    await new Promise((r) => setTimeout(r, 100));
+    const debug = helper.getNode('in').debug as sinon.SinonSpy;
+    await waitFor(() => debug.args.some((a) => /bdSeq 9 ignored/.test(String(a[0]))), 5000, 'the late NDEATH to be handled');
     assert.equal(find(`${P}/Dying/Temperature`, (e) => e.quality === 'Bad_Stale').length, 0);
     const before = Date.now();
     edge.client.stop(); // publishDeath: true ⇒ NDEATH with bdSeq 0
@@ -292,7 +293,7 @@ describe('zerobus-sparkplug-in without a broker (core mqtt in / mqtt out)', func
     helper.getNode('cmd').on('input', (m: NodeMessageInFlow) => cmds.push(m));
     helper.getNode('err').on('input', (m: NodeMessageInFlow) => errs.push(m));
     await waitFor(() => (helper.getNode('mb') as Node & { connected?: boolean }).connected === true, 5000, 'core mqtt connected');
-    await new Promise((r) => setTimeout(r, 200)); // subscription settles
+    await broker.subscribed('core', 'spBv1.0/#');
 
     const edge = tahuEdge(broker, 'Core');
     tahuClients.push(edge.client);

@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { LINKED_PACKAGE_DIR } from '../../demo/node-red-process';
+import { waitFor } from './wait-for';
 
 /** End-to-end tests load the built package, as a user's Node-RED does: `npm test` builds it first. */
 export function requireBuiltPackage(): void {
@@ -9,20 +10,7 @@ export function requireBuiltPackage(): void {
   }
 }
 
-/** Polls `probe` until it returns a truthy value or the time is up. */
+/** waitFor (wait-for.ts) with the pace of end-to-end tests: a process, not a function, answers. */
 export async function eventually<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30_000, everyMs = 250): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v) return v as T;
-    } catch (err) {
-      lastError = err;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ''}`);
-    }
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
+  return (await waitFor(what, probe, { timeoutMs, everyMs })) as T;
 }

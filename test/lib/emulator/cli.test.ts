@@ -16,15 +16,24 @@ function runCli(args: string[]) {
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const waitFor = async (pattern: RegExp): Promise<RegExpExecArray> => {
-    for (;;) {
-      const m = pattern.exec(out);
-      if (m) return m;
-      if (child.exitCode !== null) throw new Error(`exited ${child.exitCode}: ${out}${err}`);
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  };
-  return { child, exited, waitFor, output: () => ({ out, err }) };
+  /** resolves when the output matches `pattern` (checked on each chunk), rejects if the process exits first */
+  const outputMatching = (pattern: RegExp): Promise<RegExpExecArray> =>
+    new Promise((resolve, reject) => {
+      const check = () => {
+        const m = pattern.exec(out);
+        if (m) settle(() => resolve(m));
+        else if (child.exitCode !== null) settle(() => reject(new Error(`exited ${child.exitCode}: ${out}${err}`)));
+      };
+      const settle = (then: () => void) => {
+        child.stdout.off('data', check);
+        child.off('exit', check);
+        then();
+      };
+      child.stdout.on('data', check);
+      child.on('exit', check);
+      check();
+    });
+  return { child, exited, outputMatching, output: () => ({ out, err }) };
 }
 
 describe('emulator: CLI', () => {
@@ -44,7 +53,7 @@ describe('emulator: CLI', () => {
 
   it('starts, prints its endpoints and tables, serves, and stops cleanly on SIGTERM', async () => {
     const run = runCli(['--grpc-port', '0', '--http-port', '0', '--schema', SCHEMA]);
-    const [, workspace] = await run.waitFor(/web page\s+(http:\/\/127\.0\.0\.1:\d+)\//);
+    const [, workspace] = await run.outputMatching(/web page\s+(http:\/\/127\.0\.0\.1:\d+)\//);
     const { out } = run.output();
     assert.match(out, /gRPC endpoint\s+http:\/\/127\.0\.0\.1:\d+/);
     assert.match(out, /token endpoint http:\/\/127\.0\.0\.1:\d+\/oidc\/v1\/token/);
@@ -64,7 +73,7 @@ describe('emulator: CLI', () => {
 
   it('stops cleanly when whoever read its output went away (| head)', async () => {
     const run = runCli(['--grpc-port', '0', '--http-port', '0', '--schema', SCHEMA]);
-    const [, workspace] = await run.waitFor(/web page\s+(http:\/\/127\.0\.0\.1:\d+)\//);
+    const [, workspace] = await run.outputMatching(/web page\s+(http:\/\/127\.0\.0\.1:\d+)\//);
     run.child.stdout.destroy();
     assert.equal((await fetch(`${workspace}/api/tables`)).status, 200);
     // the HTTP API logs nothing: the write into the closed pipe (EPIPE) is the stop message

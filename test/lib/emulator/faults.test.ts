@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { status as Status } from '@grpc/grpc-js';
 import { startEmulator, type Emulator } from '../../../lib/emulator';
+import { waitFor } from '../../support/wait-for';
 import { OT_SQL, OT_TABLE, RawClient, otProto, otRow, type RawStream } from './raw-client';
 
 async function faultOverHttp(emu: Emulator, action: string, args: unknown[] = []): Promise<Response> {
@@ -145,7 +146,7 @@ describe('emulator: fault controls', () => {
     const s = await opened();
     emu.faults.withholdAcks(true);
     single(s, 0);
-    await new Promise((r) => setTimeout(r, 30));
+    await waitFor('the record stored, its ack withheld', () => emu.allRows(OT_TABLE).length === 1);
     emu.faults.reset();
     await s.ackedUpTo(0);
     s.end();

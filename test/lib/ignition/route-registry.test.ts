@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import express from 'express';
 import supertest from 'supertest';
-import { claimRoute, isReceiverRoute, routeOwner, vacantRouteHandler, type MiddlewareApp, type RouteHandler } from '../../../lib/ignition';
+import { claimRoute, isReceiverRoute, parkedRequests, routeOwner, routeState, vacantRouteHandler, type MiddlewareApp, type RouteHandler } from '../../../lib/ignition';
+import { waitFor } from '../../support/wait-for';
 
 const answer =
   (text: string): RouteHandler =>
@@ -63,7 +64,7 @@ describe('route registry', () => {
     freeEarly();
     assert.equal((await agent.get('/early/health')).status, 404);
     assert.equal((await agent.get('/late/health')).status, 503);
-    await new Promise((r) => setTimeout(r, 300));
+    await waitFor('the hold to expire', () => routeState(routes, '/late') === 'free');
     assert.equal((await agent.get('/late/health')).status, 404);
     assert.deepEqual(ends, ['early', 'late']);
   });
@@ -86,7 +87,8 @@ describe('route registry', () => {
 
   describe('parking requests while a path changes hands', () => {
     const parking = (maxMs: number) => ({ parks: isReceiverRoute, maxMs });
-    const pending = <T>(p: Promise<T>) => Promise.race([p.then(() => 'answered'), new Promise((r) => setTimeout(() => r('pending'), 100))]);
+    /** a parked request is not answered until its path changes (route-states.test.ts) */
+    const parked = (routes: MiddlewareApp, path: string, count = 1) => waitFor(`${count} parked on ${path}`, () => parkedRequests(routes, path) === count);
 
     it('a request in the gap waits and is served by the successor once it opens', async () => {
       const { routes, agent } = newApp();
@@ -94,12 +96,13 @@ describe('route registry', () => {
       assert.ok(a.ok);
       a.release({ handler: vacantRouteHandler(), ms: 60_000, parking: parking(10_000) });
       const waiting = agent.post('/p/ingest/batch').send([]).then((r) => r);
-      assert.equal(await pending(waiting), 'pending');
+      await parked(routes, '/p');
       assert.equal((await agent.get('/p/other')).status, 404, 'only the parked routes wait');
       const b = claimRoute(routes, '/p', 'b', answer('b'), [], { parking: parking(10_000) });
       assert.ok(b.ok);
-      assert.equal(await pending(waiting), 'pending', 'a claimed route waits for open()');
+      assert.equal(parkedRequests(routes, '/p'), 1, 'a claimed route waits for open()');
       const late = agent.get('/p/health').then((r) => r);
+      await parked(routes, '/p', 2);
       b.open();
       assert.equal((await waiting).text, 'b');
       assert.equal((await late).text, 'b');
@@ -119,7 +122,7 @@ describe('route registry', () => {
       assert.ok(Date.now() - started >= 140);
       const free = c.release({ handler: vacantRouteHandler(), ms: 60_000, parking: parking(10_000) });
       const waiting = agent.get('/q/health').then((r) => r);
-      assert.equal(await pending(waiting), 'pending');
+      await parked(routes, '/q');
       free();
       assert.equal((await waiting).status, 404);
     });
@@ -130,7 +133,7 @@ describe('route registry', () => {
       assert.ok(a.ok);
       a.release({ handler: vacantRouteHandler(), ms: 60_000, parking: parking(10_000) });
       const waiting = agent.get('/p/diagnostics').then((r) => r);
-      assert.equal(await pending(waiting), 'pending');
+      await parked(routes, '/p');
       claimRoute(routes, '/p', 'b', answer('b'));
       assert.equal((await waiting).text, 'b');
     });

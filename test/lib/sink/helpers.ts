@@ -5,6 +5,7 @@ import { startEmulator, type Emulator, type EmulatorOptions } from '../../../lib
 import { PACKAGE_ROOT } from '../../../lib/paths';
 import { ZerobusClient } from '../../../lib/zerobus';
 import { NODE_RED_PATH } from '../../support/node-red-path';
+import { waitFor as waitUntil } from '../../support/wait-for';
 
 /** Shared fixtures of the sink and zerobus-out tests. */
 
@@ -62,12 +63,9 @@ export function tempDir(prefix: string): { dir: string; remove: () => void } {
   return { dir, remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
 
+/** test/support/wait-for.ts with the sink tests' argument order and timeout. */
 export async function waitFor(cond: () => boolean, what: string, timeoutMs = 8000): Promise<void> {
-  const start = Date.now();
-  while (!cond()) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  await waitUntil(what, cond, { timeoutMs });
 }
 
 export function delay(ms: number): Promise<void> {

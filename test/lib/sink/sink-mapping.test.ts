@@ -233,8 +233,8 @@ describe('lib/sink ZerobusSink → emulator: what lands in the table', function 
     emu.faults.withholdAcks(true);
     let settled = false;
     const pending = s.accept(CASES.map((c) => c.event)).then(() => (settled = true));
-    await waitFor(() => emu.stats().rowsTotal >= 0 && s.stats().inFlight === CASES.length, 'records in flight');
-    await new Promise((r) => setTimeout(r, 100));
+    // stored by Zerobus, acknowledgements withheld: from here only an acknowledgement could settle it
+    await waitFor(() => emu.stats().rowsTotal === CASES.length && s.stats().inFlight === CASES.length, 'records stored, acknowledgements withheld');
     assert.equal(settled, false, 'not resolved before the acknowledgement');
     emu.faults.withholdAcks(false);
     await pending;

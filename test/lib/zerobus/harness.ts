@@ -5,6 +5,7 @@ import * as protobuf from 'protobufjs';
 import { startEmulator, type Emulator } from '../../../lib/emulator';
 import { PACKAGE_ROOT, PROTO_DIR } from '../../../lib/paths';
 import { descriptorProtoFromType, ZerobusClient, type StreamOptions, type ZerobusStream } from '../../../lib/zerobus';
+import { waitFor as waitUntil } from '../../support/wait-for';
 
 export const TABLE = 'main.ot.tag_events';
 export const CLIENT_ID = 'test-client';
@@ -87,16 +88,9 @@ export class Ledger {
   }
 }
 
-export function waitFor(cond: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const start = Date.now();
-    const tick = () => {
-      if (cond()) return resolve();
-      if (Date.now() - start > timeoutMs) return reject(new Error(`timed out waiting for ${what}`));
-      setTimeout(tick, 5);
-    };
-    tick();
-  });
+/** test/support/wait-for.ts with the stream tests' argument order. */
+export async function waitFor(cond: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
+  await waitUntil(what, cond, { timeoutMs, everyMs: 5 });
 }
 
 export function nextState(stream: ZerobusStream, state: string): Promise<{ error?: Error }> {

@@ -1,5 +1,5 @@
 /**
- * Acceptance 3, black box: the Sparkplug B host (§4.5) and tag batch (§4.4) probed the way a
+ * Acceptance, black box: the Sparkplug B host (§4.5) and tag batch (§4.4) probed the way a
  * stranger would. The packed package runs in a fresh Node-RED; the Sparkplug broker is a real
  * mosquitto speaking MQTT 5 with a password file (the host logs in with the broker config's
  * credentials), edge nodes are Eclipse Tahu clients or raw protobuf publishers controlling seq
@@ -74,7 +74,7 @@ interface Mosquitto {
   log: string[];
 }
 
-for (const runtime of RUNTIMES) describe(`acceptance 3 on ${runtime.name}: Sparkplug host on MQTT 5 with credentials, tag batch filters`, function () {
+for (const runtime of RUNTIMES) describe(`acceptance on ${runtime.name}: Sparkplug host on MQTT 5 with credentials, tag batch filters`, function () {
   this.timeout(90_000);
   if (!MOSQUITTO) {
     // CI installs mosquitto (.ci/run); there, a missing broker is a failure, not a skip
@@ -95,6 +95,8 @@ for (const runtime of RUNTIMES) describe(`acceptance 3 on ${runtime.name}: Spark
   let encode: (p: Record<string, unknown>) => Buffer;
   const seenOn = (topic: string): any[] => watched.seen.get(topic) ?? [];
   const ncmds = (group: string, edge: string) => spySeen.get(`spBv1.0/${group}/NCMD/${edge}`) ?? [];
+  /** the durable receiver's POST has been emitted and waits to be spooled (held in its tag batch) */
+  const heldForSpool = () => eventually('the durable POST waiting in its batch', async () => (await (await fetch(`${nodeRed.url}/acc3/dur/diagnostics`)).json()).eventsAwaitingSpool === 1);
 
   before(async function () {
     this.timeout(240_000);
@@ -377,7 +379,7 @@ for (const runtime of RUNTIMES) describe(`acceptance 3 on ${runtime.name}: Spark
     await send('held', [ev('Held3', 3, 0, t)] as any);
     await eventually('held again', () => seenOn('acc3/status').filter((m) => m.status?.source === 'held' && /\b1\b/.test(m.status.text)).length > 0);
     const durable = post(`${nodeRed.url}/acc3/dur/ingest/batch`, JSON.stringify([ev('HeldDurable', 5, 0, t)]));
-    await new Promise((r) => setTimeout(r, 500));
+    await heldForSpool();
     const full = await post(`${nodeRed.url}/flows`, JSON.stringify(changed), { 'content-type': 'application/json', 'node-red-deployment-type': 'full' });
     assert.ok(full.status === 200 || full.status === 204, full.text);
     await eventually('the held row after a full deploy', async () => (await emulator.rows(OT, 100)).some((r) => r.tag_path === '[default]Acc3/Held3'), 15_000).catch((err) => {
@@ -516,7 +518,7 @@ for (const runtime of RUNTIMES) describe(`acceptance 3 on ${runtime.name}: Spark
     await nodeRed.start(60_000);
     await eventually('the receiver route', async () => (await fetch(`${nodeRed.url}/acc3/dur/health`)).status === 200);
     const pending = post(`${nodeRed.url}/acc3/dur/ingest/batch`, JSON.stringify([ev('HeldAtStop', 6, 0, Date.now())])).catch((err: Error) => ({ status: 0, text: err.message }));
-    await new Promise((r) => setTimeout(r, 500));
+    await heldForSpool();
     await nodeRed.stop();
     const res = await pending;
     assert.notEqual(res.status, 200, res.text);

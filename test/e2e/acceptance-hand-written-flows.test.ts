@@ -1,6 +1,6 @@
 /**
  * Acceptance, black box, second pass: what a stranger's test does that the first pass
- * (acceptance.test.ts) did not. The packed package in a fresh Node-RED user dir with the settings
+ * (acceptance-defaults.test.ts) did not. The packed package in a fresh Node-RED user dir with the settings
  * the README recommends (a separate httpAdminRoot), node routes under their own httpNodeRoot and
  * adminAuth on; flows written by hand with every number and boolean as a string, most properties
  * left out, and `${VAR}` environment variables in config fields and credentials. It acts right after deploy, right after a
@@ -48,7 +48,7 @@ function probe(id: string, topic: string): object[] {
 
 const RUNTIMES = runtimes();
 
-for (const runtime of RUNTIMES) describe(`acceptance 2 on ${runtime.name}: hand-written flows, env vars, timing, outputs, emulator routes`, function () {
+for (const runtime of RUNTIMES) describe(`acceptance on ${runtime.name}: hand-written flows, env vars, timing, outputs, emulator routes`, function () {
   this.timeout(60_000);
   let work: string;
   let userDir: string;
