@@ -9,14 +9,15 @@
 export type ContentTypeCheck = { ok: true; encoding: BufferEncoding } | { ok: false; message: string };
 
 const JSON_TYPES = new Set(['application/json', 'text/json', 'application/x-json', 'text/x-json']);
-const CHARSETS: Record<string, BufferEncoding> = {
+/** A Map: the charset comes from the request, and `__proto__` must not find Object.prototype. */
+const CHARSETS = new Map<string, BufferEncoding>(Object.entries({
   'utf-8': 'utf8',
   utf8: 'utf8',
   'us-ascii': 'latin1',
   ascii: 'latin1',
   'iso-8859-1': 'latin1',
   latin1: 'latin1',
-};
+}) as [string, BufferEncoding][]);
 
 export function checkContentType(header: string | undefined, contentEncoding?: string): ContentTypeCheck {
   if (contentEncoding && contentEncoding.trim().toLowerCase() !== 'identity') {
@@ -37,7 +38,7 @@ export function checkContentType(header: string | undefined, contentEncoding?: s
     const eq = p.indexOf('=');
     if (eq < 0 || p.slice(0, eq).trim().toLowerCase() !== 'charset') continue;
     const charset = p.slice(eq + 1).trim().replace(/^"|"$/g, '').toLowerCase();
-    const enc = CHARSETS[charset];
+    const enc = CHARSETS.get(charset);
     if (!enc) return { ok: false, message: `charset "${clip(charset)}" is not supported; use UTF-8` };
     encoding = enc;
   }
