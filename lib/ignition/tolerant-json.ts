@@ -5,7 +5,6 @@
  * body that JSON.parse refuses is scanned again.
  */
 import { randomBytes } from 'crypto';
-import { setOwnMember } from '../tags/json-value';
 
 export class JsonBodyError extends Error {
   constructor(message: string) {
@@ -91,7 +90,7 @@ function reviveIteratively(root: unknown, restore: (v: unknown) => unknown): unk
     const obj = node as Record<string, unknown>;
     for (const key of Object.keys(obj)) {
       const v = obj[key];
-      if (typeof v === 'string') setOwnMember(obj, key, restore(v));
+      if (typeof v === 'string') obj[key] = restore(v);
       else if (v !== null && typeof v === 'object') stack.push(v);
     }
   }
