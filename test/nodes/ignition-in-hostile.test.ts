@@ -10,7 +10,7 @@ import type { AddressInfo } from 'net';
 import express from 'express';
 import supertest from 'supertest';
 import type { NodeAPI } from 'node-red';
-import { ev, flowOf, helper, loadFlow, sinkControl } from '../lib/ignition/node-harness';
+import { ev, flowOf, helper, loadFlow, sinkControl, useNodeRedServer } from '../lib/ignition/node-harness';
 
 const BATCH = '/system/zerobus/ingest/batch';
 
@@ -57,18 +57,7 @@ function stalledPost(port: number, length: number, partial: number): { status: P
 
 describe('zerobus-ignition-in: hostile input', function () {
   this.timeout(20_000);
-
-  beforeEach(async () => {
-    sinkControl.reset();
-    helper.settings({});
-    await helper.startServer();
-  });
-
-  afterEach(async () => {
-    await helper.unload();
-    await helper.stopServer();
-    helper.settings({});
-  });
+  useNodeRedServer();
 
   it('answers 415 to a POST without Content-Type, also one a browser sends cross-site', async () => {
     const RED = await loadFlow(flowOf({ ack: 'received' }));
