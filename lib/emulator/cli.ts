@@ -176,6 +176,7 @@ async function main(): Promise<void> {
     `  workspace URL   ${emulator.workspaceUrl}   (token endpoint ${emulator.workspaceUrl}/oidc/v1/token)`,
     `  web page        ${emulator.workspaceUrl}/`,
     `  OAuth           ${options.clientId ? `enforced for client id ${options.clientId}` : 'not enforced: any bearer token is accepted'}`,
+    `  API writes      ${options.adminToken ? 'need the admin token' : options.clientSecret ? 'need the client secret as bearer token' : 'open (JSON, same origin); set a client secret to guard them'}`,
     `  storage         ${options.dataDir ? `durable in ${options.dataDir}` : 'in memory'}`,
     `  tables          ${tables.length ? '' : '(none: load some with --schema file.sql)'}`,
     ...tables.map((t) => `    ${t.name}  (${t.rowCount} rows)`),
