@@ -14,7 +14,7 @@ export interface ConnectionSettings {
 }
 
 /** Catalog key of the problem (zerobus-config.errors.<key>) when the settings cannot work. */
-export type SettingsProblem = 'endpointMissing' | 'endpointInvalid' | 'workspaceUrlMissing' | 'workspaceUrlInvalid' | 'clientIdMissing' | 'clientSecretMissing' | 'tokenMissing';
+export type SettingsProblem = 'endpointMissing' | 'endpointInvalid' | 'workspaceUrlMissing' | 'workspaceUrlInvalid' | 'clientIdMissing' | 'clientSecretMissing' | 'tokenMissing' | 'secretUnresolved';
 
 export const USER_AGENT = `node-red-zerobus/${PACKAGE_VERSION}`;
 
@@ -41,6 +41,8 @@ export function isValidWorkspaceUrl(url: string): boolean {
  */
 export function clientOptionsFrom(s: ConnectionSettings, { env = true }: { env?: boolean } = {}): { ok: true; options: ZerobusClientOptions } | { ok: false; problem: SettingsProblem } {
   const fromEnv = (name: string): string | undefined => (env ? process.env[name] : undefined);
+  // Node-RED leaves `${VAR}` as text when VAR is not set: that text is not a secret to send
+  if (isEnvReference(s.clientSecret) || isEnvReference(s.token)) return { ok: false, problem: 'secretUnresolved' };
   const endpoint = (s.endpoint ?? '').trim();
   if (!endpoint) return { ok: false, problem: 'endpointMissing' };
   if (!isValidEndpoint(endpoint)) return { ok: false, problem: 'endpointInvalid' };

@@ -40,7 +40,12 @@ describe('zerobus-config: Test connection refuses to carry secrets elsewhere', f
     await helper.load([configNode], [
       { id: 'cfg', type: 'zerobus-config', endpoint: emu.endpoint, workspaceUrl: emu.workspaceUrl, authType: 'oauth' },
       { id: 'other', type: 'helper' },
-    ], { cfg: { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET }, other: { clientSecret: OTHER_SECRET, token: OTHER_SECRET } });
+      { id: 'unset', type: 'zerobus-config', endpoint: emu.endpoint, workspaceUrl: emu.workspaceUrl, authType: 'oauth' },
+    ], {
+      cfg: { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET },
+      other: { clientSecret: OTHER_SECRET, token: OTHER_SECRET },
+      unset: { clientId: CLIENT_ID, clientSecret: '${ZB_UNSET_SECRET}' },
+    });
   });
   afterEach(async () => {
     await helper.unload();
@@ -94,6 +99,16 @@ describe('zerobus-config: Test connection refuses to carry secrets elsewhere', f
     assert.equal(noFallback.code, 'CONFIG');
     assert.match(noFallback.message, /client secret is not set/);
     nothingSentThere();
+  });
+
+  it('never sends an unresolved ${VAR} as the secret: a configuration error', async () => {
+    delete process.env.ZB_UNSET_SECRET;
+    const r = await test({ id: 'unset' });
+    assert.equal(r.code, 'CONFIG');
+    assert.match(r.message, /variable that is not set/);
+    assert.equal(emu.stats().tokensIssued, 0);
+    const typed = await test({ id: undefined, clientSecret: '${ZB_UNSET_SECRET}' });
+    assert.equal(typed.code, 'ENV_NOT_DEPLOYED');
   });
 
   it('shows the kind of a failure, never what the server answered', async () => {
