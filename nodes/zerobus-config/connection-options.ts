@@ -100,7 +100,10 @@ export function plaintextRemoteHost(url: string | undefined): string | undefined
   }
 }
 
-/** Whether a value is (or holds) an `${ENV}` reference, as the editor sends it before Node-RED substitutes it. */
+/**
+ * Whether a value is an `${ENV}` reference: what the editor sends before Node-RED substitutes
+ * it, and what Node-RED leaves when the variable is not set (it substitutes whole values only).
+ */
 export function isEnvReference(value: string | undefined): boolean {
-  return typeof value === 'string' && /\$\{[^}]*\}/.test(value);
+  return typeof value === 'string' && /^\$\{\S+\}$/.test(value);
 }

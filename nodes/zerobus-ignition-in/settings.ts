@@ -70,9 +70,9 @@ export function resolveSettings(def: IgnitionInDef, runtime: IgnitionInRuntimeSe
   };
 }
 
-/** An `${VAR}` reference Node-RED left as text because the variable is not set. */
+/** An `${VAR}` reference Node-RED left as text because the variable is not set (it substitutes whole values only). */
 export function unresolvedReference(secret: string | undefined): string | undefined {
-  return secret ? /\$\{[^}]*\}/.exec(secret)?.[0] : undefined;
+  return secret && /^\$\{\S+\}$/.test(secret) ? secret : undefined;
 }
 
 /**
