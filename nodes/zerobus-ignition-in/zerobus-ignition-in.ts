@@ -21,7 +21,8 @@ import { formatRate, StatusThrottle } from '../shared/status';
 import { translator } from '../shared/i18n';
 import { ReachableSinks } from '../shared/flow-sinks';
 import { routeMiddleware } from './http-setup';
-import { reachableWithoutAuth, resolveSettings, unresolvedReference, type IgnitionInDef, type IgnitionInRuntimeSettings } from './settings';
+import { resolveSettings, type IgnitionInDef, type IgnitionInRuntimeSettings } from './settings';
+import { reachableWithoutAuth, unresolvedReference } from './exposure';
 
 const TYPE = 'zerobus-ignition-in';
 /** Status refresh while idle (rate decays to 0, readiness changes show). */
