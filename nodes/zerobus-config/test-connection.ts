@@ -1,4 +1,5 @@
 import { ZerobusClient } from '../../lib/zerobus';
+import { parseEndpoint } from '../../lib/zerobus/endpoint';
 import { clientOptionsFrom, isEnvReference, type ConnectionSettings } from './connection-options';
 import type { Translate } from '../shared/i18n';
 
@@ -66,7 +67,7 @@ export async function testConnection(req: TestRequest, deps: TestDeps): Promise<
   const built = clientOptionsFrom(target.settings, { env: target.deployedTarget });
   if (!built.ok) return fail('CONFIG', 'config', { problem: t(`errors.${built.problem}`) });
 
-  const params = { table, endpoint: built.options.endpoint, workspace: built.options.workspaceUrl ?? '' };
+  const params = { table, endpoint: built.options.endpoint, port: String(parseEndpoint(built.options.endpoint).port), workspace: built.options.workspaceUrl ?? '' };
   const client = (deps.createClient ?? ((o) => new ZerobusClient(o)))(built.options);
   let timer: NodeJS.Timeout | undefined;
   try {
