@@ -130,13 +130,14 @@ export default function (RED: NodeAPI): void {
       const s = host.stats();
       const counts = t('status.counts', { nodes: s.edgeNodesOnline, devices: s.devicesOnline, rate: formatRate(rate) });
       let st: { fill: 'green' | 'yellow' | 'red' | 'grey' | 'blue'; shape: 'dot' | 'ring'; text: string };
+      // first, so that a status cut to its length still shows it
       const limited = s.evicted + s.refused > 0 ? t('status.limited', { evicted: s.evicted, refused: s.refused }) : '';
       if (!broker) {
-        st = { fill: 'blue', shape: 'dot', text: t('status.noBroker', { counts: counts + limited }) };
+        st = { fill: 'blue', shape: 'dot', text: limited + t('status.noBroker', { counts }) };
       } else if (!connection || connection.state === 'idle' || connection.state === 'connecting') {
         st = { fill: 'yellow', shape: 'ring', text: t('status.connecting') };
       } else if (connection.state === 'online') {
-        st = { fill: 'green', shape: 'dot', text: counts + limited };
+        st = { fill: 'green', shape: 'dot', text: limited + counts };
       } else if (connection.state === 'reconnecting') {
         const secs = Math.ceil((connection.retryInMs ?? 0) / 1000);
         st = { fill: 'yellow', shape: 'ring', text: t('status.reconnecting', { secs, error: connection.error ?? '' }) };

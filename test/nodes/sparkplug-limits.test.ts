@@ -44,7 +44,7 @@ describe('zerobus-sparkplug-in: limits and hostile topics', function () {
     input.receive({ topic: 'spBv1.0/G/NBIRTH/E3', payload: birth(100) }); // a third edge node: refused
     input.receive({ topic: 'spBv1.0/G/NBIRTH/E1', payload: birth(200_000) }); // a rebirth that no longer fits in 1 MB
     await waitFor(() => events.length === 2, 3000, 'two births accepted');
-    await waitFor(() => input.status.args.some((a: { text?: string }[]) => /limit: 0 evicted, 2 refused/.test(a[0].text ?? '')), 3000, 'status');
+    await waitFor(() => input.status.args.some((a: { text?: string }[]) => /^limits: 2 refused, 0 evicted/.test(a[0].text ?? '')), 3000, 'status');
     const warnings = input.warn.args.map((a: unknown[]) => String(a[0]));
     assert.ok(warnings.some((w: string) => /more than 2 edge nodes: G\/E3/.test(w)), warnings.join('\n'));
     assert.ok(warnings.some((w: string) => /bytes of edge node state: NBIRTH of G\/E1 refused/.test(w)), warnings.join('\n'));
