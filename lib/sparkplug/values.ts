@@ -186,7 +186,8 @@ export function dataSetValue(ds: RawDataSet): DataSetValue {
     }
   }
   const rowList = ds.rows ?? [];
-  if (rowList.length * width > MAX_DATASET_CELLS) {
+  // a row costs at least one slot even without columns
+  if (rowList.length * Math.max(width, 1) > MAX_DATASET_CELLS) {
     throw new SparkplugValueError(`DataSet of ${rowList.length} rows × ${width} columns exceeds the limit of ${MAX_DATASET_CELLS} cells`);
   }
   const rows: TagValue[][] = [];

@@ -48,6 +48,8 @@ describe('sparkplug: hostile input', () => {
       rows: Array.from({ length: rows }, () => ({ elements: [] })),
     };
     badMetricSkipped(new SparkplugHost(), birthOf([{ name: 'Wide', datatype: DataType.DataSet, dataset_value: ds }, good]), /exceeds the limit of 1000000 cells/);
+    const tall = { num_of_columns: 0, rows: Array.from({ length: MAX_DATASET_CELLS + 1 }, () => ({})) };
+    badMetricSkipped(new SparkplugHost(), birthOf([{ name: 'Tall', datatype: DataType.DataSet, dataset_value: tall }, good]), /1000001 rows × 0 columns exceeds/);
   });
 
   it('bounds array elements, also a BooleanArray\'s declared count', () => {
