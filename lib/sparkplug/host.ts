@@ -706,7 +706,11 @@ export class SparkplugHost {
     const value = this.safeValue(ctx, m, type, def.name);
     if (value === undefined) return;
     const historical = !!m.is_historical || !!parent?.is_historical;
-    if (!historical && value !== def.last) this.remember(ctx, def, value);
+    if (!historical && value !== def.last) {
+      // numbers and booleans replace numbers and booleans at no cost to the state budget
+      if (holdsNoBytes(value) && holdsNoBytes(def.last)) def.last = value;
+      else this.remember(ctx, def, value);
+    }
     if ((m.is_transient || parent?.is_transient) && !this.includeTransient) return;
     const ts = has(m, 'timestamp') ? uint64ToNumber(m.timestamp)
       : parent && has(parent, 'timestamp') ? uint64ToNumber(parent.timestamp) : ctx.payloadTs;
@@ -734,6 +738,10 @@ export class SparkplugHost {
 export const DEFAULT_MAX_STATE_BYTES = 256 * 1024 * 1024;
 /** A metric definition's fixed cost (object, map entries, array slot), estimated. */
 const DEF_OVERHEAD_BYTES = 160;
+
+function holdsNoBytes(v: TagValue): boolean {
+  return v === null || (typeof v !== 'string' && typeof v !== 'object');
+}
 
 /** Memory a value holds, estimated (strings two bytes per character, 16 per slot). */
 function valueBytes(v: TagValue): number {
