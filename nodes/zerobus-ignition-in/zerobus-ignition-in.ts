@@ -18,11 +18,11 @@ import {
 import { PACKAGE_VERSION } from '../../lib/paths';
 import { LiveStats } from '../shared/live-stats';
 import { formatRate, StatusThrottle } from '../shared/status';
+import { reachableWithoutAuth, unresolvedReference } from './exposure';
 import { translator } from '../shared/i18n';
 import { ReachableSinks } from '../shared/flow-sinks';
 import { routeMiddleware } from './http-setup';
 import { resolveSettings, type IgnitionInDef, type IgnitionInRuntimeSettings } from './settings';
-import { reachableWithoutAuth, unresolvedReference } from './exposure';
 
 const TYPE = 'zerobus-ignition-in';
 /** Status refresh while idle (rate decays to 0, readiness changes show). */
