@@ -5,9 +5,10 @@ import express from 'express';
 import supertest from 'supertest';
 import type { Node, NodeAPI, NodeMessageInFlow } from 'node-red';
 import { TICKETS_PROPERTY, deliveryTracker, ticketsOf } from '../../lib/delivery/tickets';
+import { useNodeRedServer } from '../lib/ignition/node-harness';
 import { PACKAGE_VERSION } from '../../lib/paths';
 import type { IgnitionReceiver } from '../../lib/ignition';
-import { ev, flowOf, helper, loadFlow, sinkControl, useNodeRedServer } from '../lib/ignition/node-harness';
+import { ev, flowOf, helper, loadFlow, sinkControl } from '../lib/ignition/node-harness';
 
 const BATCH = '/system/zerobus/ingest/batch';
 const SINGLE = '/system/zerobus/ingest';
