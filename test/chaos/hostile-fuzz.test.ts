@@ -22,7 +22,7 @@ const SEED = 0x15_0f_5eed;
 const SPARKPLUG_CASES = 3000;
 const RECEIVER_CASES = 1500;
 const PARALLEL = 8;
-/** RSS growth allowed over the run (the host's state budget is set to 64 MiB below) */
+/** RSS growth allowed over the run */
 const RSS_GROWTH_LIMIT_MB = 300;
 /** the findings stalled the loop for 2.9 s (API key regex) and 29 s (DataSet columns) */
 const STALL_LIMIT_MS = 1500;
@@ -39,7 +39,8 @@ describe('chaos: bounded in-process fuzz of hostile input (sparkplug host, ignit
 
   it('the Sparkplug host survives structured mutations; a well-formed edge node is unaffected', () => {
     const r = new Prng(SEED);
-    const host = new SparkplugHost({ maxStateBytes: 64 * MB });
+    // small bounds, so that the fuzz drives eviction and refusal too (40 hostile edge nodes)
+    const host = new SparkplugHost({ maxStateBytes: MB, maxEdgeNodes: 24 });
     const baseline = rssMB();
     let maxRss = baseline;
     let maxStallMs = 0;
@@ -76,12 +77,13 @@ describe('chaos: bounded in-process fuzz of hostile input (sparkplug host, ignit
     const stats = host.stats();
     report('hostile-fuzz-sparkplug', {
       seed: SEED, cases: SPARKPLUG_CASES, kinds, issues, goodSent, goodMissing: goodMissing.length,
-      rssBaselineMB: Math.round(baseline), worstRssMB: Math.round(maxRss), worstStallMs: Math.round(maxStallMs), stateBytes: stats.stateBytes, refused: stats.refused,
+      rssBaselineMB: Math.round(baseline), worstRssMB: Math.round(maxRss), worstStallMs: Math.round(maxStallMs), stateBytes: stats.stateBytes, refused: stats.refused, evicted: stats.evicted,
     });
     assert.deepEqual(goodMissing, [], 'well-formed data lost or flagged');
     assert.ok((issues.MALFORMED ?? 0) > 100, `only ${issues.MALFORMED} malformed: did the fuzz reach the decoder?`);
     assert.ok((issues.NOT_SPARKPLUG ?? 0) > 10, 'the wildcard topics were not refused');
-    assert.ok(stats.stateBytes <= 64 * MB);
+    assert.ok(stats.stateBytes <= MB, `${stats.stateBytes} bytes of state`);
+    assert.ok(stats.refused > 0 && stats.evicted > 0, `the bounds were not reached: ${JSON.stringify(stats)}`);
     assert.ok(maxRss - baseline < RSS_GROWTH_LIMIT_MB, `RSS grew ${Math.round(maxRss - baseline)} MB`);
     assert.ok(maxStallMs < STALL_LIMIT_MS, `one message took ${Math.round(maxStallMs)} ms`);
   });
