@@ -19,10 +19,10 @@ export interface EmulatorProcessOptions {
   onLine?: (line: string) => void;
 }
 
-export function httpJson(url: string, method = 'GET', body?: unknown): Promise<{ status: number; json: any; text: string }> {
+export function httpJson(url: string, method = 'GET', body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: any; text: string }> {
   return new Promise((resolve, reject) => {
     const payload = body === undefined ? undefined : JSON.stringify(body);
-    const req = http.request(url, { method, headers: payload ? { 'content-type': 'application/json' } : {} }, (res) => {
+    const req = http.request(url, { method, headers: { ...(payload ? { 'content-type': 'application/json' } : {}), ...headers } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
@@ -98,7 +98,9 @@ export class EmulatorProcess {
 
   /** Calls a fault control of the running emulator (see lib/emulator FaultControls). */
   async fault(action: string, ...args: unknown[]): Promise<void> {
-    const res = await httpJson(`${this.url}/api/faults`, 'POST', { action, args });
+    // an emulator with a client secret takes writes only with it
+    const auth: Record<string, string> = this.opts.clientSecret ? { authorization: `Bearer ${this.opts.clientSecret}` } : {};
+    const res = await httpJson(`${this.url}/api/faults`, 'POST', { action, args }, auth);
     if (res.status !== 200) throw new Error(`fault ${action} failed: ${res.status} ${res.text}`);
   }
 

@@ -2,7 +2,12 @@
 /**
  * `zerobus-emulator`: runs the local Zerobus emulator until SIGINT/SIGTERM.
  */
+import * as fs from 'fs';
 import { DEFAULT_GRPC_PORT, DEFAULT_HOST, DEFAULT_HTTP_PORT, startEmulator, type EmulatorOptions } from './emulator';
+
+/** Environment variables the secrets can come from instead of the command line. */
+export const SECRET_ENV = 'ZEROBUS_EMULATOR_CLIENT_SECRET';
+export const ADMIN_ENV = 'ZEROBUS_EMULATOR_ADMIN_TOKEN';
 
 const HELP = `Usage: zerobus-emulator [options]
 
@@ -15,8 +20,13 @@ Options:
   --host <addr>             address to listen on (default ${DEFAULT_HOST})
   --data-dir <dir>          keep rows on disk here (default: in memory only)
   --schema <file.sql>       CREATE TABLE statements; repeat for several files
-  --client-id <id>          with --client-secret: enforce OAuth (only tokens issued here)
-  --client-secret <secret>
+  --client-id <id>          with a client secret: enforce OAuth (only tokens issued here);
+                            the HTTP API's writes (tables, rows, faults) then need
+                            "Authorization: Bearer <secret>" (or the admin token)
+  --client-secret-file <f>  the client secret from a file (first line), kept out of \`ps\`;
+                            or set ${SECRET_ENV}
+  --client-secret <secret>  the client secret on the command line (visible to \`ps\`)
+  --admin-token-file <f>    a separate bearer token for writes (or set ${ADMIN_ENV})
   --stream-max-age-ms <n>   rotate streams with a close signal after this long (default 900000)
   --close-signal-ms <n>     duration announced in that signal (default 10000)
   --max-rows <n>            newest rows kept in memory per table
@@ -26,6 +36,19 @@ Options:
 
 export class UsageError extends Error {}
 
+
+function secretFromFile(flag: string, file: string): string {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`${flag}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  const secret = text.split(/\r?\n/)[0].trim();
+  if (!secret) throw new UsageError(`${flag}: ${file} is empty`);
+  return secret;
+}
+
 function integer(flag: string, text: string | undefined, min: number): number {
   if (text === undefined || !/^\d+$/.test(text) || Number(text) < min) {
     throw new UsageError(`${flag} needs an integer >= ${min}, got ${text === undefined ? 'nothing' : JSON.stringify(text)}`);
@@ -33,7 +56,7 @@ function integer(flag: string, text: string | undefined, min: number): number {
   return Number(text);
 }
 
-export function parseArgs(argv: string[]): { help: true } | { help: false; options: EmulatorOptions; quiet: boolean } {
+export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): { help: true } | { help: false; options: EmulatorOptions; quiet: boolean } {
   const options: EmulatorOptions = { schemaFiles: [] };
   let quiet = false;
   for (let i = 0; i < argv.length; i++) {
@@ -74,6 +97,12 @@ export function parseArgs(argv: string[]): { help: true } | { help: false; optio
       case '--client-secret':
         options.clientSecret = value();
         break;
+      case '--client-secret-file':
+        options.clientSecret = secretFromFile(arg, value());
+        break;
+      case '--admin-token-file':
+        options.adminToken = secretFromFile(arg, value());
+        break;
       case '--stream-max-age-ms':
         options.streamMaxAgeMs = integer(arg, value(), 1);
         break;
@@ -90,8 +119,10 @@ export function parseArgs(argv: string[]): { help: true } | { help: false; optio
         throw new UsageError(`unknown option ${arg}`);
     }
   }
+  if (options.clientSecret === undefined && env[SECRET_ENV]) options.clientSecret = env[SECRET_ENV];
+  if (options.adminToken === undefined && env[ADMIN_ENV]) options.adminToken = env[ADMIN_ENV];
   if ((options.clientId === undefined) !== (options.clientSecret === undefined)) {
-    throw new UsageError('--client-id and --client-secret go together');
+    throw new UsageError(`--client-id and a client secret (--client-secret, --client-secret-file or ${SECRET_ENV}) go together`);
   }
   return { help: false, options, quiet };
 }
@@ -145,6 +176,7 @@ async function main(): Promise<void> {
     `  workspace URL   ${emulator.workspaceUrl}   (token endpoint ${emulator.workspaceUrl}/oidc/v1/token)`,
     `  web page        ${emulator.workspaceUrl}/`,
     `  OAuth           ${options.clientId ? `enforced for client id ${options.clientId}` : 'not enforced: any bearer token is accepted'}`,
+    `  API writes      ${options.adminToken ? 'need the admin token' : options.clientSecret ? 'need the client secret as bearer token' : 'open (JSON, same origin); set a client secret to guard them'}`,
     `  storage         ${options.dataDir ? `durable in ${options.dataDir}` : 'in memory'}`,
     `  tables          ${tables.length ? '' : '(none: load some with --schema file.sql)'}`,
     ...tables.map((t) => `    ${t.name}  (${t.rowCount} rows)`),

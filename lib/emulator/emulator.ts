@@ -27,9 +27,11 @@ export interface EmulatorOptions {
   schemaSql?: string[];
   /** Paths of .sql files. */
   schemaFiles?: string[];
-  /** When both are set, OAuth is enforced. */
+  /** When both are set, OAuth is enforced, and the HTTP API's writes need the secret (or adminToken). */
   clientId?: string;
   clientSecret?: string;
+  /** Bearer token the HTTP API's writes need (tables, rows, faults); default the client secret. */
+  adminToken?: string;
   /** Rotate each stream with a CloseStreamSignal after this long (default 15 min). */
   streamMaxAgeMs?: number;
   /** The duration announced in that signal (default 10 s). */
@@ -73,6 +75,10 @@ export const DEFAULT_HTTP_PORT = 50052;
 export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_STREAM_MAX_AGE_MS = 15 * 60_000;
 export const DEFAULT_CLOSE_SIGNAL_MS = 10_000;
+
+function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
+}
 
 function urlHost(host: string): string {
   if (host === '0.0.0.0' || host === '::') return '127.0.0.1';
@@ -199,7 +205,10 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
         streams: [...sessions].filter((s) => s.isOpen).map((s) => ({ streamId: s.streamId, table: s.tableName })),
         tables: [...storage.tables.values()].map((t) => ({ name: t.schema.name, rowCount: t.rowCount })),
       }),
-      info: (): Record<string, unknown> => ({ endpoint, workspaceUrl, oauth: ctx.oauthEnforced, durable: !!opts.dataDir, dataDir: opts.dataDir ?? null }),
+      // the data folder is not shown: a path on this machine is nobody's business over HTTP
+      info: (): Record<string, unknown> => ({ endpoint, workspaceUrl, oauth: ctx.oauthEnforced, durable: !!opts.dataDir }),
+      writeToken: opts.adminToken ?? opts.clientSecret,
+      loopbackOnly: isLoopbackHost(host),
     }),
   );
   httpServer.on('clientError', (_err, socket) => socket.destroy());

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'http';
+import { createApiKeyCheck, type ApiKeyCheck } from '../ignition/api-key';
 import { formatType, type TableSchema } from '../schema';
 import { FAULT_ACTIONS, type FaultControls } from './faults';
 import { PAGE_ROWS, renderPage } from './page';
@@ -9,12 +10,18 @@ import { handleTokenRequest, type TokenEndpointOptions } from './tokens';
  * the web page for people and tests:
  *   POST /oidc/v1/token                 OAuth M2M token (tokens.ts)
  *   GET  /api/tables                    [{name, rowCount, columns:[{name,type,nullable}]}]
- *   POST /api/tables                    body: CREATE TABLE text → adds/updates tables
+ *   POST /api/tables                    body: {"sql": CREATE TABLE text} → adds/updates tables
  *   GET  /api/tables/{name}/rows?limit  newest first (default 50, max 10000)
  *   DELETE /api/tables/{name}/rows      empties a table
  *   GET  /api/stats                     totals, rows/s, open streams, rate history
  *   POST /api/faults                    {action, args} → a FaultControls method
  *   GET  /                              the web page
+ *
+ * Writes (POST /api/tables, DELETE …/rows, POST /api/faults) change what tests and people see,
+ * so they are guarded: a JSON content type (a browser cannot send one cross-site without a CORS
+ * preflight, which this server never grants), no foreign Origin, on a loopback listener a
+ * loopback Host (DNS rebinding), and with an admin token (or, without one, the client secret)
+ * configured, `Authorization: Bearer <it>`.
  */
 
 export interface HttpApiDeps {
@@ -26,6 +33,10 @@ export interface HttpApiDeps {
   addTable(sql: string): string[];
   stats(): Record<string, unknown>;
   info(): Record<string, unknown>;
+  /** what writes need as bearer token; undefined = writes open (an emulator without OAuth) */
+  writeToken?: string;
+  /** the listener is on a loopback address: Host must name loopback too */
+  loopbackOnly?: boolean;
 }
 
 const DEFAULT_ROWS = 50;
@@ -83,7 +94,50 @@ async function applyFault(faults: FaultControls, body: string): Promise<void> {
   }
 }
 
-async function route(req: IncomingMessage, res: ServerResponse, deps: HttpApiDeps): Promise<void> {
+function isLoopbackName(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h);
+}
+
+function hostName(hostHeader: string): string {
+  return hostHeader.startsWith('[') ? hostHeader.slice(0, hostHeader.indexOf(']') + 1) : hostHeader.replace(/:\d+$/, '');
+}
+
+/** Throws unless a write may go on (see the header comment). */
+function guardWrite(req: IncomingMessage, deps: HttpApiDeps, writeCheck: ApiKeyCheck | undefined, hasBody: boolean): void {
+  const host = req.headers.host ?? '';
+  if (deps.loopbackOnly && !isLoopbackName(hostName(host))) throw new HttpError(403, 'writes need a loopback Host header');
+  const origin = req.headers.origin;
+  if (origin !== undefined) {
+    let originHost: string;
+    try {
+      originHost = new URL(origin).host;
+    } catch {
+      throw new HttpError(403, 'cross-site writes are refused');
+    }
+    if (originHost !== host) throw new HttpError(403, 'cross-site writes are refused');
+  }
+  if (hasBody && !/^application\/json\s*(;|$)/i.test(req.headers['content-type'] ?? '')) {
+    throw new HttpError(415, 'writes take Content-Type: application/json');
+  }
+  if (writeCheck && !writeCheck(req.headers.authorization)) {
+    throw new HttpError(401, 'writes need "Authorization: Bearer <admin token or client secret>"');
+  }
+}
+
+function tableSql(body: string): string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    throw new HttpError(400, 'body must be JSON {"sql": "CREATE TABLE ..."}');
+  }
+  const sql = typeof parsed === 'string' ? parsed : (parsed as { sql?: unknown } | null)?.sql;
+  if (typeof sql !== 'string') throw new HttpError(400, 'body must be JSON {"sql": "CREATE TABLE ..."}');
+  return sql;
+}
+
+async function route(req: IncomingMessage, res: ServerResponse, deps: HttpApiDeps, writeCheck: ApiKeyCheck | undefined): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://emulator');
   const method = req.method ?? 'GET';
   const path = url.pathname.replace(/\/+$/, '') || '/';
@@ -128,14 +182,17 @@ async function route(req: IncomingMessage, res: ServerResponse, deps: HttpApiDep
   }
   if (path === '/api/faults') {
     allow('POST');
+    guardWrite(req, deps, writeCheck, true);
     await applyFault(deps.faults, await readBody(req));
     return sendJson(res, 200, { ok: true });
   }
   if (path === '/api/tables') {
     allow('GET', 'POST');
     if (method === 'POST') {
+      guardWrite(req, deps, writeCheck, true);
+      const sql = tableSql(await readBody(req));
       try {
-        return sendJson(res, 201, { tables: deps.addTable(await readBody(req)) });
+        return sendJson(res, 201, { tables: deps.addTable(sql) });
       } catch (err) {
         if (err instanceof HttpError) throw err;
         throw new HttpError(400, (err as Error).message);
@@ -152,6 +209,7 @@ async function route(req: IncomingMessage, res: ServerResponse, deps: HttpApiDep
     allow('GET', 'DELETE');
     const name = decodeURIComponent(rowsMatch[1]).toLowerCase();
     if (method === 'DELETE') {
+      guardWrite(req, deps, writeCheck, false);
       if (!(await deps.clearRows(name))) throw new HttpError(404, `table not found: ${name}`);
       return sendJson(res, 200, { ok: true });
     }
@@ -170,8 +228,9 @@ async function route(req: IncomingMessage, res: ServerResponse, deps: HttpApiDep
 }
 
 export function createHttpHandler(deps: HttpApiDeps): (req: IncomingMessage, res: ServerResponse) => void {
+  const writeCheck = createApiKeyCheck(deps.writeToken);
   return (req, res) => {
-    route(req, res, deps).catch((err: unknown) => {
+    route(req, res, deps, writeCheck).catch((err: unknown) => {
       if (res.headersSent) {
         res.destroy();
         return;

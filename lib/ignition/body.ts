@@ -23,6 +23,14 @@ export class BodyTooLargeError extends Error {
   }
 }
 
+/** The body did not arrive within its deadline (a client that stalls holds memory and a socket). */
+export class BodyTimeoutError extends Error {
+  constructor(readonly timeoutMs: number) {
+    super(`the request body did not arrive within ${timeoutMs} ms`);
+    this.name = 'BodyTimeoutError';
+  }
+}
+
 export class BodyConsumedError extends Error {
   constructor() {
     super('the request body was consumed by other middleware before the receiver could read it');
@@ -51,28 +59,53 @@ export function wasPreParsed(req: BodyRequest): boolean {
 
 /**
  * Resolves with the body; rejects with BodyTooLargeError as soon as more than `limit` bytes
- * are announced or arrive (the caller should then answer 413 with `Connection: close`).
+ * are announced or arrive (the caller should then answer 413 with `Connection: close`), and with
+ * BodyTimeoutError when the body is not complete within `timeoutMs` (408, `Connection: close`).
+ *
+ * A body that a parser before us read (chunked, so without a Content-Length to check) is held
+ * to the same limit by the size of its JSON text: Node-RED's own parser allows 5 MB by default
+ * (`apiMaxLength`), which is not this receiver's limit.
  */
-export function getRequestBody(req: BodyRequest, limit: number): Promise<RequestBody> {
+export function getRequestBody(req: BodyRequest, limit: number, timeoutMs = 0): Promise<RequestBody> {
   if (wasPreParsed(req)) {
     const len = declaredLength(req);
     if (len !== undefined && len > limit) return Promise.reject(new BodyTooLargeError(limit));
     const body = req.body;
-    if (typeof body === 'string') return Promise.resolve({ kind: 'preParsedText', text: body });
-    if (Buffer.isBuffer(body)) return Promise.resolve({ kind: 'preParsedText', text: body.toString('utf8') });
-    return Promise.resolve({ kind: 'preParsed', data: body });
+    const parsed: RequestBody =
+      typeof body === 'string' ? { kind: 'preParsedText', text: body }
+      : Buffer.isBuffer(body) ? { kind: 'preParsedText', text: body.toString('utf8') }
+      : { kind: 'preParsed', data: body };
+    if (len === undefined && preParsedBytes(parsed) > limit) return Promise.reject(new BodyTooLargeError(limit));
+    return Promise.resolve(parsed);
   }
   if (req.readableEnded) return Promise.reject(new BodyConsumedError());
   const len = declaredLength(req);
   if (len !== undefined && len > limit) return Promise.reject(new BodyTooLargeError(limit));
-  return readStream(req, limit);
+  return readStream(req, limit, timeoutMs);
 }
 
-function readStream(req: IncomingMessage, limit: number): Promise<RequestBody> {
+/** Bytes of a pre-parsed body as JSON text (at least what the client sent, less its whitespace). */
+function preParsedBytes(body: RequestBody): number {
+  if (body.kind === 'preParsedText') return Buffer.byteLength(body.text);
+  if (body.kind !== 'preParsed') return body.bytes.length;
+  try {
+    return Buffer.byteLength(JSON.stringify(body.data) ?? '');
+  } catch {
+    return 0; // not JSON data (a parser that made something else): the shape check refuses it
+  }
+}
+
+function readStream(req: IncomingMessage, limit: number, timeoutMs: number): Promise<RequestBody> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    const timer = timeoutMs > 0 ? setTimeout(() => {
+      chunks.length = 0;
+      req.pause();
+      fail(new BodyTimeoutError(timeoutMs));
+    }, timeoutMs) : undefined;
     const cleanup = (): void => {
+      if (timer) clearTimeout(timer);
       req.off('data', onData);
       req.off('end', onEnd);
       req.off('error', onError);

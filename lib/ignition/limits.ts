@@ -6,6 +6,13 @@ export const DEFAULT_PATH = '/system/zerobus';
 export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
 export const DEFAULT_MAX_EVENTS = 10_000;
 export const DEFAULT_DURABLE_TIMEOUT_MS = 10_000;
+/**
+ * Time a request body may take to arrive (3 s per MiB of the default body limit), answered with
+ * 408: a client that stops half-way must not hold a socket and up to maxBodyBytes for minutes.
+ */
+export const DEFAULT_BODY_TIMEOUT_MS = 30_000;
+/** Request bodies read at once per receiver; beyond, 503 + Retry-After (memory: this × maxBodyBytes). */
+export const DEFAULT_MAX_CONCURRENT_BODIES = 32;
 /** Event ids remembered to drop exact resends (≈ 10 MB of memory at 100k). */
 export const DEFAULT_DEDUP_CAPACITY = 100_000;
 /** Seconds a client is asked to wait after a 503. */

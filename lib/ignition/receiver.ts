@@ -13,7 +13,7 @@ import { normaliseOrReason } from '../tags/normalise';
 import { dedupKey } from './dedup-key';
 import { deliveryTracker, type DeliveryTracker, type TicketCounts, type TicketOutcome } from '../delivery/tickets';
 import { checkContentType } from './content-type';
-import { BodyConsumedError, BodyTooLargeError, getRequestBody, wasPreParsed, type BodyRequest } from './body';
+import { BodyConsumedError, BodyTimeoutError, BodyTooLargeError, getRequestBody, wasPreParsed, type BodyRequest } from './body';
 import { JsonBodyError, parseJsonBody } from './tolerant-json';
 import { checkBodyShape, checkItem, type BodyRoute } from './shape';
 import { DedupWindow, type PendingDelivery } from './dedup';
@@ -25,7 +25,9 @@ import type { SinkState } from '../delivery/sinks';
 import type { Readiness } from './readiness';
 import type { RouteHandler } from './route-registry';
 import {
+  DEFAULT_BODY_TIMEOUT_MS,
   DEFAULT_DEDUP_CAPACITY,
+  DEFAULT_MAX_CONCURRENT_BODIES,
   DEFAULT_RETRY_AFTER_S,
   MAX_LISTED_ERRORS,
   type AckMode,
@@ -62,7 +64,13 @@ export interface ReceiverOptions {
   maxBodyBytes: number;
   maxEvents: number;
   durableTimeoutMs: number;
+  /** deadline for a request body to arrive (408 past it); default DEFAULT_BODY_TIMEOUT_MS */
+  bodyTimeoutMs?: number;
+  /** bodies read at once (503 + Retry-After beyond); default DEFAULT_MAX_CONCURRENT_BODIES */
+  maxConcurrentBodies?: number;
   apiKey?: string;
+  /** a configuration error (e.g. an unresolved `${VAR}` as the API key): every route answers 503 */
+  configError?: string;
   dedupCapacity?: number;
   retryAfterSeconds?: number;
   version: string;
@@ -146,6 +154,10 @@ export class IgnitionReceiver {
   private readonly now: () => number;
   private readonly retryAfter: string;
   private readonly pending = new Set<PendingReply>();
+  private readonly bodyTimeoutMs: number;
+  private readonly maxConcurrentBodies: number;
+  /** request bodies being read from their sockets now */
+  private readingBodies = 0;
   private closed = false;
   private signalClosed!: () => void;
   private readonly closing = new Promise<'closed'>((resolve) => {
@@ -159,6 +171,8 @@ export class IgnitionReceiver {
     this.tracker = opts.tracker ?? deliveryTracker;
     this.now = opts.now ?? Date.now;
     this.retryAfter = String(opts.retryAfterSeconds ?? DEFAULT_RETRY_AFTER_S);
+    this.bodyTimeoutMs = opts.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS;
+    this.maxConcurrentBodies = opts.maxConcurrentBodies ?? DEFAULT_MAX_CONCURRENT_BODIES;
     this.startedAt = this.now();
     this.acknowledged = new AcknowledgedTally(opts.sinksAtStart);
   }
@@ -180,6 +194,10 @@ export class IgnitionReceiver {
     res.on('close', () => this.pending.delete(reply));
     if (this.closed) {
       reply.send(503, CLOSING_BODY, { 'Retry-After': this.retryAfter });
+      return true;
+    }
+    if (this.opts.configError !== undefined) {
+      this.unavailable(reply, 'misconfigured', this.opts.configError, {}, true);
       return true;
     }
     const method = (req.method ?? 'GET').toUpperCase();
@@ -260,6 +278,8 @@ export class IgnitionReceiver {
         maxBodyBytes: this.opts.maxBodyBytes,
         maxEvents: this.opts.maxEvents,
         durableTimeoutMs: this.opts.durableTimeoutMs,
+        bodyTimeoutMs: this.bodyTimeoutMs,
+        maxConcurrentBodies: this.maxConcurrentBodies,
       },
       apiKeyRequired: this.keyCheck !== undefined,
       sinks: readiness.sinks.map((s) => ({ ...s })),
@@ -278,8 +298,9 @@ export class IgnitionReceiver {
     reply.send(status, { error, message, ...extra }, headers);
   }
 
-  private unavailable(reply: PendingReply, error: string, message: string, extra: Json = {}): void {
-    this.refuse(reply, 503, error, message, { 'Retry-After': this.retryAfter }, extra);
+  /** 503 + Retry-After; `close` when the request body was not read (the connection cannot be reused) */
+  private unavailable(reply: PendingReply, error: string, message: string, extra: Json = {}, close = false): void {
+    this.refuse(reply, 503, error, message, { 'Retry-After': this.retryAfter, ...(close ? { Connection: 'close' } : {}) }, extra);
   }
 
   private authorised(req: IncomingMessage): boolean {
@@ -343,10 +364,17 @@ export class IgnitionReceiver {
     if (!source.ok) return this.refuse(reply, 400, 'bad_source_system', source.message);
     const readiness = this.safeReadiness();
     if (!readiness.ready) return this.unavailable(reply, 'not_ready', readiness.reason ?? 'the pipeline cannot accept data now');
+    const fromSocket = !wasPreParsed(req as BodyRequest);
+    if (fromSocket && this.readingBodies >= this.maxConcurrentBodies) {
+      return this.unavailable(reply, 'busy', `${this.maxConcurrentBodies} request bodies are being read already; send again`, {}, true);
+    }
 
     let data: unknown;
+    if (fromSocket) this.readingBodies++;
     try {
-      const body = await getRequestBody(req as BodyRequest, this.opts.maxBodyBytes);
+      const body = await getRequestBody(req as BodyRequest, this.opts.maxBodyBytes, this.bodyTimeoutMs).finally(() => {
+        if (fromSocket) this.readingBodies--;
+      });
       if (body.kind !== 'raw') {
         this.counters.bodyPreParsed++;
         this.counters.lastBodyPreParsedAt = this.now();
@@ -355,6 +383,9 @@ export class IgnitionReceiver {
     } catch (err) {
       if (err instanceof BodyTooLargeError) {
         return this.refuse(reply, 413, 'payload_too_large', `${err.message}; send smaller batches or raise maxBodyBytes`, { Connection: 'close' }, { limit: err.limit });
+      }
+      if (err instanceof BodyTimeoutError) {
+        return this.refuse(reply, 408, 'body_timeout', `${err.message}; send the body at once, or raise bodyTimeout`, { Connection: 'close' });
       }
       if (err instanceof JsonBodyError) return this.refuse(reply, 400, 'bad_json', err.message);
       if (err instanceof BodyConsumedError) return this.refuse(reply, 500, 'body_consumed', err.message);

@@ -5,6 +5,7 @@
  * strings each terminated by 0x00. DateTimeArray: int64 ms since the epoch.
  */
 import { DataType } from './datatypes';
+import { MAX_ARRAY_ELEMENTS } from './limits';
 
 export type ArrayElement = number | string | boolean;
 
@@ -18,10 +19,15 @@ function int64At(view: DataView, offset: number, signed: boolean): number | stri
   return (signed ? view.getBigInt64(offset, true) : view.getBigUint64(offset, true)).toString();
 }
 
+function checkCount(count: number): void {
+  if (count > MAX_ARRAY_ELEMENTS) throw new RangeError(`array of ${count} elements exceeds the limit of ${MAX_ARRAY_ELEMENTS}`);
+}
+
 function fixed(bytes: Uint8Array, size: number, read: (view: DataView, offset: number) => ArrayElement): ArrayElement[] {
   if (bytes.length % size !== 0) {
     throw new RangeError(`array of ${bytes.length} bytes is not a multiple of the element size ${size}`);
   }
+  checkCount(bytes.length / size);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const out = new Array<ArrayElement>(bytes.length / size);
   for (let i = 0, o = 0; i < out.length; i++, o += size) out[i] = read(view, o);
@@ -34,6 +40,7 @@ function booleans(bytes: Uint8Array): boolean[] {
   if (Math.ceil(count / 8) > bytes.length - 4) {
     throw new RangeError(`BooleanArray announces ${count} values but carries ${bytes.length - 4} bytes`);
   }
+  checkCount(count);
   const out = new Array<boolean>(count);
   for (let i = 0; i < count; i++) out[i] = (bytes[4 + (i >> 3)] & (0x80 >> (i & 7))) !== 0;
   return out;
@@ -46,6 +53,7 @@ function strings(bytes: Uint8Array): string[] {
   let start = 0;
   for (let i = 0; i < bytes.length; i++) {
     if (bytes[i] === 0) {
+      if (out.length === MAX_ARRAY_ELEMENTS) checkCount(out.length + 1);
       out.push(utf8.decode(bytes.subarray(start, i)));
       start = i + 1;
     }

@@ -8,6 +8,7 @@ import type { TagValue } from '../tags/event';
 import { encodeArray } from './arrays';
 import * as datatypes from './datatypes';
 import * as int64 from './int64';
+import { MAX_NESTING_DEPTH } from './limits';
 import { propertySetValue } from './properties';
 import * as proto from './proto';
 import type { RawMetric, RawPayload, RawTemplate } from './proto';
@@ -137,7 +138,8 @@ export interface DecodedPayload {
   metrics: DecodedMetric[];
 }
 
-function decodeTemplate(t: RawTemplate): DecodedTemplate {
+function decodeTemplate(t: RawTemplate, depth: number): DecodedTemplate {
+  if (depth > MAX_NESTING_DEPTH) throw new SparkplugValueError(`templates nested deeper than ${MAX_NESTING_DEPTH}`);
   return {
     ...(has(t, 'version') ? { version: t.version } : {}),
     ...(has(t, 'template_ref') ? { templateRef: t.template_ref } : {}),
@@ -147,11 +149,11 @@ function decodeTemplate(t: RawTemplate): DecodedTemplate {
       type: dataTypeName(p.type ?? 0),
       value: p.value && p.value !== 'extension_value' ? basicValue(p.type ?? 0, p, p.value) : null,
     })),
-    metrics: (t.metrics ?? []).map(decodeMetric),
+    metrics: (t.metrics ?? []).map((m) => decodeMetric(m, depth + 1)),
   };
 }
 
-function decodeMetric(m: RawMetric): DecodedMetric {
+function decodeMetric(m: RawMetric, depth: number): DecodedMetric {
   const type = ownDataType(m);
   const out: DecodedMetric = {
     type: dataTypeName(type),
@@ -166,7 +168,7 @@ function decodeMetric(m: RawMetric): DecodedMetric {
   if (has(m, 'timestamp')) out.timestamp = uint64ToNumber(m.timestamp);
   if (!m.is_null) {
     out.value = type === DataType.Template || m.value === 'template_value'
-      ? decodeTemplate(m.template_value ?? {})
+      ? decodeTemplate(m.template_value ?? {}, depth)
       : metricValue(m, type);
   }
   if (m.properties) out.properties = propertySetValue(m.properties);
@@ -177,7 +179,7 @@ function decodeMetric(m: RawMetric): DecodedMetric {
 export function decodePayload(bytes: Uint8Array, opts?: DecodeOptions): DecodedPayload {
   const raw = decodeRawPayload(bytes, opts);
   try {
-    const out: DecodedPayload = { metrics: (raw.metrics ?? []).map(decodeMetric) };
+    const out: DecodedPayload = { metrics: (raw.metrics ?? []).map((m) => decodeMetric(m, 0)) };
     if (has(raw, 'timestamp')) out.timestamp = uint64ToNumber(raw.timestamp);
     if (has(raw, 'seq')) out.seq = uint64ToNumber(raw.seq);
     if (has(raw, 'uuid')) out.uuid = raw.uuid;

@@ -22,6 +22,7 @@ import * as proto from './proto';
 import type { RawMetric, RawPayload, RawTemplate } from './proto';
 import { compileTagPathTemplate, type TagPathBuilder } from './tag-path';
 import { ncmdTopic, parseTopic, type SparkplugTopic } from './topic';
+import { MAX_NESTING_DEPTH } from './limits';
 import { basicValue } from './values';
 
 // Hot-path imports are bound once to locals: per-access export getters (as tsx/esbuild emit) cost
@@ -49,6 +50,12 @@ export interface HostOptions {
   maxEdgeNodes?: number;
   /** metric definitions kept across all edge nodes and devices (default 1,000,000) */
   maxMetrics?: number;
+  /**
+   * bytes of per-edge state (metric definitions, last values, template definitions, estimated)
+   * kept across all edge nodes (default 256 MiB): births beyond it evict offline nodes first,
+   * else are refused; a data value that does not fit is not remembered for stale events
+   */
+  maxStateBytes?: number;
   decode?: DecodeOptions;
   /** called when a reorder timeout elapses without the missing seq (rebirth request) */
   onDeferredAction?: (action: RebirthAction, issue: HostIssue) => void;
@@ -88,6 +95,12 @@ export interface HostStats {
   edgeNodesOnline: number;
   devicesOnline: number;
   metrics: number;
+  /** estimated bytes of per-edge state (see HostOptions.maxStateBytes) */
+  stateBytes: number;
+  /** offline edge nodes forgotten to make room for new births */
+  evicted: number;
+  /** births refused and values not remembered because a limit was reached */
+  refused: number;
 }
 
 type Role = 'tag' | 'bdSeq' | 'control' | 'definition' | 'template';
@@ -99,6 +112,8 @@ interface MetricDef {
   ignitionType: string | undefined;
   tagPath: string;
   last: TagValue;
+  /** a one-off definition (a metric its birth did not announce): its value is not kept */
+  unkept?: true;
   /** template instances: member name → definition */
   members?: Map<string, MetricDef>;
 }
@@ -111,6 +126,8 @@ interface Scope {
   /** leaf tags (what goes stale on death) */
   tags: MetricDef[];
   size: number;
+  /** estimated bytes of this scope's state; a node's counts its devices too */
+  bytes: number;
 }
 
 interface EdgeNode extends Scope {
@@ -133,11 +150,13 @@ interface Ctx {
   issues: HostIssue[];
   /** a condition that calls for a rebirth request */
   rebirthReason: IssueCode | undefined;
+  /** births fill a fresh scope accounted as a whole; data changes the state that is kept */
+  birth: boolean;
   error: SparkplugDecodeError | undefined;
 }
 
 function newScope(device: string | undefined): Scope {
-  return { device, online: false, byName: new Map(), byAlias: new Map(), tags: [], size: 0 };
+  return { device, online: false, byName: new Map(), byAlias: new Map(), tags: [], size: 0, bytes: 0 };
 }
 
 const BDSEQ = 'bdSeq';
@@ -155,7 +174,11 @@ export class SparkplugHost {
   private readonly templateParameters: boolean;
   private readonly maxEdgeNodes: number;
   private readonly maxMetrics: number;
+  private readonly maxStateBytes: number;
   private metricCount = 0;
+  private stateBytes = 0;
+  private evicted = 0;
+  private refused = 0;
   private closed = false;
 
   constructor(private readonly opts: HostOptions = {}) {
@@ -168,6 +191,7 @@ export class SparkplugHost {
     this.templateParameters = opts.templateParameters ?? true;
     this.maxEdgeNodes = opts.maxEdgeNodes ?? 10_000;
     this.maxMetrics = opts.maxMetrics ?? 1_000_000;
+    this.maxStateBytes = opts.maxStateBytes ?? DEFAULT_MAX_STATE_BYTES;
   }
 
   /** Handles one MQTT message. Never throws for bad input: see `error` and `issues`. */
@@ -219,7 +243,10 @@ export class SparkplugHost {
       edgeNodesOnline++;
       for (const d of node.devices.values()) if (d.online) devicesOnline++;
     }
-    return { edgeNodes: this.nodes.size, edgeNodesOnline, devicesOnline, metrics: this.metricCount };
+    return {
+      edgeNodes: this.nodes.size, edgeNodesOnline, devicesOnline, metrics: this.metricCount,
+      stateBytes: this.stateBytes, evicted: this.evicted, refused: this.refused,
+    };
   }
 
   /** Stops reorder timers; the instance must not be used afterwards. */
@@ -257,6 +284,7 @@ export class SparkplugHost {
     if (node) {
       this.nodes.delete(key); // re-inserted below: Map order = least recently born first
     } else if (this.nodes.size >= this.maxEdgeNodes && !this.evictOfflineNode()) {
+      this.refused++;
       result.issues.push({ code: 'LIMIT', message: `more than ${this.maxEdgeNodes} edge nodes: ${key} is not tracked` });
       return;
     }
@@ -266,15 +294,15 @@ export class SparkplugHost {
       definitions: new Map(), missingSeqs: new Set(), reorderTimer: undefined,
     };
     if (node) this.clearReorder(node);
-    const ctx = this.ctx(fresh, fresh, raw, receivedAt);
+    const ctx = this.ctx(fresh, fresh, raw, receivedAt, true);
     this.birthMetrics(ctx, raw.metrics ?? [], receivedAt);
-    const old = node?.size ?? 0;
-    if (this.metricCount - old + fresh.size > this.maxMetrics) {
+    const refusal = this.makeRoom(node?.size ?? 0, fresh.size, node?.bytes ?? 0, fresh.bytes);
+    if (refusal) {
       if (node) this.nodes.set(key, node);
-      result.issues.push({ code: 'LIMIT', message: `more than ${this.maxMetrics} metrics: NBIRTH of ${key} refused` });
+      result.issues.push({ code: 'LIMIT', message: `${refusal}: NBIRTH of ${key} refused` });
       return;
     }
-    this.metricCount += fresh.size - old;
+    this.account(node?.size ?? 0, fresh.size, node?.bytes ?? 0, fresh.bytes);
     // a new session (other bdSeq) while the old one looked alive: its death was missed, so its
     // tags go stale first (a rebirth on the same connection keeps the bdSeq and stales nothing)
     const missedDeath: TagEvent[] = [];
@@ -353,18 +381,22 @@ export class SparkplugHost {
         scope = existing;
       }
     }
-    const ctx = this.ctx(node, scope, raw, receivedAt);
+    const ctx = this.ctx(node, scope, raw, receivedAt, type === 'DBIRTH');
     if (!seqOk) ctx.rebirthReason = 'SEQ_GAP';
     if (type === 'DBIRTH') {
       const old = node.devices.get(device as string);
       this.birthMetrics(ctx, raw.metrics ?? [], receivedAt);
       const oldSize = old?.size ?? 0;
-      if (this.metricCount - oldSize + scope.size > this.maxMetrics) {
-        result.issues.push({ code: 'LIMIT', message: `more than ${this.maxMetrics} metrics: DBIRTH of ${key}/${device} refused` });
+      const oldBytes = old?.bytes ?? 0;
+      const refusal = this.makeRoom(oldSize, scope.size, oldBytes, scope.bytes);
+      if (refusal) {
+        result.issues.push({ code: 'LIMIT', message: `${refusal}: DBIRTH of ${key}/${device} refused` });
         return;
       }
-      this.metricCount += scope.size - oldSize;
-      node.size += scope.size - oldSize; // a node's size counts its devices, for eviction accounting
+      this.account(oldSize, scope.size, oldBytes, scope.bytes);
+      // a node's size and bytes count its devices, for eviction accounting
+      node.size += scope.size - oldSize;
+      node.bytes += scope.bytes - oldBytes;
       scope.online = true;
       node.devices.set(device as string, scope);
     } else if (type === 'DDEATH') {
@@ -376,11 +408,31 @@ export class SparkplugHost {
     this.finish(result, ctx, receivedAt);
   }
 
-  private ctx(node: EdgeNode, scope: Scope, raw: RawPayload, receivedAt: number): Ctx {
+  private ctx(node: EdgeNode, scope: Scope, raw: RawPayload, receivedAt: number, birth = false): Ctx {
     return {
       node, scope, payloadTs: this.payloadTime(raw, receivedAt), events: [], issues: [],
-      rebirthReason: undefined, error: undefined,
+      rebirthReason: undefined, error: undefined, birth,
     };
+  }
+
+  /**
+   * Whether a birth replacing state of (oldSize, oldBytes) by (size, bytes) fits the limits,
+   * after forgetting offline edge nodes (least recently born first); the refusal reason if not.
+   */
+  private makeRoom(oldSize: number, size: number, oldBytes: number, bytes: number): string | undefined {
+    const over = (): boolean =>
+      this.metricCount - oldSize + size > this.maxMetrics || this.stateBytes - oldBytes + bytes > this.maxStateBytes;
+    while (over() && this.evictOfflineNode()) { /* evicted one */ }
+    if (!over()) return undefined;
+    this.refused++;
+    return this.metricCount - oldSize + size > this.maxMetrics
+      ? `more than ${this.maxMetrics} metrics`
+      : `more than ${this.maxStateBytes} bytes of edge node state`;
+  }
+
+  private account(oldSize: number, size: number, oldBytes: number, bytes: number): void {
+    this.metricCount += size - oldSize;
+    this.stateBytes += bytes - oldBytes;
   }
 
   private finish(result: HostResult, ctx: Ctx, receivedAt: number): void {
@@ -437,6 +489,8 @@ export class SparkplugHost {
     for (const [key, node] of this.nodes) {
       if (!node.online) {
         this.metricCount -= node.size;
+        this.stateBytes -= node.bytes;
+        this.evicted++;
         this.clearReorder(node);
         this.nodes.delete(key);
         return true;
@@ -455,6 +509,7 @@ export class SparkplugHost {
       for (const m of metrics) {
         if (m.value === 'template_value' && m.template_value?.is_definition && has(m, 'name')) {
           node.definitions.set(m.name as string, m.template_value);
+          node.bytes += rawTemplateBytes(m.template_value, 0);
         }
       }
     }
@@ -473,7 +528,7 @@ export class SparkplugHost {
       if (role === 'bdSeq') {
         node.bdSeq = String(this.safeValue(ctx, m, type, name) ?? '');
       } else if (role === 'template') {
-        this.birthTemplate(ctx, def, m, m.template_value ?? {}, receivedAt);
+        this.birthTemplate(ctx, def, m, m.template_value ?? {}, receivedAt, 0);
       } else if (role === 'tag') {
         scope.tags.push(def);
         this.emit(ctx, def, m, type, undefined, receivedAt);
@@ -485,14 +540,40 @@ export class SparkplugHost {
   }
 
   private define(ctx: Ctx, name: string, datatype: number, role: Role): MetricDef {
+    const tagPath = this.paths.path(ctx.node.group, ctx.node.edge, ctx.scope.device, name);
     ctx.scope.size++;
-    return {
-      name, role, datatype, ignitionType: ignitionDataType(datatype),
-      tagPath: this.paths.path(ctx.node.group, ctx.node.edge, ctx.scope.device, name), last: null,
-    };
+    ctx.scope.bytes += DEF_OVERHEAD_BYTES + 2 * (name.length + tagPath.length);
+    return { name, role, datatype, ignitionType: ignitionDataType(datatype), tagPath, last: null };
   }
 
-  private birthTemplate(ctx: Ctx, instance: MetricDef, m: RawMetric, t: RawTemplate, receivedAt: number): void {
+  /** Keeps `value` as the last value of a tag, within the state budget (see maxStateBytes). */
+  private remember(ctx: Ctx, def: MetricDef, value: TagValue): void {
+    const delta = valueBytes(value) - valueBytes(def.last);
+    if (ctx.birth || delta === 0 || def.unkept) {
+      if (!def.unkept) ctx.scope.bytes += delta;
+      def.last = value;
+      return;
+    }
+    if (delta > 0 && this.stateBytes + delta > this.maxStateBytes) {
+      // emitted, but a stale event after a death will carry null rather than this value
+      this.refused++;
+      ctx.issues.push({ code: 'LIMIT', message: `more than ${this.maxStateBytes} bytes of edge node state: the last value of ${def.tagPath} is not kept` });
+      this.rememberWithin(ctx, -valueBytes(def.last));
+      def.last = null;
+      return;
+    }
+    this.rememberWithin(ctx, delta);
+    def.last = value;
+  }
+
+  private rememberWithin(ctx: Ctx, delta: number): void {
+    ctx.scope.bytes += delta;
+    if (ctx.scope !== ctx.node) ctx.node.bytes += delta;
+    this.stateBytes += delta;
+  }
+
+  private birthTemplate(ctx: Ctx, instance: MetricDef, m: RawMetric, t: RawTemplate, receivedAt: number, depth: number): void {
+    if (depth > MAX_NESTING_DEPTH) return this.valueError(ctx, instance.name, new Error(`templates nested deeper than ${MAX_NESTING_DEPTH}`));
     const definition = t.template_ref ? ctx.node.definitions.get(t.template_ref) : undefined;
     const defTypes = new Map<string, number>();
     for (const dm of definition?.metrics ?? []) if (dm.name) defTypes.set(dm.name, ownDataType(dm));
@@ -505,7 +586,7 @@ export class SparkplugHost {
       const def = this.define(ctx, `${instance.name}/${memberName}`, type, nested ? 'template' : 'tag');
       instance.members.set(memberName, def);
       if (nested) {
-        this.birthTemplate(ctx, def, mm, mm.template_value ?? {}, receivedAt);
+        this.birthTemplate(ctx, def, mm, mm.template_value ?? {}, receivedAt, depth + 1);
       } else {
         ctx.scope.tags.push(def);
         this.emit(ctx, def, mm, type, m, receivedAt);
@@ -599,7 +680,7 @@ export class SparkplugHost {
     const type = m.datatype as number;
     const def: MetricDef = {
       name, role: 'tag', datatype: type, ignitionType: ignitionDataType(type),
-      tagPath: this.paths.path(ctx.node.group, ctx.node.edge, ctx.scope.device, name), last: null,
+      tagPath: this.paths.path(ctx.node.group, ctx.node.edge, ctx.scope.device, name), last: null, unkept: true,
     };
     this.emit(ctx, def, m, type, parent, receivedAt);
   }
@@ -625,7 +706,11 @@ export class SparkplugHost {
     const value = this.safeValue(ctx, m, type, def.name);
     if (value === undefined) return;
     const historical = !!m.is_historical || !!parent?.is_historical;
-    if (!historical) def.last = value;
+    if (!historical && value !== def.last) {
+      // numbers and booleans replace numbers and booleans at no cost to the state budget
+      if (holdsNoBytes(value) && holdsNoBytes(def.last)) def.last = value;
+      else this.remember(ctx, def, value);
+    }
     if ((m.is_transient || parent?.is_transient) && !this.includeTransient) return;
     const ts = has(m, 'timestamp') ? uint64ToNumber(m.timestamp)
       : parent && has(parent, 'timestamp') ? uint64ToNumber(parent.timestamp) : ctx.payloadTs;
@@ -647,4 +732,39 @@ export class SparkplugHost {
     if (historical) e.historical = true;
     return e;
   }
+}
+
+/** Default of HostOptions.maxStateBytes. */
+export const DEFAULT_MAX_STATE_BYTES = 256 * 1024 * 1024;
+/** A metric definition's fixed cost (object, map entries, array slot), estimated. */
+const DEF_OVERHEAD_BYTES = 160;
+
+function holdsNoBytes(v: TagValue): boolean {
+  return v === null || (typeof v !== 'string' && typeof v !== 'object');
+}
+
+/** Memory a value holds, estimated (strings two bytes per character, 16 per slot). */
+function valueBytes(v: TagValue): number {
+  if (typeof v === 'string') return 16 + 2 * v.length;
+  if (v === null || typeof v !== 'object') return 0;
+  let n = 16;
+  if (Array.isArray(v)) {
+    for (const e of v) n += 8 + valueBytes(e);
+  } else {
+    for (const k in v) n += 16 + 2 * k.length + valueBytes(v[k]);
+  }
+  return n;
+}
+
+/** Memory a template definition holds (names, texts and the payload bytes it refers to), estimated. */
+function rawTemplateBytes(t: RawTemplate, depth: number): number {
+  let n = 64;
+  const held = (h: { name?: string; string_value?: string; bytes_value?: Uint8Array }): number =>
+    64 + 2 * ((h.name?.length ?? 0) + (h.string_value?.length ?? 0)) + (h.bytes_value?.length ?? 0);
+  for (const p of t.parameters ?? []) n += held(p);
+  for (const m of t.metrics ?? []) {
+    n += held(m);
+    if (m.template_value && depth < MAX_NESTING_DEPTH) n += rawTemplateBytes(m.template_value, depth + 1);
+  }
+  return n;
 }

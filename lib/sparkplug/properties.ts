@@ -2,25 +2,30 @@
  * Metric properties (PropertySet) and the Sparkplug 3.0 `Quality` property.
  */
 import type { TagValue } from '../tags/event';
-import { decodeSparkplugQuality, QUALITY_GOOD, type Quality } from '../tags';
+import { decodeSparkplugQuality, QUALITY_GOOD, setOwnMember, type Quality } from '../tags';
 import { DataType } from './datatypes';
 import { has, type RawPropertySet, type RawPropertyValue } from './proto';
-import { basicValue } from './values';
+import { MAX_NESTING_DEPTH } from './limits';
+import { basicValue, SparkplugValueError } from './values';
 
-/** A property set as a plain object; nested sets become objects, set lists arrays. */
-export function propertySetValue(set: RawPropertySet): Record<string, TagValue> {
+/**
+ * A property set as an object; nested sets become objects, set lists arrays. Keys come from the
+ * wire: a key `__proto__` is a member like any other. Nesting is bounded (MAX_NESTING_DEPTH).
+ */
+export function propertySetValue(set: RawPropertySet, depth = 0): Record<string, TagValue> {
+  if (depth > MAX_NESTING_DEPTH) throw new SparkplugValueError(`property sets nested deeper than ${MAX_NESTING_DEPTH}`);
   const out: Record<string, TagValue> = {};
   const keys = set.keys ?? [];
   const values = set.values ?? [];
-  for (let i = 0; i < keys.length; i++) out[keys[i]] = propertyValue(values[i]);
+  for (let i = 0; i < keys.length; i++) setOwnMember(out, keys[i], propertyValue(values[i], depth));
   return out;
 }
 
-function propertyValue(pv: RawPropertyValue | undefined): TagValue {
+function propertyValue(pv: RawPropertyValue | undefined, depth: number): TagValue {
   if (!pv || pv.is_null) return null;
   const field = pv.value;
-  if (field === 'propertyset_value') return propertySetValue(pv.propertyset_value as RawPropertySet);
-  if (field === 'propertysets_value') return (pv.propertysets_value?.propertyset ?? []).map(propertySetValue);
+  if (field === 'propertyset_value') return propertySetValue(pv.propertyset_value as RawPropertySet, depth + 1);
+  if (field === 'propertysets_value') return (pv.propertysets_value?.propertyset ?? []).map((set) => propertySetValue(set, depth + 1));
   if (!field || field === 'extension_value') return null;
   return basicValue(has(pv, 'type') ? (pv.type as number) : DataType.Unknown, pv, field);
 }

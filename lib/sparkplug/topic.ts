@@ -13,15 +13,19 @@ export type SparkplugTopic =
 const NODE_TYPES = new Set(['NBIRTH', 'NDEATH', 'NDATA', 'NCMD']);
 const DEVICE_TYPES = new Set(['DBIRTH', 'DDEATH', 'DDATA', 'DCMD']);
 
-/** Parses a topic; undefined when it is not a Sparkplug B topic. */
+/**
+ * Parses a topic; undefined when it is not a Sparkplug B topic. The ids must be valid (see
+ * isValidId): a topic that reaches the node some other way than from the broker (its input) may
+ * hold wildcards, and a rebirth command must never be built for `spBv1.0/+/NCMD/#`.
+ */
 export function parseTopic(topic: string): SparkplugTopic | undefined {
   const t = topic.split('/');
   if (t[0] !== NAMESPACE) return undefined;
-  if (t[1] === 'STATE' && t.length === 3) return t[2] ? { kind: 'state', hostId: t[2] } : undefined;
-  if (t.length < 4 || t.length > 5 || !t[1] || !t[3]) return undefined;
+  if (t[1] === 'STATE' && t.length === 3) return isValidId(t[2]) ? { kind: 'state', hostId: t[2] } : undefined;
+  if (t.length < 4 || t.length > 5 || !isValidId(t[1]) || !isValidId(t[3])) return undefined;
   const type = t[2];
   if (t.length === 4 && NODE_TYPES.has(type)) return { kind: 'edge', group: t[1], type: type as MessageType, edge: t[3] };
-  if (t.length === 5 && DEVICE_TYPES.has(type) && t[4]) {
+  if (t.length === 5 && DEVICE_TYPES.has(type) && isValidId(t[4])) {
     return { kind: 'edge', group: t[1], type: type as MessageType, edge: t[3], device: t[4] };
   }
   return undefined;

@@ -17,7 +17,8 @@ import type { TagValue } from '../tags/event';
 import * as arrays from './arrays';
 import * as datatypes from './datatypes';
 import * as int64 from './int64';
-import type { RawDataSet, RawMetaData, RawValueHolder } from './proto';
+import { MAX_DATASET_CELLS } from './limits';
+import { has, type RawDataSet, type RawMetaData, type RawValueHolder } from './proto';
 
 // Hot-path imports are bound once to locals: per-access export getters (as tsx/esbuild emit) cost
 // measurably when every metric of every message goes through them.
@@ -169,13 +170,28 @@ export interface DataSetValue {
   [key: string]: TagValue;
 }
 
-/** A DataSet as `{ columns, types, rows }`; cells without a value are null. */
+/**
+ * A DataSet as `{ columns, types, rows }`; cells without a value are null. The width is that of
+ * the column names and types actually present: a declared `num_of_columns` that disagrees is an
+ * error, never an allocation size, and rows × columns is bounded (MAX_DATASET_CELLS).
+ */
 export function dataSetValue(ds: RawDataSet): DataSetValue {
   const columns = ds.columns ?? [];
   const codes = ds.types ?? [];
-  const width = Math.max(columns.length, codes.length, uint64ToNumber(ds.num_of_columns));
+  const width = Math.max(columns.length, codes.length);
+  if (has(ds, 'num_of_columns')) {
+    const declared = uint64ToNumber(ds.num_of_columns);
+    if (declared !== width) {
+      throw new SparkplugValueError(`DataSet declares ${declared} columns but carries ${width} column names/types`);
+    }
+  }
+  const rowList = ds.rows ?? [];
+  // a row costs at least one slot even without columns
+  if (rowList.length * Math.max(width, 1) > MAX_DATASET_CELLS) {
+    throw new SparkplugValueError(`DataSet of ${rowList.length} rows × ${width} columns exceeds the limit of ${MAX_DATASET_CELLS} cells`);
+  }
   const rows: TagValue[][] = [];
-  for (const row of ds.rows ?? []) {
+  for (const row of rowList) {
     const elements = row.elements ?? [];
     const out = new Array<TagValue>(width);
     for (let c = 0; c < width; c++) {

@@ -4,7 +4,7 @@ export * from './quality';
 export * from './data-type';
 export * from './normalise';
 export { parseTimestamp, epochToMillis, MIN_TIMESTAMP_MS, MAX_TIMESTAMP_MS } from './timestamp';
-export { jsonText, canonicalValueText, MAX_VALUE_DEPTH } from './json-value';
+export { jsonText, canonicalValueText, setOwnMember, MAX_VALUE_DEPTH } from './json-value';
 export * from './row';
 export { uuidV5, uuidBytes } from './uuid-v5';
 export * from './row-codec';

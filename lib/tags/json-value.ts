@@ -11,6 +11,15 @@ export const MAX_VALUE_NODES = 1_000_000;
 
 const objectProto = Object.prototype;
 
+/**
+ * Sets a member whose key came from input: a key `__proto__` becomes an own member like any
+ * other instead of replacing the object's prototype (what `obj[key] = value` would do).
+ */
+export function setOwnMember(obj: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
+  else obj[key] = value;
+}
+
 function isPlainObject(v: object): boolean {
   const proto = Object.getPrototypeOf(v);
   return proto === objectProto || proto === null;

@@ -45,7 +45,7 @@ export function providerOfPath(tagPath: string): string | undefined {
 }
 
 /** Ignition alarm priority names (IA "Alarm Priority"), for senders that use them. */
-const ALARM_PRIORITIES: Record<string, number> = { diagnostic: 0, low: 1, medium: 2, high: 3, critical: 4 };
+const ALARM_PRIORITIES = new Map(Object.entries({ diagnostic: 0, low: 1, medium: 2, high: 3, critical: 4 }));
 
 /** Ignition's integer data type ids (B3), for senders that send the id instead of the name. */
 const DATA_TYPE_IDS: Record<number, string> = {
@@ -55,10 +55,12 @@ const DATA_TYPE_IDS: Record<number, string> = {
   29: 'Document',
 };
 
-const NON_FINITE_WORDS: Record<string, number> = {
+// Maps, not object literals, wherever the key comes from input: `constructor` or `__proto__` must
+// not find Object.prototype's members.
+const NON_FINITE_WORDS = new Map(Object.entries({
   NaN: NaN, nan: NaN, NAN: NaN, Infinity: Infinity, '+Infinity': Infinity, inf: Infinity, Inf: Infinity,
   INF: Infinity, '-Infinity': -Infinity, '-inf': -Infinity, '-Inf': -Infinity, '-INF': -Infinity,
-};
+}));
 
 function isBlank(s: string): boolean {
   return s.length === 0 || (s.charCodeAt(0) <= 32 && s.trim().length === 0);
@@ -106,7 +108,7 @@ function normaliseValue(raw: unknown): ValueResult {
 function coerceValue(value: TagValue, dataType: string | undefined): TagValue {
   if (typeof value !== 'string' || dataType === undefined) return value;
   if (isFloatType(dataType)) {
-    const word = NON_FINITE_WORDS[value.trim()];
+    const word = NON_FINITE_WORDS.get(value.trim());
     return word === undefined ? value : word;
   }
   if (dataType === 'DateTime') {
@@ -193,7 +195,7 @@ function normaliseAlarmPriority(raw: unknown): { ok: true; priority: number | un
   if (typeof raw === 'number') n = raw;
   else if (typeof raw === 'string') {
     const s = raw.trim();
-    n = ALARM_PRIORITIES[s.toLowerCase()] ?? (s === '' ? NaN : Number(s));
+    n = ALARM_PRIORITIES.get(s.toLowerCase()) ?? (s === '' ? NaN : Number(s));
   }
   if (n === undefined || !Number.isInteger(n) || n < -0x80000000 || n > 0x7fffffff) {
     return { ok: false, error: `alarmPriority ${JSON.stringify(String(raw)).slice(0, 40)} is not a 32-bit integer or a priority name` };
@@ -213,7 +215,7 @@ function unchangedPriority(raw: unknown): boolean {
 
 function dataTypeName(raw: unknown): string | undefined {
   if (typeof raw === 'string') return raw;
-  if (typeof raw === 'number') return DATA_TYPE_IDS[raw];
+  if (typeof raw === 'number') return Object.hasOwn(DATA_TYPE_IDS, raw) ? DATA_TYPE_IDS[raw] : undefined;
   return undefined;
 }
 

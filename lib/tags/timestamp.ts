@@ -38,22 +38,22 @@ function inRange(ms: number, what: string): TimestampResult {
 }
 
 /** Zone abbreviations Java prints in Date.toString(), as minutes east of UTC. */
-const ZONES: Record<string, number> = {
+const ZONES = new Map(Object.entries({
   UTC: 0, GMT: 0, UT: 0, Z: 0, WET: 0, BST: 60, IST: 330, WEST: 60, CET: 60, CEST: 120, MET: 60, MEST: 120,
   EET: 120, EEST: 180, MSK: 180, GST: 240, PKT: 300, ICT: 420, WIB: 420, SGT: 480, HKT: 480, AWST: 480,
   CST: -360, CDT: -300, EST: -300, EDT: -240, MST: -420, MDT: -360, PST: -480, PDT: -420, AKST: -540,
   AKDT: -480, HST: -600, AST: -240, ADT: -180, NST: -210, NDT: -150, JST: 540, KST: 540, ACST: 570,
   ACDT: 630, AEST: 600, AEDT: 660, NZST: 720, NZDT: 780, BRT: -180, ART: -180, SAST: 120, CAT: 120, EAT: 180, WAT: 60,
-};
-const MONTHS: Record<string, number> = {
+}));
+const MONTHS = new Map(Object.entries({
   Jan: 0, Feb: 1, Mar: 2, Apr: 3, May: 4, Jun: 5, Jul: 6, Aug: 7, Sep: 8, Oct: 9, Nov: 10, Dec: 11,
-};
+}));
 const JAVA_DATE = /^(?:[A-Z][a-z]{2} )?([A-Z][a-z]{2}) +(\d{1,2}) (\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,3}))? ([A-Za-z]+(?:[+-]\d{1,2}(?::?\d{2})?)?) (\d{4})$/;
 const ISO_NO_ZONE = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?$/;
 const ISO_WITH_ZONE = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2}))?$/i;
 
 function zoneOffsetMinutes(zone: string): number | undefined {
-  const fixed = ZONES[zone.toUpperCase()];
+  const fixed = ZONES.get(zone.toUpperCase());
   if (fixed !== undefined) return fixed;
   const m = /^(?:GMT|UTC)([+-])(\d{1,2})(?::?(\d{2}))?$/i.exec(zone);
   if (m === null) return undefined;
@@ -64,7 +64,7 @@ function zoneOffsetMinutes(zone: string): number | undefined {
 function parseJavaDate(text: string): TimestampResult | undefined {
   const m = JAVA_DATE.exec(text);
   if (m === null) return undefined;
-  const month = MONTHS[m[1]];
+  const month = MONTHS.get(m[1]);
   if (month === undefined) return { ok: false, error: `timestamp "${clip(text)}" has an unknown month` };
   const offset = zoneOffsetMinutes(m[7]);
   if (offset === undefined) return { ok: false, error: `timestamp "${clip(text)}" has an unknown time zone "${m[7]}"` };

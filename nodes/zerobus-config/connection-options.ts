@@ -14,7 +14,7 @@ export interface ConnectionSettings {
 }
 
 /** Catalog key of the problem (zerobus-config.errors.<key>) when the settings cannot work. */
-export type SettingsProblem = 'endpointMissing' | 'endpointInvalid' | 'workspaceUrlMissing' | 'workspaceUrlInvalid' | 'clientIdMissing' | 'clientSecretMissing' | 'tokenMissing';
+export type SettingsProblem = 'endpointMissing' | 'endpointInvalid' | 'workspaceUrlMissing' | 'workspaceUrlInvalid' | 'clientIdMissing' | 'clientSecretMissing' | 'tokenMissing' | 'secretUnresolved';
 
 export const USER_AGENT = `node-red-zerobus/${PACKAGE_VERSION}`;
 
@@ -35,7 +35,14 @@ export function isValidWorkspaceUrl(url: string): boolean {
   }
 }
 
-export function clientOptionsFrom(s: ConnectionSettings): { ok: true; options: ZerobusClientOptions } | { ok: false; problem: SettingsProblem } {
+/**
+ * `env: false` leaves out the environment fallbacks: a connection test aimed at URLs other than
+ * the deployed ones must never send DATABRICKS_* secrets there.
+ */
+export function clientOptionsFrom(s: ConnectionSettings, { env = true }: { env?: boolean } = {}): { ok: true; options: ZerobusClientOptions } | { ok: false; problem: SettingsProblem } {
+  const fromEnv = (name: string): string | undefined => (env ? process.env[name] : undefined);
+  // Node-RED leaves `${VAR}` as text when VAR is not set: that text is not a secret to send
+  if (isEnvReference(s.clientSecret) || isEnvReference(s.token)) return { ok: false, problem: 'secretUnresolved' };
   const endpoint = (s.endpoint ?? '').trim();
   if (!endpoint) return { ok: false, problem: 'endpointMissing' };
   if (!isValidEndpoint(endpoint)) return { ok: false, problem: 'endpointInvalid' };
@@ -43,13 +50,13 @@ export function clientOptionsFrom(s: ConnectionSettings): { ok: true; options: Z
   if (workspaceUrl && !isValidWorkspaceUrl(workspaceUrl)) return { ok: false, problem: 'workspaceUrlInvalid' };
   const emulator = isLocalEmulator(endpoint);
   if (s.authType === 'token') {
-    const token = s.token || process.env.DATABRICKS_TOKEN || (emulator ? EMULATOR_CREDENTIAL : '');
+    const token = s.token || fromEnv('DATABRICKS_TOKEN') || (emulator ? EMULATOR_CREDENTIAL : '');
     if (!token) return { ok: false, problem: 'tokenMissing' };
     return { ok: true, options: { endpoint, workspaceUrl: workspaceUrl || undefined, auth: { type: 'token', token }, userAgent: USER_AGENT } };
   }
   if (!workspaceUrl) return { ok: false, problem: 'workspaceUrlMissing' };
-  const clientId = s.clientId?.trim() || process.env.DATABRICKS_CLIENT_ID?.trim() || (emulator ? EMULATOR_CREDENTIAL : '');
-  const clientSecret = s.clientSecret || process.env.DATABRICKS_CLIENT_SECRET || (emulator ? EMULATOR_CREDENTIAL : '');
+  const clientId = s.clientId?.trim() || fromEnv('DATABRICKS_CLIENT_ID')?.trim() || (emulator ? EMULATOR_CREDENTIAL : '');
+  const clientSecret = s.clientSecret || fromEnv('DATABRICKS_CLIENT_SECRET') || (emulator ? EMULATOR_CREDENTIAL : '');
   if (!clientId) return { ok: false, problem: 'clientIdMissing' };
   if (!clientSecret) return { ok: false, problem: 'clientSecretMissing' };
   return {
@@ -93,9 +100,10 @@ export function plaintextRemoteHost(url: string | undefined): string | undefined
   }
 }
 
-/** `${NAME}` → process.env.NAME, for values the editor sends before Node-RED substituted them. */
-export function resolveEnvValue(value: string | undefined): string | undefined {
-  if (typeof value !== 'string') return value;
-  const m = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(value.trim());
-  return m ? process.env[m[1]] : value;
+/**
+ * Whether a value is an `${ENV}` reference: what the editor sends before Node-RED substitutes
+ * it, and what Node-RED leaves when the variable is not set (it substitutes whole values only).
+ */
+export function isEnvReference(value: string | undefined): boolean {
+  return typeof value === 'string' && /^\$\{\S+\}$/.test(value);
 }

@@ -146,7 +146,15 @@ function registerTestRoute(RED: NodeAPI, t: ReturnType<typeof translator>): void
     testConnection(request, {
       t,
       timeoutMs: TEST_TIMEOUT_MS,
-      deployedCredentials: (id) => (RED.nodes.getCredentials(id) as ConnectionSettings | undefined) ?? undefined,
+      deployed: (id) => {
+        const deployed = RED.nodes.getNode(id) as ZerobusConfigNode | null;
+        if (!deployed || deployed.type !== 'zerobus-config') return undefined;
+        const creds = deployed.credentials ?? {};
+        return {
+          workspaceUrl: deployed.workspaceUrl, endpoint: deployed.endpoint, authType: deployed.authType,
+          clientId: creds.clientId, clientSecret: creds.clientSecret, token: creds.token,
+        } satisfies ConnectionSettings;
+      },
     })
       .then((result) => res.json(result))
       .catch((err: Error) => res.status(500).json({ ok: false, code: 'ERROR', message: t('test.failed'), detail: err.name }));

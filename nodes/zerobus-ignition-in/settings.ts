@@ -1,6 +1,8 @@
 import type { NodeDef } from 'node-red';
 import {
+  DEFAULT_BODY_TIMEOUT_MS,
   DEFAULT_DEDUP_CAPACITY,
+  DEFAULT_MAX_CONCURRENT_BODIES,
   DEFAULT_DURABLE_TIMEOUT_MS,
   DEFAULT_MAX_BODY_BYTES,
   DEFAULT_MAX_EVENTS,
@@ -17,6 +19,8 @@ export interface IgnitionInDef extends NodeDef {
   maxBodyBytes?: string | number;
   maxEvents?: string | number;
   durableTimeout?: string | number;
+  bodyTimeout?: string | number;
+  maxConcurrentBodies?: string | number;
 }
 
 /** settings.js entries this node reads (all optional). */
@@ -24,6 +28,8 @@ export interface IgnitionInRuntimeSettings {
   httpNodeRoot?: string | false;
   httpNodeMiddleware?: unknown;
   httpNodeCors?: unknown;
+  httpNodeAuth?: unknown;
+  uiHost?: string;
   /** event ids remembered to drop resends (default 100000; 0 turns deduplication off) */
   zerobusIgnitionInDedupWindow?: number | string;
   /** seconds in the Retry-After header of a 503 (default 5) */
@@ -37,6 +43,8 @@ export interface IgnitionInSettings {
   maxBodyBytes: number;
   maxEvents: number;
   durableTimeoutMs: number;
+  bodyTimeoutMs: number;
+  maxConcurrentBodies: number;
   dedupCapacity: number;
   retryAfterSeconds: number;
   /** why the path cannot be used, if so */
@@ -55,6 +63,8 @@ export function resolveSettings(def: IgnitionInDef, runtime: IgnitionInRuntimeSe
     maxBodyBytes: positiveInt(def.maxBodyBytes, DEFAULT_MAX_BODY_BYTES),
     maxEvents: positiveInt(def.maxEvents, DEFAULT_MAX_EVENTS),
     durableTimeoutMs: positiveInt(def.durableTimeout, DEFAULT_DURABLE_TIMEOUT_MS),
+    bodyTimeoutMs: positiveInt(def.bodyTimeout, DEFAULT_BODY_TIMEOUT_MS),
+    maxConcurrentBodies: positiveInt(def.maxConcurrentBodies, DEFAULT_MAX_CONCURRENT_BODIES),
     dedupCapacity: nonNegativeInt(runtime.zerobusIgnitionInDedupWindow, DEFAULT_DEDUP_CAPACITY),
     retryAfterSeconds: positiveInt(runtime.zerobusIgnitionInRetryAfter, DEFAULT_RETRY_AFTER_S),
   };

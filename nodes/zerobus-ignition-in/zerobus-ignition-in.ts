@@ -13,6 +13,7 @@ import {
 import { PACKAGE_VERSION } from '../../lib/paths';
 import { LiveStats } from '../shared/live-stats';
 import { formatRate, StatusThrottle } from '../shared/status';
+import { reachableWithoutAuth, unresolvedReference } from './exposure';
 import { translator } from '../shared/i18n';
 import { ReachableSinks } from '../shared/flow-sinks';
 import { routeMiddleware, serveH2cOnReceiverRoutes } from './http-setup';
@@ -77,13 +78,21 @@ export default function (RED: NodeAPI): void {
     const sinks = new ReachableSinks(RED, node);
     const readinessNow = () => assessReadiness(settings.ack, sinks.states(), sinkRegistry.all());
     let preParsedNoticed = false;
+    const apiKey = credentials.apiKey || undefined;
+    const keyReference = unresolvedReference(apiKey);
+    const configError = keyReference === undefined ? undefined : t('errors.unresolvedApiKey', { ref: keyReference });
+    if (configError !== undefined) node.error(configError);
+    else if (!apiKey && reachableWithoutAuth(runtime)) node.warn(t('errors.openToNetwork', { path: shownPath }));
     const receiver = new IgnitionReceiver({
       path: settings.path,
       ack: settings.ack,
       maxBodyBytes: settings.maxBodyBytes,
       maxEvents: settings.maxEvents,
       durableTimeoutMs: settings.durableTimeoutMs,
-      apiKey: credentials.apiKey || undefined,
+      bodyTimeoutMs: settings.bodyTimeoutMs,
+      maxConcurrentBodies: settings.maxConcurrentBodies,
+      apiKey,
+      configError,
       dedupCapacity: settings.dedupCapacity,
       retryAfterSeconds: settings.retryAfterSeconds,
       version: PACKAGE_VERSION,
@@ -158,6 +167,7 @@ export default function (RED: NodeAPI): void {
     function statusView(perSecond: number): NodeStatus {
       const c = receiver.counters;
       const readiness = readinessNow();
+      if (configError !== undefined) return { fill: 'red', shape: 'ring', text: t('status.misconfigured') };
       const suffix = c.bodyPreParsed > 0 ? t('status.preParsedSuffix') : '';
       if (!readiness.ready) return { fill: 'yellow', shape: 'ring', text: t('status.notReady', { path: shownPath }) + suffix };
       if (c.totalEventsReceived === 0) return { fill: 'green', shape: 'dot', text: t('status.listening', { path: shownPath }) + suffix };

@@ -1,7 +1,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import type { TagEvent } from '../../lib/tags/event';
 import {
-  DEFAULT_TAG_PATH_TEMPLATE, SparkplugHost, groupFilter, isValidId,
+  DEFAULT_MAX_STATE_BYTES, DEFAULT_TAG_PATH_TEMPLATE, SparkplugHost, groupFilter, isValidId,
   type HostConnectionStatus, type HostIssue, type HostResult, type RebirthAction,
 } from '../../lib/sparkplug';
 import { formatRate, pluralKey, StatusThrottle } from '../shared/status';
@@ -20,10 +20,20 @@ interface SparkplugInDef extends NodeDef {
   outputMode?: 'message' | 'event';
   includeTransient?: boolean | string;
   templateParameters?: boolean | string;
+  maxEdgeNodes?: string | number;
+  maxMetrics?: string | number;
+  maxStateMB?: string | number;
 }
 
 /** Issues worth a log line at warn level; the others (gaps, late births) are routine for a host. */
 const WARN_ISSUES = new Set(['LIMIT', 'NOT_SPARKPLUG']);
+
+const MB = 1024 * 1024;
+
+function positive(v: string | number | undefined, fallback: number): number {
+  const n = num(v, fallback);
+  return n > 0 ? n : fallback;
+}
 
 function num(v: string | number | undefined, fallback: number): number {
   const n = Number(v);
@@ -57,6 +67,9 @@ export default function (RED: NodeAPI): void {
         reorderTimeoutMs: num(def.reorderTimeout, 0),
         includeTransient: flag(def.includeTransient, false),
         templateParameters: flag(def.templateParameters, true),
+        maxEdgeNodes: positive(def.maxEdgeNodes, 10_000),
+        maxMetrics: positive(def.maxMetrics, 1_000_000),
+        maxStateBytes: positive(def.maxStateMB, DEFAULT_MAX_STATE_BYTES / MB) * MB,
         onDeferredAction: (action, issue) => {
           logIssue(issue);
           dispatch([action]);
@@ -123,12 +136,14 @@ export default function (RED: NodeAPI): void {
         rate: formatRate(rate),
       });
       let st: { fill: 'green' | 'yellow' | 'red' | 'grey' | 'blue'; shape: 'dot' | 'ring'; text: string };
+      // first, so that a status cut to its length still shows it
+      const limited = s.evicted + s.refused > 0 ? t('status.limited', { evicted: s.evicted, refused: s.refused }) : '';
       if (!broker) {
-        st = { fill: 'blue', shape: 'dot', text: t('status.noBroker', { counts }) };
+        st = { fill: 'blue', shape: 'dot', text: limited + t('status.noBroker', { counts }) };
       } else if (!connection || connection.state === 'idle' || connection.state === 'connecting') {
         st = { fill: 'yellow', shape: 'ring', text: t('status.connecting') };
       } else if (connection.state === 'online') {
-        st = { fill: 'green', shape: 'dot', text: counts };
+        st = { fill: 'green', shape: 'dot', text: limited + counts };
       } else if (connection.state === 'reconnecting') {
         const secs = Math.ceil((connection.retryInMs ?? 0) / 1000);
         st = { fill: 'yellow', shape: 'ring', text: t('status.reconnecting', { secs, error: connection.error ?? '' }) };

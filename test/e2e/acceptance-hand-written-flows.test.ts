@@ -362,7 +362,7 @@ for (const runtime of RUNTIMES) describe(`acceptance on ${runtime.name}: hand-wr
     assert.equal(missing.status, 404);
     assert.equal(typeof missing.json.error, 'string');
     assert.equal((await httpJson(`${emulator.httpUrl}/api/tables/${OT}/rows?limit=abc`)).status, 400);
-    const badFault = await post(`${emulator.httpUrl}/api/faults`, JSON.stringify({ action: 'explode' }));
+    const badFault = await post(`${emulator.httpUrl}/api/faults`, JSON.stringify({ action: 'explode' }), emulator.writeHeaders());
     assert.equal(badFault.status, 400);
     // the web page shows tables, counts and the latest rows in what it serves, not only after its script ran
     const page = await (await fetch(`${emulator.httpUrl}/`)).text();

@@ -61,6 +61,8 @@ export class EmulatorBin {
   constructor(
     private readonly bin: string,
     private readonly args: string[],
+    /** what the emulator's HTTP API writes need (it was started with this client secret) */
+    readonly writeToken?: string,
   ) {}
 
   /** The bin installed in a user dir, with OAuth checking and the shipped OT and energy tables. */
@@ -74,7 +76,7 @@ export class EmulatorBin {
       '--schema', path.join(installed, 'examples/tables/energy_readings.sql'),
       '--client-id', o.clientId,
       '--client-secret', o.clientSecret,
-    ]);
+    ], o.clientSecret);
   }
 
   async start(): Promise<void> {
@@ -103,8 +105,13 @@ export class EmulatorBin {
   }
 
   async fault(action: string, ...args: unknown[]): Promise<void> {
-    const res = await post(`${this.httpUrl}/api/faults`, JSON.stringify({ action, args }));
+    const res = await post(`${this.httpUrl}/api/faults`, JSON.stringify({ action, args }), this.writeHeaders());
     assert.equal(res.status, 200, res.text);
+  }
+
+  /** Headers of a write to the HTTP API. */
+  writeHeaders(): Record<string, string> {
+    return { 'content-type': 'application/json', ...(this.writeToken ? { authorization: `Bearer ${this.writeToken}` } : {}) };
   }
 
   async stop(): Promise<void> {

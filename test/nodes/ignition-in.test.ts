@@ -5,6 +5,7 @@ import express from 'express';
 import supertest from 'supertest';
 import type { Node, NodeAPI, NodeMessageInFlow } from 'node-red';
 import { TICKETS_PROPERTY, deliveryTracker, ticketsOf } from '../../lib/delivery/tickets';
+import { useNodeRedServer } from '../lib/ignition/node-harness';
 import { PACKAGE_VERSION } from '../../lib/paths';
 import { parkedRequests, type IgnitionReceiver, type MiddlewareApp } from '../../lib/ignition';
 import { ev, flowOf, helper, loadFlow, sinkControl } from '../lib/ignition/node-harness';
@@ -55,18 +56,7 @@ function post(url: string, body: string | Buffer, headers: Record<string, string
 
 describe('zerobus-ignition-in node', function () {
   this.timeout(20_000);
-
-  beforeEach(async () => {
-    sinkControl.reset();
-    helper.settings({});
-    await helper.startServer();
-  });
-
-  afterEach(async () => {
-    await helper.unload();
-    await helper.stopServer();
-    helper.settings({});
-  });
+  useNodeRedServer();
 
   describe('ingest', () => {
     it('answers 200 once the events are durable, through function and change nodes, with normalised events and a ticket', async () => {

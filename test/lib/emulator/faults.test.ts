@@ -180,7 +180,7 @@ describe('emulator: fault controls', () => {
     assert.match(((await res.json()) as { error: string }).error, /action must be one of/);
     res = await faultOverHttp(emu, 'refuseCreate', [99]);
     assert.equal(res.status, 400);
-    res = await fetch(`${emu.workspaceUrl}/api/faults`, { method: 'POST', body: 'not json' });
+    res = await fetch(`${emu.workspaceUrl}/api/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: 'not json' });
     assert.equal(res.status, 400);
   });
 });

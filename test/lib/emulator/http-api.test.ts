@@ -62,11 +62,12 @@ describe('emulator: HTTP API and web page', () => {
   });
 
   it('POST /api/tables adds tables from DDL; bad DDL is a 400', async () => {
-    let res = await fetch(`${emu.workspaceUrl}/api/tables`, { method: 'POST', body: 'CREATE TABLE main.ot.added (x INT)' });
+    const json = { 'content-type': 'application/json' };
+    let res = await fetch(`${emu.workspaceUrl}/api/tables`, { method: 'POST', headers: json, body: JSON.stringify({ sql: 'CREATE TABLE main.ot.added (x INT)' }) });
     assert.equal(res.status, 201);
     assert.deepEqual(await res.json(), { tables: ['main.ot.added'] });
     assert.ok(emu.tables().some((t) => t.name === 'main.ot.added'));
-    res = await fetch(`${emu.workspaceUrl}/api/tables`, { method: 'POST', body: 'CREATE TABLE main.ot.bad (x NOPE)' });
+    res = await fetch(`${emu.workspaceUrl}/api/tables`, { method: 'POST', headers: json, body: JSON.stringify('CREATE TABLE main.ot.bad (x NOPE)') });
     assert.equal(res.status, 400);
     assert.match(((await res.json()) as { error: string }).error, /unsupported data type NOPE/);
     emu.addTable('CREATE TABLE main.ot.viaapi (y STRING)');

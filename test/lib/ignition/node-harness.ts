@@ -137,6 +137,20 @@ export function flowOf(opts: { ack?: string; path?: string; maxBodyBytes?: numbe
   return flow;
 }
 
+/** mocha hooks: a fresh Node-RED test server, default settings and test sinks for every test. */
+export function useNodeRedServer(): void {
+  beforeEach(async () => {
+    sinkControl.reset();
+    helper.settings({});
+    await helper.startServer();
+  });
+  afterEach(async () => {
+    await helper.unload();
+    await helper.stopServer();
+    helper.settings({});
+  });
+}
+
 export async function loadFlow(flow: Record<string, unknown>[], credentials: Record<string, unknown> = {}): Promise<NodeAPI> {
   await helper.load([ignitionInCapturing, testSinkType, functionNode, changeNode], flow, credentials);
   return captured.RED!;

@@ -50,7 +50,7 @@ describe('SparkplugHost', () => {
       { tagPath: `${P}/Status/Running`, tagProvider: 'MQTT Engine', value: true, quality: 'Good', qualityCode: 192, timestamp: 900, dataType: 'Boolean', sourceSystem: 'Plant/Edge1' },
     ]);
     assert.deepEqual(r.actions, []);
-    assert.deepEqual(host.stats(), { edgeNodes: 1, edgeNodesOnline: 1, devicesOnline: 0, metrics: 4 });
+    assert.deepEqual({ ...host.stats(), stateBytes: 0 }, { edgeNodes: 1, edgeNodesOnline: 1, devicesOnline: 0, metrics: 4, stateBytes: 0, evicted: 0, refused: 0 });
   });
 
   it('resolves aliases in NDATA/DDATA and takes the datatype from the birth', () => {
@@ -171,7 +171,7 @@ describe('SparkplugHost', () => {
       [`${P}/Status/Running`, true, 'Bad_Stale', QUALITY_STALE.qualityCode, 9000],
       [`${P}/Pump/Speed`, 5, 'Bad_Stale', QUALITY_STALE.qualityCode, 9000],
     ]);
-    assert.deepEqual(host.stats(), { edgeNodes: 1, edgeNodesOnline: 0, devicesOnline: 0, metrics: 5 });
+    assert.deepEqual({ ...host.stats(), stateBytes: 0 }, { edgeNodes: 1, edgeNodesOnline: 0, devicesOnline: 0, metrics: 5, stateBytes: 0, evicted: 0, refused: 0 });
     // data after death ⇒ rebirth
     assert.equal(host.handleMessage(topic('NDATA'), data(3, [{ alias: 1, datatype: 'Float', value: 1 }]), 9001).issues[0].code, 'BEFORE_BIRTH');
   });
