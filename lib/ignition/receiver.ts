@@ -17,6 +17,7 @@ import { BodyConsumedError, BodyTooLargeError, getRequestBody, wasPreParsed, typ
 import { JsonBodyError, parseJsonBody } from './tolerant-json';
 import { checkBodyShape, checkItem, type BodyRoute } from './shape';
 import { DedupWindow, type PendingDelivery } from './dedup';
+import { DedupStore, PersistedDedupWindow } from './dedup-store';
 import { createApiKeyCheck, type ApiKeyCheck } from './api-key';
 import { PRE_PARSED_EXPLANATION, ReceiverCounters } from './diagnostics';
 import type { Readiness } from './readiness';
@@ -61,6 +62,10 @@ export interface ReceiverOptions {
   durableTimeoutMs: number;
   apiKey?: string;
   dedupCapacity?: number;
+  /** keeps the duplicate window in this file across restarts and deploys (lib/ignition/dedup-store.ts) */
+  dedupFile?: string;
+  /** a failed save of the duplicate window (the window itself keeps working) */
+  onDedupSaveError?: (err: Error) => void;
   retryAfterSeconds?: number;
   version: string;
   emit: (batch: IngestBatch) => void;
@@ -132,6 +137,7 @@ interface DeliveryWait {
 export class IgnitionReceiver {
   readonly counters = new ReceiverCounters();
   readonly dedup: DedupWindow;
+  private readonly persistedDedup: PersistedDedupWindow | undefined;
   private readonly keyCheck: ApiKeyCheck | undefined;
   private readonly tracker: DeliveryTracker;
   private readonly now: () => number;
@@ -146,6 +152,9 @@ export class IgnitionReceiver {
 
   constructor(private readonly opts: ReceiverOptions) {
     this.dedup = new DedupWindow(opts.dedupCapacity ?? DEFAULT_DEDUP_CAPACITY);
+    if (opts.dedupFile && this.dedup.capacity > 0) {
+      this.persistedDedup = new PersistedDedupWindow(this.dedup, new DedupStore(opts.dedupFile), opts.onDedupSaveError);
+    }
     this.keyCheck = createApiKeyCheck(opts.apiKey);
     this.tracker = opts.tracker ?? deliveryTracker;
     this.now = opts.now ?? Date.now;
@@ -193,6 +202,7 @@ export class IgnitionReceiver {
     if (this.closed) return;
     this.closed = true;
     this.signalClosed();
+    this.persistedDedup?.close();
     for (const reply of [...this.pending]) {
       reply.send(503, { error: 'closing', message: 'the receiver was redeployed or stopped before the events were made durable; send them again' }, { 'Retry-After': this.retryAfter });
     }
@@ -293,6 +303,7 @@ export class IgnitionReceiver {
     if (!ct.ok) return this.refuse(reply, 415, 'unsupported_media_type', ct.message);
     const readiness = this.safeReadiness();
     if (!readiness.ready) return this.unavailable(reply, 'not_ready', readiness.reason ?? 'the pipeline cannot accept data now');
+    if (this.persistedDedup && !this.persistedDedup.loaded) await this.persistedDedup.ready.catch(() => undefined);
 
     let data: unknown;
     try {

@@ -9,6 +9,8 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus } from 'node-red';
 import { TagBatcher, type Batch, type BatcherStats } from '../../lib/batching';
 import { deliveryTracker, TICKETS_PROPERTY, ticketsOf } from '../../lib/delivery/tickets';
+import { handoverBoard } from '../../lib/delivery/handover';
+import { handOverBatches } from '../shared/handover';
 import { StatusThrottle } from '../shared/status';
 import { translator, type Translate } from '../shared/i18n';
 import { ReachableSinks } from '../shared/flow-sinks';
@@ -162,7 +164,21 @@ export default function (RED: NodeAPI): void {
       if (statusTimer) clearInterval(statusTimer);
       if (inherited) RED.events.removeListener('flows:started', sendInherited);
       try {
-        if (batcher && !removed) {
+        const targets = batcher ? directTargets(node) : [];
+        if (batcher && targets.length > 0) {
+          // wired straight to zerobus-out: what is held goes into its spool now, whatever kind of
+          // stop this is (a restart, a full deploy, this node removed): see lib/delivery/handover.ts
+          stash = inherited && !inheritedSent ? [...inherited] : [];
+          batcher.close(true);
+          const held = stash;
+          if (held.length > 0) {
+            handoverBoard.track(
+              handOverBatches(held, targets).then((failed) => {
+                if (failed.count > 0) node.warn(t('warn.handoverFailed', { count: failed.count, reason: failed.reason }));
+              }),
+            );
+          }
+        } else if (batcher && !removed) {
           // redeploy or restart: the next instance of this node sends what is held (see handover)
           // inherited batches not sent yet (closed again before the flows started) go on too
           stash = inherited && !inheritedSent ? [...inherited] : [];
@@ -171,11 +187,18 @@ export default function (RED: NodeAPI): void {
             handover.set(node.id, stash);
             const id = node.id;
             const held = stash;
+            const count = held.reduce((n, b) => n + b.events.length, 0);
+            // Node-RED stopping: no next instance will come (the log still works in 'exit')
+            const onExit = () => {
+              if (handover.get(id) === held) node.warn(t('warn.lostAtStop', { count }));
+            };
+            process.once('exit', onExit);
             RED.events.once('flows:started', () => {
+              process.removeListener('exit', onExit);
               if (handover.get(id) !== held) return;
               handover.delete(id);
               // no instance came back: their tickets stay open, so durable senders resend
-              node.warn(t('warn.abandoned', { count: held.reduce((n, b) => n + b.events.length, 0) }));
+              node.warn(t('warn.abandoned', { count }));
             });
           }
         } else if (batcher) {
@@ -196,4 +219,16 @@ export default function (RED: NodeAPI): void {
   }
 
   RED.nodes.registerType(TYPE, ZerobusBatchNode);
+}
+
+/** Hand-over targets (zerobus-out nodes) wired straight to the batch output: nothing in between would be skipped. */
+function directTargets(node: Node): ((items: unknown[]) => Promise<number>)[] {
+  const wires = (node as Node & { wires?: unknown }).wires;
+  const first = Array.isArray(wires) && Array.isArray(wires[0]) ? (wires[0] as unknown[]) : [];
+  const out: ((items: unknown[]) => Promise<number>)[] = [];
+  for (const id of first) {
+    const target = typeof id === 'string' ? handoverBoard.target(id) : undefined;
+    if (target) out.push(target);
+  }
+  return out;
 }

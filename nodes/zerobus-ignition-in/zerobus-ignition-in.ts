@@ -1,3 +1,4 @@
+import * as path from 'path';
 import type { Node, NodeAPI, NodeMessage, NodeStatus } from 'node-red';
 import { sinkRegistry } from '../../lib/delivery/sinks';
 import { TICKETS_PROPERTY } from '../../lib/delivery/tickets';
@@ -21,6 +22,7 @@ import { formatRate, StatusThrottle } from '../shared/status';
 import { translator } from '../shared/i18n';
 import { ReachableSinks } from '../shared/flow-sinks';
 import { routeMiddleware } from './http-setup';
+import { safeFileName, spoolRootFor, type ZerobusOutRuntimeSettings } from '../zerobus-out/settings';
 import { resolveSettings, type IgnitionInDef, type IgnitionInRuntimeSettings } from './settings';
 
 const TYPE = 'zerobus-ignition-in';
@@ -89,6 +91,9 @@ export default function (RED: NodeAPI): void {
       durableTimeoutMs: settings.durableTimeoutMs,
       apiKey: credentials.apiKey || undefined,
       dedupCapacity: settings.dedupCapacity,
+      // beside the spool folders, so resends across a restart or full deploy stay duplicates
+      dedupFile: path.join(spoolRootFor(RED.settings as unknown as ZerobusOutRuntimeSettings), 'ignition-dedup', `${safeFileName(node.id)}.window`),
+      onDedupSaveError: (err) => node.warn(t('errors.dedupSave', { reason: err.message })),
       retryAfterSeconds: settings.retryAfterSeconds,
       version: PACKAGE_VERSION,
       readiness: readinessNow,

@@ -1,6 +1,7 @@
 import type { Node, NodeAPI, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { deliveryTracker, ticketsOf, type TicketCounts } from '../../lib/delivery/tickets';
 import { sinkRegistry } from '../../lib/delivery/sinks';
+import { handoverBoard } from '../../lib/delivery/handover';
 import { ZerobusSink, isBackpressureError, type SinkFailure, type SinkReceipt } from '../../lib/sink';
 import { decodeOtEventProto } from '../../lib/tags';
 import { LiveStats } from '../shared/live-stats';
@@ -18,6 +19,8 @@ const DROP_WARN_INTERVAL_MS = 10_000;
 const FAILED_REPORT_INTERVAL_MS = 10_000;
 /** Records quoted in a Catch message for records that can never fit (the rest are counted). */
 const MAX_REJECTED_IN_MSG = 100;
+/** At a stop, the longest wait for upstream nodes handing over what they hold (appends take milliseconds). */
+const HANDOVER_WAIT_MS = 3000;
 
 interface ZerobusOutNode extends Node {
   sink?: ZerobusSink;
@@ -71,6 +74,10 @@ export default function (RED: NodeAPI): void {
         lastError: stats?.lastError ? clean(stats.lastError.message) : setupError,
       };
     });
+
+    // held events of upstream nodes closing in the same stop come here (lib/delivery/handover.ts);
+    // stays registered until the spool has closed
+    const unregisterHandover = sink ? handoverBoard.register(node.id, (items) => sink!.acceptHeld(items).then((r) => r.accepted)) : () => undefined;
 
     if (sink) wireSink(sink);
     if (sink && settings.rowsAsJson) node.warn(t('errors.rowsAsJson', { table: settings.table }));
@@ -219,7 +226,10 @@ export default function (RED: NodeAPI): void {
       if (receiptTimer) clearTimeout(receiptTimer);
       receiptTimer = undefined;
       const finish = async () => {
-        if (sink) await sink.close(settings.closeTimeoutMs).catch((err: Error) => node.warn(clean(err.message)));
+        // a fraction of the close budget waits for hand-overs, the rest drains and closes the spool
+        const handovers = handoverBoard.settled(Math.min(HANDOVER_WAIT_MS, settings.closeTimeoutMs));
+        if (sink) await sink.close(settings.closeTimeoutMs, handovers).catch((err: Error) => node.warn(clean(err.message)));
+        unregisterHandover();
         sink?.removeAllListeners();
         if (config && registeredWithConfig) await config.deregister(node).catch(() => undefined);
       };
