@@ -593,12 +593,7 @@ export class DiskSpool extends EventEmitter implements Spool {
     };
     let retireError: unknown;
     await this.retireThrough(snapshot.doneSeq).catch((err: unknown) => (retireError = err));
-    try {
-      await this.checkpointFile.write(snapshot);
-    } catch (err) {
-      if (isDiskFull(err)) this.noteDiskFull(err);
-      throw err;
-    }
+    await this.checkpointFile.write(snapshot); // a failure is retried by the next ack
     this.checkpointWrites++;
     if (retireError) throw retireError;
   }
