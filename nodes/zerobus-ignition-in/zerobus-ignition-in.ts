@@ -91,8 +91,7 @@ export default function (RED: NodeAPI): void {
       durableTimeoutMs: settings.durableTimeoutMs,
       apiKey: credentials.apiKey || undefined,
       dedupCapacity: settings.dedupCapacity,
-      // beside the spool folders, so resends across a restart or full deploy stay duplicates
-      dedupFile: path.join(spoolRootFor(RED.settings as unknown as ZerobusOutRuntimeSettings), 'ignition-dedup', `${safeFileName(node.id)}.window`),
+      dedupFile: dedupFileFor(RED.settings as unknown as ZerobusOutRuntimeSettings, node.id),
       onDedupSaveError: (err) => node.warn(t('errors.dedupSave', { reason: err.message })),
       retryAfterSeconds: settings.retryAfterSeconds,
       version: PACKAGE_VERSION,
@@ -187,6 +186,16 @@ export default function (RED: NodeAPI): void {
       status.close({});
       done();
     });
+  }
+
+  /**
+   * Beside the spool folders, so that resends across a restart or a full deploy stay duplicates.
+   * Only with a user dir (or a spool root) of this Node-RED: a shared temp folder would let
+   * another instance with the same node ids drop events as duplicates.
+   */
+  function dedupFileFor(runtime: ZerobusOutRuntimeSettings, id: string): string | undefined {
+    if (!runtime.userDir && !runtime.zerobusOutSpoolDir) return undefined;
+    return path.join(spoolRootFor(runtime), 'ignition-dedup', `${safeFileName(id)}.window`);
   }
 
   RED.nodes.registerType(TYPE, ZerobusIgnitionIn as unknown as Parameters<NodeAPI['nodes']['registerType']>[1], {
