@@ -80,6 +80,9 @@ async function readLock(file: string): Promise<{ text: string; ageMs: number } |
   }
 }
 
+/** File systems without hard links (FAT, some network shares) answer link() with one of these. */
+const NO_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV']);
+
 /** Creates `file` holding `content` only if no file of that name exists; false when one does. */
 async function createExclusive(file: string, content: string): Promise<boolean> {
   const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
@@ -88,11 +91,30 @@ async function createExclusive(file: string, content: string): Promise<boolean> 
     await fsp.link(tmp, file);
     return true;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    const code = (err as NodeJS.ErrnoException).code ?? '';
+    if (code === 'EEXIST') return false;
+    if (NO_LINKS.has(code)) return createExclusiveWithoutLinks(file, content);
     throw err;
   } finally {
     await fsp.unlink(tmp).catch(() => undefined);
   }
+}
+
+/** O_EXCL create, then write: a reader may briefly see it empty (read as unreadable, see isStale). */
+async function createExclusiveWithoutLinks(file: string, content: string): Promise<boolean> {
+  let handle: fsp.FileHandle;
+  try {
+    handle = await fsp.open(file, 'wx', PRIVATE_FILE_MODE);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  }
+  try {
+    await handle.writeFile(content);
+  } finally {
+    await handle.close();
+  }
+  return true;
 }
 
 /**

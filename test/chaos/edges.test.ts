@@ -151,6 +151,25 @@ describe('chaos: the edges (stop, second process, outages)', function () {
     }
   });
 
+  it('resends after a restart are dropped as duplicates: the window was saved at the stop', async () => {
+    const before = await rig.emulator.rowCount();
+    const batches = Array.from({ length: 5 }, () => rig.source.nextBatch(200));
+    for (const b of batches) assert.equal(await rig.source.post(b), 200);
+    await sigterm(rig);
+    await rig.restartNodeRed();
+    await rowsReach(before + 1000);
+    const dropped = (await rig.diagnostics()).duplicatesDropped as number;
+    for (const b of batches) assert.equal(await rig.source.post(b), 200); // the 8.1 script resends every batch
+    const droppedAfter = (await rig.diagnostics()).duplicatesDropped as number;
+    // a second stop hands over anything the resends let through
+    await sigterm(rig);
+    await rig.restartNodeRed();
+    const rows = (await rig.emulator.rowCount()) - before;
+    report('resends after a restart', { resent: 1000, duplicatesDropped: droppedAfter - dropped, rows });
+    assert.equal(droppedAfter - dropped, 1000);
+    assert.equal(rows, 1000);
+  });
+
   it('a second Node-RED on the same spool folder is refused with the owner named; its receiver answers 503', async () => {
     const second = new NodeRedProcess({
       userDir: path.join(rig.dir, 'node-red-2'),
