@@ -7,18 +7,10 @@ import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
 import { DedupWindow, type PendingDelivery } from '../../../lib/ignition';
-import { murmur128 } from '../../../lib/ignition/dedup-key';
+import { keys } from '../ignition/dedup-keys';
 import { DedupStore, PersistedDedupWindow, decodeWindow, encodeWindow } from '../../../lib/ignition/dedup-store';
 import { makeTempDir, removeDir } from '../spool/helpers';
 
-function keys(...names: string[]): Int32Array {
-  const out = new Int32Array(4 * names.length);
-  names.forEach((name, i) => {
-    const bytes = Buffer.from(name);
-    murmur128(bytes, bytes.length, out, 4 * i);
-  });
-  return out;
-}
 
 describe('ignition: duplicate window on disk', () => {
   let dir: string;
