@@ -463,6 +463,10 @@ export class DiskSpool extends EventEmitter implements Spool {
   }
 
   private async segmentFor(bytes: number): Promise<SpoolSegment> {
+    // Segments all done go before anything is written: on a full disk the write needs their space
+    // (the ack that made them done may have come while a write was under way, or its checkpoint
+    // found no room, and no other ack may follow).
+    if (this.segments.some((seg) => this.isAllDone(seg))) await this.retireThrough(this.doneSeq, true);
     const current = this.segments[this.segments.length - 1];
     if (current && (current.size === 0 || current.size + bytes <= this.o.segmentBytes)) return current;
     current?.index.compact();
@@ -617,10 +621,10 @@ export class DiskSpool extends EventEmitter implements Spool {
    * all done and no write is under way (on a small disk it may be the only one): the next
    * append starts a new segment.
    */
-  private async retireThrough(doneSeq: number): Promise<void> {
+  private async retireThrough(doneSeq: number, fromCommit = false): Promise<void> {
     const retired: SpoolSegment[] = [];
     const kept: SpoolSegment[] = [];
-    const idle = !this.committing && !this.dirtyTail && this.state === 'open';
+    const idle = (fromCommit || !this.committing) && !this.dirtyTail && this.state === 'open';
     this.segments.forEach((seg, k) => {
       const last = k === this.segments.length - 1;
       const done = seg.index.count > 0 ? seg.index.lastSeq <= doneSeq : !last;
@@ -630,13 +634,17 @@ export class DiskSpool extends EventEmitter implements Spool {
     if (retired.length === 0) return;
     this.diskFullUntil = 0; // space comes free: appends may try again
     this.segments = kept;
-    if (this.tail.length > 0 && retired.includes(this.tail[0].segment)) {
+    if (this.tail.length > 0) {
       this.tail = this.tail.filter((w) => !retired.includes(w.segment));
       this.tailBytes = this.tail.reduce((n, w) => n + w.buf.length, 0);
     }
     const results = await Promise.allSettled(retired.map((seg) => seg.retire(this.fs)));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason; // the file is deleted at the next open() instead
+  }
+
+  private isAllDone(seg: SpoolSegment | undefined): boolean {
+    return !!seg && seg.size > 0 && seg.index.count > 0 && seg.index.lastSeq <= this.doneSeq;
   }
 
   private backlogRecords(): number {

@@ -5,8 +5,11 @@
  * outage and after a 401 burst on the token endpoint with the node's default retry settings.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
 import * as http from 'http';
 import * as net from 'net';
+import * as os from 'os';
 import * as path from 'path';
 import Aedes from 'aedes';
 import * as mqtt from 'mqtt';
@@ -186,7 +189,7 @@ describe('chaos: the edges (stop, second process, outages)', function () {
       await eventually('the second zerobus-out to name the owner', async () => rig.lines.some((l) => l.startsWith('[node-red-2]') && owner.test(l)), 30_000, 200);
       const status = await new Promise<number>((resolve) => {
         const body = rig.source.nextBatch(10).body;
-        const req = require('http').request(url, { method: 'POST', headers: { 'content-type': 'application/json' } }, (res: import('http').IncomingMessage) => {
+        const req = http.request(url, { method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
           res.resume();
           resolve(res.statusCode ?? 0);
         });
@@ -231,5 +234,58 @@ describe('chaos: the edges (stop, second process, outages)', function () {
     rig.expectComplete(v, 100);
     assert.ok(outageResumeMs < 5000, `resumed ${outageResumeMs} ms after a 10 s outage`);
     assert.ok(authResumeMs < 10_000, `resumed ${authResumeMs} ms after the 401 burst ended`);
+  });
+});
+
+describe('chaos: the spool on a full 64 KiB disk', function () {
+  this.timeout(scaled(120_000));
+  let rig: ChaosRig;
+  let mountPoint: string | undefined;
+  let mountError: string | undefined;
+  useChaosRig(
+    () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-edges-tmpfs-'));
+      try {
+        execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', dir], { stdio: 'pipe' });
+        mountPoint = dir;
+      } catch (err) {
+        mountError = (err as Error).message.split('\n')[0];
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+      const spoolDir = mountPoint ? path.join(mountPoint, 'spool') : undefined;
+      return { name: 'edges-disk', source: { batch: 50, intervalMs: 20 }, outProps: spoolDir ? { spoolDir } : {} };
+    },
+    (started) => {
+      rig = started;
+    },
+  );
+  after(() => {
+    if (!mountPoint) return;
+    execFileSync('umount', [mountPoint]);
+    fs.rmSync(mountPoint, { recursive: true, force: true });
+  });
+
+  it('refuses with 503 and Retry-After while the disk is full, keeps sending, and recovers by itself', async function () {
+    if (!mountPoint) {
+      console.log(`      skipped: cannot mount a 64 KiB tmpfs here (${mountError})`);
+      this.skip();
+    }
+    await rig.emulator.kill(); // nothing is acknowledged: the spool fills the disk
+    let refusal: { status: number; retryAfter?: string } | undefined;
+    for (let i = 0; i < 200 && !refusal; i++) {
+      const status = await rig.source.postOnce();
+      if (status === 503) refusal = rig.source.recent[rig.source.recent.length - 1];
+    }
+    assert.ok(refusal, 'the full disk was never refused');
+    assert.ok(Number(refusal.retryAfter) > 0, 'a 503 with Retry-After');
+    assert.ok(rig.lines.some((l) => /disk of (the )?spool.* is full/.test(l)), 'the refusal says why');
+    const acceptedWhileFull = rig.source.accepted.size;
+
+    await rig.emulator.start();
+    // no one frees space by hand: acknowledged segments go, and new data is taken again
+    await eventually('a 200 after the disk was freed', async () => (await rig.source.postOnce()) === 200, 60_000, 200);
+    const v = await rig.verify();
+    report('full disk', { acceptedWhileFull, ...v, missingSample: undefined });
+    rig.expectComplete(v, 100);
   });
 });

@@ -72,24 +72,42 @@ describe('spool on a full disk', function () {
       this.skip();
     }
     const dir = path.join(mountPoint, 'spool');
+    const opened: Spool[] = [];
     try {
-      const spool = createSpool({ dir, segmentBytes: 8192, checkpointIntervalMs: 0 });
+      const gated = new FaultyFs(); // the real file system, with a way to hold a commit mid-write
+      // one segment: it is the one being appended to, the case where nothing else frees space
+      const spool = createSpool({ dir, fs: gated, segmentBytes: 1 << 20, checkpointIntervalMs: 0 });
+      opened.push(spool);
       await spool.open();
       const { last, error } = await fillUp(spool, 500);
       assert.ok(error instanceof SpoolDiskFullError, `expected ENOSPC, got ${String(error)}`);
       assert.ok(last > 50, `only ${last} records fit`);
       assert.equal(spool.canAppend(500), false);
-      // everything appended is still there to send; acknowledging all of it frees the disk
+      // everything appended is still there to send; the acknowledgement of all of it arrives
+      // while an append is being written, so it cannot delete the segment being written to, and
+      // no other acknowledgement follows: the next append frees the space itself
       assert.equal((await readAll(spool, 1000)).length, last);
-      await spool.ack(last);
-      assert.equal(spool.canAppend(500), true);
-      const again = await spool.append(payloads(last + 1, 10, 500));
-      assert.equal(again.firstSeq, last + 1);
+      let release!: () => void;
+      gated.segmentWriteGate = new Promise<void>((resolve) => (release = resolve));
+      const inFlight = spool.append(payloads(last + 1, 10, 3000)).then(() => 10, () => 0);
+      try {
+        await spool.ack(last).catch(() => undefined); // its checkpoint may or may not find room
+        assert.ok(spool.stats().segments > 0, 'the segment being written stays while it is written');
+      } finally {
+        gated.segmentWriteGate = undefined;
+        release();
+      }
+      const kept = await inFlight;
+      if (kept) await spool.ack(last + kept); // sent and acknowledged too
+      const again = await spool.append(payloads(last + kept + 1, 10, 500));
+      assert.equal(again.firstSeq, last + kept + 1);
       await spool.close();
       const reopened = createSpool({ dir });
+      opened.push(reopened);
       assert.equal((await reopened.open()).records, 10);
       await reopened.close();
     } finally {
+      await Promise.allSettled(opened.map((s) => s.close()));
       execFileSync('umount', [mountPoint]);
       removeDir(mountPoint);
     }
