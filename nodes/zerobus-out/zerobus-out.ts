@@ -189,7 +189,11 @@ export default function (RED: NodeAPI): void {
         done();
         return;
       }
-      sink.accept(items).then(
+      // a message sent before a stop and delivered after this node closed (Node-RED delivers a
+      // tick later) is held like the batches handed over at the stop (lib/delivery/handover.ts)
+      const accepting = closing ? sink.acceptHeld(items) : sink.accept(items);
+      if (closing) handoverBoard.track(accepting);
+      accepting.then(
         (result) => {
           if (result.rejected.length === 0) {
             deliveryTracker.settleAll(tickets);
@@ -219,7 +223,9 @@ export default function (RED: NodeAPI): void {
       );
     });
 
+    let closing = false;
     node.on('close', (_removed: boolean, done: () => void) => {
+      closing = true;
       unregisterSink();
       live.close();
       for (const timer of timers) clearInterval(timer);

@@ -39,6 +39,9 @@ describe('stop: zerobus-batch hands what it holds to zerobus-out', function () {
     return [
       { id: 'tab', type: 'tab', label: 'test' },
       { id: 'cfg', type: 'zerobus-config', endpoint: emu.endpoint, workspaceUrl: emu.workspaceUrl, authType: 'oauth' },
+      // upstream senders: one into the batch, one straight into zerobus-out
+      { id: 'to-batch', type: 'helper', z: 'tab', x: 10, y: 10, wires: [['batch']] },
+      { id: 'to-out', type: 'helper', z: 'tab', x: 10, y: 50, wires: [['out']] },
       ...(outFirst ? [sink, batch] : [batch, sink]),
     ];
   }
@@ -56,6 +59,19 @@ describe('stop: zerobus-batch hands what it holds to zerobus-out', function () {
       assert.equal(found.records, 300);
     });
   }
+
+  it('spools messages sent just before the stop, delivered after the nodes closed', async () => {
+    await emu.stop();
+    await helper.load([configNode, batchNode, outNode], flow(false), { cfg: { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET } });
+    // Node-RED delivers a message a tick after it is sent: these two arrive after the stop began
+    helper.getNode('to-batch').send({ payload: numericEvents(70, 'Late/B') });
+    helper.getNode('to-out').send({ payload: numericEvents(30, 'Late/O') });
+    await helper.unload();
+    const reopened = createSpool({ dir: spool.dir });
+    const found = await reopened.open();
+    await reopened.close();
+    assert.equal(found.records, 100);
+  });
 
   it('a memory spool that cannot reach Zerobus logs how many records it could not send', async () => {
     await emu.stop();
