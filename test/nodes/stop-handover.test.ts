@@ -46,36 +46,40 @@ describe('stop: zerobus-batch hands what it holds to zerobus-out', function () {
     ];
   }
 
-  for (const outFirst of [false, true]) {
-    it(`spools every held event although the nodes close at once (${outFirst ? 'zerobus-out' : 'zerobus-batch'} closes first), Zerobus down`, async () => {
-      await emu.stop(); // nothing can be acknowledged: what is in the spool after the stop was handed over
-      await helper.load([configNode, batchNode, outNode], flow(outFirst), { cfg: { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET } });
-      const batch = helper.getNode('batch');
-      for (let i = 0; i < 3; i++) batch.receive({ payload: numericEvents(100, 'Held/T', 100 * i) });
-      await helper.unload();
-      const reopened = createSpool({ dir: spool.dir });
-      const found = await reopened.open();
-      await reopened.close();
-      assert.equal(found.records, 300);
-    });
+  /** Loads the flows with Zerobus down: nothing can be acknowledged, so the spool shows what was handed over. */
+  async function loadWithZerobusDown(outFirst: boolean, out: Record<string, unknown> = {}): Promise<void> {
+    await emu.stop();
+    await helper.load([configNode, batchNode, outNode], flow(outFirst, out), { cfg: { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET } });
   }
 
-  it('spools messages sent just before the stop, delivered after the nodes closed', async () => {
-    await emu.stop();
-    await helper.load([configNode, batchNode, outNode], flow(false), { cfg: { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET } });
-    // Node-RED delivers a message a tick after it is sent: these two arrive after the stop began
-    helper.getNode('to-batch').send({ payload: numericEvents(70, 'Late/B') });
-    helper.getNode('to-out').send({ payload: numericEvents(30, 'Late/O') });
+  /** Records in the disk spool once the flows were unloaded (every node closed at once). */
+  async function spooledAfterStop(): Promise<number> {
     await helper.unload();
     const reopened = createSpool({ dir: spool.dir });
     const found = await reopened.open();
     await reopened.close();
-    assert.equal(found.records, 100);
+    return found.records;
+  }
+
+  for (const outFirst of [false, true]) {
+    it(`spools every held event although the nodes close at once (${outFirst ? 'zerobus-out' : 'zerobus-batch'} closes first), Zerobus down`, async () => {
+      await loadWithZerobusDown(outFirst);
+      const batch = helper.getNode('batch');
+      for (let i = 0; i < 3; i++) batch.receive({ payload: numericEvents(100, 'Held/T', 100 * i) });
+      assert.equal(await spooledAfterStop(), 300);
+    });
+  }
+
+  it('spools messages sent just before the stop, delivered after the nodes closed', async () => {
+    await loadWithZerobusDown(false);
+    // Node-RED delivers a message a tick after it is sent: these two arrive after the stop began
+    helper.getNode('to-batch').send({ payload: numericEvents(70, 'Late/B') });
+    helper.getNode('to-out').send({ payload: numericEvents(30, 'Late/O') });
+    assert.equal(await spooledAfterStop(), 100);
   });
 
   it('a memory spool that cannot reach Zerobus logs how many records it could not send', async () => {
-    await emu.stop();
-    await helper.load([configNode, batchNode, outNode], flow(false, { spool: 'memory' }), { cfg: { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET } });
+    await loadWithZerobusDown(false, { spool: 'memory' });
     // the helper's spies are removed before the nodes close: record on the instance
     const warnings: string[] = [];
     helper.getNode('out').warn = (text: unknown) => void warnings.push(String(text));
