@@ -6,6 +6,7 @@
  * refused or lost event.
  */
 import { closeSync, fsyncSync, mkdirSync, openSync, promises as fsp, renameSync, writeSync } from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { crc32 } from '../spool/crc32';
 import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../spool/dir-lock';
@@ -15,6 +16,8 @@ const MAGIC = 0x5a424457; // "ZBDW"
 const VERSION = 1;
 const HEADER_BYTES = 12; // magic, version, id count
 const ID_BYTES = 16;
+/** the file holds ids little-endian: on such a machine they are copied in one go */
+const LITTLE_ENDIAN = os.endianness() === 'LE';
 
 export function encodeWindow(ids: Int32Array): Buffer {
   const count = ids.length / 4;
@@ -22,7 +25,8 @@ export function encodeWindow(ids: Int32Array): Buffer {
   buf.writeUInt32BE(MAGIC, 0);
   buf.writeUInt32BE(VERSION, 4);
   buf.writeUInt32BE(count, 8);
-  for (let i = 0; i < ids.length; i++) buf.writeInt32LE(ids[i], HEADER_BYTES + 4 * i);
+  if (LITTLE_ENDIAN) Buffer.from(ids.buffer, ids.byteOffset, ids.byteLength).copy(buf, HEADER_BYTES);
+  else for (let i = 0; i < ids.length; i++) buf.writeInt32LE(ids[i], HEADER_BYTES + 4 * i);
   const end = buf.length - 4;
   buf.writeUInt32BE(crc32(buf.subarray(0, end)), end);
   return buf;
@@ -37,7 +41,8 @@ export function decodeWindow(buf: Buffer): Int32Array | undefined {
   const end = buf.length - 4;
   if (crc32(buf.subarray(0, end)) !== buf.readUInt32BE(end)) return undefined;
   const ids = new Int32Array(count * 4);
-  for (let i = 0; i < ids.length; i++) ids[i] = buf.readInt32LE(HEADER_BYTES + 4 * i);
+  if (LITTLE_ENDIAN) buf.copy(Buffer.from(ids.buffer), 0, HEADER_BYTES, end);
+  else for (let i = 0; i < ids.length; i++) ids[i] = buf.readInt32LE(HEADER_BYTES + 4 * i);
   return ids;
 }
 
