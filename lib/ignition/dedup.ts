@@ -38,6 +38,8 @@ export class DedupWindow {
   private ringFilled = 0;
   private next = 0;
   private count = 0;
+  /** bumped by every change, so that a persisted copy knows whether it is behind */
+  private changes = 0;
 
   constructor(readonly capacity: number) {
     const cap = Math.max(0, Math.floor(capacity));
@@ -53,6 +55,41 @@ export class DedupWindow {
 
   get size(): number {
     return this.count;
+  }
+
+  /** Changes so far (remember, forget, drop, clear): a saved snapshot is current while this is unchanged. */
+  get version(): number {
+    return this.changes;
+  }
+
+  /**
+   * The ids whose delivery is done (plain known ids), oldest first, four words each: what may
+   * be remembered across a restart. Ids still pending are left out: their delivery may yet fail.
+   */
+  knownIds(): Int32Array {
+    const ring = this.ring;
+    const slotsInRing = ring.length / 4;
+    const out = new Int32Array(4 * this.ringFilled); // an id forgotten and remembered again is in the ring twice
+    let n = 0;
+    // the oldest entry is at `next` once the ring has wrapped, else at 0
+    const start = this.ringFilled < slotsInRing ? 0 : this.next;
+    for (let k = 0; k < this.ringFilled; k++) {
+      const r = 4 * ((start + k) % slotsInRing);
+      const slot = this.find(ring, r);
+      if (slot < 0) continue; // forgotten since
+      const delivery = this.state[slot];
+      if (delivery !== null && !this.confirmed.has(delivery)) continue;
+      out.set(ring.subarray(r, r + 4), 4 * n);
+      n++;
+    }
+    return out.subarray(0, 4 * n);
+  }
+
+  /** Remembers saved ids (knownIds() of an earlier run), oldest first, behind nothing newer than them. */
+  restore(ids: Int32Array): void {
+    for (let i = 0; 4 * i < ids.length; i++) {
+      if (this.find(ids, 4 * i) < 0) this.remember(ids, i);
+    }
   }
 
   /** What the window knows of id `i` of `keys`; a pending delivery is returned so that callers can wait. */
@@ -71,6 +108,7 @@ export class DedupWindow {
   /** Remembers id `i` of `keys`, optionally as pending until `delivery` settles. */
   remember(keys: Int32Array, i: number, delivery?: PendingDelivery): void {
     if (this.capacity <= 0) return;
+    this.changes++;
     const at = 4 * i;
     const found = this.find(keys, at);
     if (found >= 0) {
@@ -101,6 +139,7 @@ export class DedupWindow {
    * again: each request makes its own.
    */
   confirm(delivery: PendingDelivery): void {
+    this.changes++;
     this.confirmed.add(delivery);
   }
 
@@ -112,6 +151,7 @@ export class DedupWindow {
    */
   forget(keys: Int32Array, n: number, delivery: PendingDelivery): void {
     if (this.confirmed.has(delivery)) return; // its ids are known ids, not its any more
+    this.changes++;
     for (let i = 0; i < n; i++) {
       const slot = this.find(keys, 4 * i);
       if (slot >= 0 && this.state[slot] === delivery) this.remove(slot);
@@ -120,6 +160,7 @@ export class DedupWindow {
 
   /** Forgets the first `n` ids of `keys` whatever their state (events that never left this node). */
   drop(keys: Int32Array, n: number): void {
+    this.changes++;
     for (let i = 0; i < n; i++) {
       const slot = this.find(keys, 4 * i);
       if (slot >= 0) this.remove(slot);
@@ -127,6 +168,7 @@ export class DedupWindow {
   }
 
   clear(): void {
+    this.changes++;
     this.used.fill(0);
     this.state.fill(null);
     this.ringFilled = 0;

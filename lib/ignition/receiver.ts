@@ -17,6 +17,7 @@ import { BodyConsumedError, BodyTimeoutError, BodyTooLargeError, getRequestBody,
 import { JsonBodyError, parseJsonBody } from './tolerant-json';
 import { checkBodyShape, checkItem, type BodyRoute } from './shape';
 import { DedupWindow, type PendingDelivery } from './dedup';
+import { DedupStore, PersistedDedupWindow } from './dedup-store';
 import { createApiKeyCheck, type ApiKeyCheck } from './api-key';
 import { AcknowledgedTally, PRE_PARSED_EXPLANATION, ReceiverCounters } from './diagnostics';
 import { CONFIG_READ_ONLY_MESSAGE, effectiveConfig, MIGRATION_GUIDE, type Downstream } from './config-route';
@@ -72,6 +73,10 @@ export interface ReceiverOptions {
   /** a configuration error (e.g. an unresolved `${VAR}` as the API key): every route answers 503 */
   configError?: string;
   dedupCapacity?: number;
+  /** keeps the duplicate window in this file across restarts and deploys (lib/ignition/dedup-store.ts) */
+  dedupFile?: string;
+  /** a failed save of the duplicate window (the window itself keeps working) */
+  onDedupSaveError?: (err: Error) => void;
   retryAfterSeconds?: number;
   version: string;
   emit: (batch: IngestBatch) => void;
@@ -149,6 +154,7 @@ export class IgnitionReceiver {
   /** records Zerobus acknowledged through the sinks this receiver feeds */
   readonly acknowledged: AcknowledgedTally;
   readonly dedup: DedupWindow;
+  private readonly persistedDedup: PersistedDedupWindow | undefined;
   private readonly keyCheck: ApiKeyCheck | undefined;
   private readonly tracker: DeliveryTracker;
   private readonly now: () => number;
@@ -167,6 +173,9 @@ export class IgnitionReceiver {
 
   constructor(private readonly opts: ReceiverOptions) {
     this.dedup = new DedupWindow(opts.dedupCapacity ?? DEFAULT_DEDUP_CAPACITY);
+    if (opts.dedupFile && this.dedup.capacity > 0) {
+      this.persistedDedup = new PersistedDedupWindow(this.dedup, new DedupStore(opts.dedupFile), opts.onDedupSaveError);
+    }
     this.keyCheck = createApiKeyCheck(opts.apiKey);
     this.tracker = opts.tracker ?? deliveryTracker;
     this.now = opts.now ?? Date.now;
@@ -231,6 +240,7 @@ export class IgnitionReceiver {
     if (this.closed) return;
     this.closed = true;
     this.signalClosed();
+    this.persistedDedup?.close();
     for (const reply of [...this.pending]) {
       reply.send(503, { error: 'closing', message: 'the receiver was redeployed or stopped before the events were made durable; send them again' }, { 'Retry-After': this.retryAfter });
     }
@@ -364,6 +374,7 @@ export class IgnitionReceiver {
     if (!source.ok) return this.refuse(reply, 400, 'bad_source_system', source.message);
     const readiness = this.safeReadiness();
     if (!readiness.ready) return this.unavailable(reply, 'not_ready', readiness.reason ?? 'the pipeline cannot accept data now');
+    if (this.persistedDedup && !this.persistedDedup.loaded) await this.persistedDedup.ready.catch(() => undefined);
     const fromSocket = !wasPreParsed(req as BodyRequest);
     if (fromSocket && this.readingBodies >= this.maxConcurrentBodies) {
       return this.unavailable(reply, 'busy', `${this.maxConcurrentBodies} request bodies are being read already; send again`, {}, true);

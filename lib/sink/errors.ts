@@ -4,7 +4,7 @@
  * 503, keep the data) from "this can never work" (configuration).
  */
 
-export type BackpressureReason = 'spool-full' | 'closing' | 'not-started' | 'failed';
+export type BackpressureReason = 'spool-full' | 'disk-full' | 'closing' | 'not-started' | 'failed';
 
 /** The sink cannot take data now; nothing of the refused call was kept, so it must be resent. */
 export class BackpressureError extends Error {

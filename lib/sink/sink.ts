@@ -1,6 +1,8 @@
 import { EventEmitter } from 'events';
-import { createSpool, SPOOL_DEFAULTS, SpoolFullError, type Spool } from '../spool';
+import { createSpool, SPOOL_DEFAULTS, SpoolDiskFullError, SpoolFullError, type Spool } from '../spool';
 import type { StreamState, ZerobusClient, ZerobusStream } from '../zerobus';
+import { isAuthFailure } from '../zerobus/auth';
+import { authRetryBackoff, type Backoff } from '../zerobus/backoff';
 import { BackpressureError, SinkConfigError } from './errors';
 import { LatencyWindow, RateMeter } from './meters';
 import { MAX_REQUEST_BYTES, SINK_DEFAULTS, type SinkFormat, type SinkRecordType, type ZerobusSinkOptions } from './options';
@@ -105,7 +107,11 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
   private wakeSender: (() => void) | undefined;
   private waiters: AckWaiter[] = [];
   private retryTimer: NodeJS.Timeout | undefined;
+  /** delays between attempts after an authentication failure: from a few seconds up to failedRetryMs */
+  private readonly authBackoff: Backoff;
   private inFailureEpisode = false;
+  /** set once the spool starts closing: hand-overs (acceptHeld) are refused from then on */
+  private spoolClosing = false;
   private isolation: Isolation | undefined;
   /** state of the current generation's stream before its latest change */
   private streamState: StreamState | undefined;
@@ -136,6 +142,7 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
     this.maxBatchBytes = Math.min(MAX_REQUEST_BYTES, Math.max(1024, opts.maxBatchBytes ?? SINK_DEFAULTS.maxBatchBytes));
     this.maxRecordBytes = this.maxBatchBytes - RECORD_FRAMING_BYTES;
     this.failedRetryMs = Math.max(10, opts.failedRetryMs ?? SINK_DEFAULTS.failedRetryMs);
+    this.authBackoff = authRetryBackoff(this.failedRetryMs);
     this.rateIn = new RateMeter(5, this.now);
     this.rateOut = new RateMeter(5, this.now);
     this.encoder = createRecordEncoder({
@@ -197,6 +204,26 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
     if (this.memory && this.status.state === 'failed') {
       throw new BackpressureError('failed', `not accepting records: the memory spool cannot keep them while Zerobus refuses the stream (${this.lastFailure?.message ?? 'failed'})`);
     }
+    const result = await this.store(items);
+    if (this.memory && result.lastSeq !== undefined) await this.waitForAck(result.lastSeq);
+    return result;
+  }
+
+  /**
+   * Events a node of this package held in memory when it closed (see lib/delivery/handover.ts):
+   * spooled like accept(), also while this sink is closing, until its spool closes. Never waits
+   * for an acknowledgement: a memory spool's close sends what it can and counts the rest.
+   */
+  async acceptHeld(items: unknown[]): Promise<AcceptResult> {
+    if (this.spoolClosing) throw new BackpressureError('closing', 'not accepting records: the spool is closed');
+    await this.start().catch(() => undefined);
+    if (this.startError) throw new BackpressureError('failed', `not accepting records: ${this.startError.message}`);
+    if (this.spoolClosing) throw new BackpressureError('closing', 'not accepting records: the spool is closed');
+    return this.store(items);
+  }
+
+  /** Encodes items and appends them to the spool (durable on disk). */
+  private async store(items: unknown[]): Promise<AcceptResult> {
 
     const ingestionMicros = Math.round(this.now() * 1000);
     const records: Buffer[] = [];
@@ -216,19 +243,19 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
     if (records.length === 0) return { accepted: 0, rejected };
 
     this.lastAcceptBytes = bytes;
-    if (!this.spool.canAppend(bytes)) throw this.spoolFull();
+    if (!this.spool.canAppend(bytes)) throw this.spool.stats().diskFull ? diskFull(this.spool) : this.spoolFull();
     let seqs: { firstSeq: number; lastSeq: number };
     try {
       seqs = await this.spool.append(records);
     } catch (err) {
       if (err instanceof SpoolFullError) throw this.spoolFull();
+      if (err instanceof SpoolDiskFullError) throw diskFull(this.spool);
       throw err;
     }
     this.recordsIn += records.length;
     this.rateIn.add(records.length);
     if (seqs.lastSeq > this.appendedSeq) this.appendedSeq = seqs.lastSeq;
     this.wake();
-    if (this.memory) await this.waitForAck(seqs.lastSeq);
     return { accepted: records.length, rejected, firstSeq: seqs.firstSeq, lastSeq: seqs.lastSeq };
   }
 
@@ -262,8 +289,8 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
    * Stops accepting, gives the stream up to `timeoutMs` to get the backlog acknowledged, then
    * closes the stream and the spool (what is left stays on disk for the next start).
    */
-  close(timeoutMs = 5000): Promise<void> {
-    this.closePromise ??= this.doClose(timeoutMs);
+  close(timeoutMs = 5000, handovers?: Promise<void>): Promise<void> {
+    this.closePromise ??= this.doClose(timeoutMs, handovers);
     return this.closePromise;
   }
 
@@ -284,7 +311,7 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
       this.appendedSeq = stats.lastSeq;
     } catch (err) {
       this.startError = err as Error;
-      this.fail(err, false);
+      this.fail(err);
       throw err;
     }
     if (!this.closing) this.startStream();
@@ -325,6 +352,7 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
       case 'paused':
         // An open stream proves credentials, grants and table fixed; refused records need an ack.
         if (this.lastFailure?.code !== 'INVALID_ARGUMENT') this.inFailureEpisode = false;
+        this.authBackoff.reset();
         this.setStatus({ state: 'streaming' });
         break;
       case 'reconnecting':
@@ -371,12 +399,15 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
   private enterFailed(gen: number, err: unknown): void {
     if (gen !== this.generation || this.closing) return;
     this.abandonStream();
+    // A 401/403 right after a secret rotation or a grant change is often transient: retried
+    // soon, then less and less often; any other final error waits the full interval.
+    const delay = isAuthFailure((err as { code?: unknown })?.code) ? this.authBackoff.next() : this.failedRetryMs;
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
       if (!this.closing) this.startStream();
-    }, this.failedRetryMs);
+    }, delay);
     this.retryTimer.unref?.();
-    this.fail(err, true);
+    this.fail(err, delay);
   }
 
   /** Drops the current stream; its late callbacks are ignored; sending restarts at the oldest unacked record. */
@@ -396,10 +427,11 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
     this.wake();
   }
 
-  private fail(err: unknown, willRetry: boolean): void {
+  /** `retryInMs`: when a new stream is tried (none: not retried). */
+  private fail(err: unknown, retryInMs?: number): void {
     const failure = toFailure(err);
     this.lastFailure = failure;
-    this.setStatus({ state: 'failed', error: failure, retryInMs: willRetry ? this.failedRetryMs : undefined });
+    this.setStatus({ state: 'failed', error: failure, retryInMs, retryAt: retryInMs === undefined ? undefined : this.now() + retryInMs });
     if (!this.inFailureEpisode) {
       this.inFailureEpisode = true;
       this.emit('failure', failure);
@@ -574,7 +606,7 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
 
   // ---- closing -----------------------------------------------------------------------------
 
-  private async doClose(timeoutMs: number): Promise<void> {
+  private async doClose(timeoutMs: number, handovers?: Promise<void>): Promise<void> {
     this.closing = true;
     const deadline = Date.now() + Math.max(0, timeoutMs);
     const left = () => Math.max(0, deadline - Date.now());
@@ -582,6 +614,8 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
     this.retryTimer = undefined;
     this.setStatus({ state: 'closing' });
     await bounded(this.startPromise?.catch(() => undefined), left());
+    // upstream nodes closing at the same moment hand their held events over first
+    await bounded(handovers, Math.max(left(), 1000));
 
     if (this.stream && this.ackedSeq < this.appendedSeq) {
       await bounded(this.waitForAck(this.appendedSeq).catch(() => undefined), left());
@@ -597,6 +631,11 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
       await bounded(stream.close(Math.max(1, Math.min(left(), 1000))).catch(() => undefined), Math.max(left(), 200));
     }
     this.rejectWaiters(new BackpressureError('closing', 'the sink closed before Zerobus acknowledged the records; resend them'));
+    this.spoolClosing = true;
+    const unsent = this.spoolOpen ? this.spool.stats().backlogRecords : 0;
+    if (this.memory && unsent > 0) {
+      this.emit('warning', `${unsent} records in the memory spool for ${this.table} were not acknowledged by Zerobus before the close and are lost (a disk spool keeps them for the next start)`);
+    }
     // The spool must close on every path (file handles); give it a short grace past the deadline.
     await bounded(this.spoolAcking, Math.max(left(), 200));
     await bounded(this.spool.close().catch((err: Error) => this.emit('warning', `closing the spool failed: ${err.message}`)), Math.max(left(), 1000));
@@ -620,10 +659,14 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
 
   private setStatus(status: SinkStatus): void {
     const prev = this.status;
-    if (prev.state === status.state && prev.retryInMs === status.retryInMs && prev.error?.message === status.error?.message) return;
+    if (prev.state === status.state && prev.retryInMs === status.retryInMs && prev.retryAt === status.retryAt && prev.error?.message === status.error?.message) return;
     this.status = status;
     this.emit('state', status);
   }
+}
+
+function diskFull(spool: Spool): BackpressureError {
+  return new BackpressureError('disk-full', `the disk of the spool is full (${spool.stats().backlogRecords} records waiting to be sent free space once acknowledged): records not accepted, resend later`);
 }
 
 /** Request envelope around one record (header room, batch and item tags, lengths), with margin. */

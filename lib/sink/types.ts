@@ -15,6 +15,8 @@ export interface SinkStatus {
   state: SinkStateName;
   /** reconnecting / failed: when the next attempt starts */
   retryInMs?: number;
+  /** failed: the time (ms since epoch) of the next attempt */
+  retryAt?: number;
   error?: SinkFailure;
 }
 

@@ -28,6 +28,7 @@ import { nodeSpoolFs, readFully, writeFully, type SpoolFs } from './spool-fs';
 import { SpoolSegment } from './spool-segment';
 import {
   SpoolClosedError,
+  SpoolDiskFullError,
   SpoolFullError,
   type AppendResult,
   type Spool,
@@ -52,6 +53,17 @@ interface CachedWrite {
   buf: Buffer;
 }
 const META_FILE = 'meta.json';
+/**
+ * After the disk ran full, canAppend() says no (the sink answers backpressure, sources 503
+ * before sending) until acknowledged records freed space, an append succeeded, or this long has
+ * passed. append() itself always tries: on a disk still full it fails fast with the error.
+ */
+export const DISK_FULL_RETRY_MS = 2000;
+
+function isDiskFull(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
+}
 
 interface QueuedAppend {
   frames: EncodedFrames;
@@ -85,7 +97,9 @@ export class DiskSpool extends EventEmitter implements Spool {
   private state: State = 'new';
   private opening: Promise<SpoolOpenResult> | undefined;
   private closing: Promise<void> | undefined;
-  private unlock: (() => void) | undefined;
+  private unlock: (() => Promise<void>) | undefined;
+  /** Date.now() before which appends are refused because the disk was full (0: not full) */
+  private diskFullUntil = 0;
   private acceptingAcks = true;
   private filesClosing = false;
 
@@ -140,7 +154,7 @@ export class DiskSpool extends EventEmitter implements Spool {
       },
       async (err: unknown) => {
         await this.closeFiles();
-        this.unlock?.();
+        await this.unlock?.();
         this.state = 'closed';
         throw err;
       },
@@ -168,7 +182,7 @@ export class DiskSpool extends EventEmitter implements Spool {
   }
 
   canAppend(bytes: number, records = 1): boolean {
-    if (this.state !== 'open') return false;
+    if (this.state !== 'open' || this.diskFull()) return false;
     const framed = bytes + records * FRAME_OVERHEAD_BYTES;
     if (framed > this.o.maxBytes) return false;
     if (this.o.overflow === 'drop-oldest') return true;
@@ -246,6 +260,7 @@ export class DiskSpool extends EventEmitter implements Spool {
       writes: this.writes,
       fsyncs: this.fsyncs,
       checkpointWrites: this.checkpointWrites,
+      diskFull: this.diskFullUntil > 0 && Date.now() < this.diskFullUntil,
       diskBytes,
       indexBytes,
       corruptRecords: this.corruptRecords,
@@ -261,8 +276,8 @@ export class DiskSpool extends EventEmitter implements Spool {
   // ---- recovery ----
 
   private async recover(): Promise<SpoolOpenResult> {
-    this.unlock = lockDir(this.dir);
     await this.fs.mkdir(this.dir);
+    this.unlock = await lockDir(this.dir);
     const meta = await this.metaFile.read();
     this.meta = meta && typeof meta === 'object' && !Array.isArray(meta) ? (meta as Record<string, unknown>) : undefined;
     const checkpoint = parseCheckpoint(await this.checkpointFile.read());
@@ -281,6 +296,12 @@ export class DiskSpool extends EventEmitter implements Spool {
     if (this.segments.length > 0) {
       this.ackedSeq = Math.min(this.ackedSeq, maxFound);
       this.doneSeq = Math.min(this.doneSeq, maxFound);
+      // Segments are deleted only once done, and before the checkpoint says so (see
+      // writeCheckpoint): records below the oldest segment were acknowledged.
+      const oldest = this.segments.find((seg) => seg.index.count > 0);
+      const before = oldest ? oldest.index.seqAt(0) - 1 : 0;
+      if (before > this.doneSeq) this.doneSeq = before;
+      if (before > this.ackedSeq) this.ackedSeq = before;
     }
     this.lastSeq = Math.max(maxFound, checkpoint.lastSeq, checkpoint.doneSeq);
     this.nextSeq = this.lastSeq + 1;
@@ -420,13 +441,15 @@ export class DiskSpool extends EventEmitter implements Spool {
       this.nextSeq = seq;
       this.lastSeq = seq - 1;
       this.appendedRecords += count;
+      this.diskFullUntil = 0;
       settle();
       batch.forEach((a, i) => a.resolve(results[i]));
     } catch (err) {
       // cut the failed bytes before answering (if that fails too, it is retried before the next write)
       await this.repairTail().catch(() => undefined);
       settle();
-      batch.forEach((a) => a.reject(err));
+      const failure = isDiskFull(err) ? this.noteDiskFull(err) : err;
+      batch.forEach((a) => a.reject(failure));
     }
   }
 
@@ -440,6 +463,10 @@ export class DiskSpool extends EventEmitter implements Spool {
   }
 
   private async segmentFor(bytes: number): Promise<SpoolSegment> {
+    // Segments all done go before anything is written: on a full disk the write needs their space
+    // (the ack that made them done may have come while a write was under way, or its checkpoint
+    // found no room, and no other ack may follow).
+    if (this.segments.some((seg) => this.isAllDone(seg))) await this.retireThrough(this.doneSeq, true);
     const current = this.segments[this.segments.length - 1];
     if (current && (current.size === 0 || current.size + bytes <= this.o.segmentBytes)) return current;
     current?.index.compact();
@@ -555,6 +582,12 @@ export class DiskSpool extends EventEmitter implements Spool {
 
   // ---- acknowledgement and space ----
 
+  /**
+   * Frees the space of done segments first, then records the checkpoint: on a full disk the
+   * checkpoint's temp file needs the space the segments free. Deleting first is safe: every
+   * record of a deleted segment is done, and a crash before the checkpoint only means a
+   * checkpoint behind the log, i.e. duplicates of records the log no longer has (none).
+   */
   private async writeCheckpoint(): Promise<void> {
     const snapshot: Checkpoint & { version: number } = {
       version: 1,
@@ -562,28 +595,56 @@ export class DiskSpool extends EventEmitter implements Spool {
       doneSeq: this.doneSeq,
       lastSeq: this.lastSeq,
     };
-    await this.checkpointFile.write(snapshot);
+    let retireError: unknown;
+    await this.retireThrough(snapshot.doneSeq).catch((err: unknown) => (retireError = err));
+    await this.checkpointFile.write(snapshot); // a failure is retried by the next ack
     this.checkpointWrites++;
-    await this.retireThrough(snapshot.doneSeq);
+    if (retireError) throw retireError;
   }
 
-  /** Deletes segments whose records are all done, except the one being appended to. */
-  private async retireThrough(doneSeq: number): Promise<void> {
+  /** Refuses appends for a while (see DISK_FULL_RETRY_MS); returns the error appenders get. */
+  private noteDiskFull(cause: unknown): SpoolDiskFullError {
+    this.diskFullUntil = Date.now() + DISK_FULL_RETRY_MS;
+    const code = (cause as NodeJS.ErrnoException).code;
+    return new SpoolDiskFullError(`the disk of spool folder ${this.dir} is full (${(cause as Error).message}): appends are refused until acknowledged records free space`, code);
+  }
+
+  private diskFull(): boolean {
+    if (this.diskFullUntil === 0) return false;
+    if (Date.now() < this.diskFullUntil) return true;
+    this.diskFullUntil = 0; // time to try again: the next append finds out
+    return false;
+  }
+
+  /**
+   * Deletes segments whose records are all done. The one being appended to goes too once it is
+   * all done and no write is under way (on a small disk it may be the only one): the next
+   * append starts a new segment.
+   */
+  private async retireThrough(doneSeq: number, fromCommit = false): Promise<void> {
     const retired: SpoolSegment[] = [];
     const kept: SpoolSegment[] = [];
+    const idle = (fromCommit || !this.committing) && !this.dirtyTail && this.state === 'open';
     this.segments.forEach((seg, k) => {
-      if (k < this.segments.length - 1 && seg.index.lastSeq <= doneSeq) retired.push(seg);
+      const last = k === this.segments.length - 1;
+      const done = seg.index.count > 0 ? seg.index.lastSeq <= doneSeq : !last;
+      if (done && (!last || (idle && seg.size > 0))) retired.push(seg);
       else kept.push(seg);
     });
     if (retired.length === 0) return;
+    this.diskFullUntil = 0; // space comes free: appends may try again
     this.segments = kept;
-    if (this.tail.length > 0 && retired.includes(this.tail[0].segment)) {
+    if (this.tail.length > 0) {
       this.tail = this.tail.filter((w) => !retired.includes(w.segment));
       this.tailBytes = this.tail.reduce((n, w) => n + w.buf.length, 0);
     }
     const results = await Promise.allSettled(retired.map((seg) => seg.retire(this.fs)));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason; // the file is deleted at the next open() instead
+  }
+
+  private isAllDone(seg: SpoolSegment | undefined): boolean {
+    return !!seg && seg.size > 0 && seg.index.count > 0 && seg.index.lastSeq <= this.doneSeq;
   }
 
   private backlogRecords(): number {
@@ -617,7 +678,7 @@ export class DiskSpool extends EventEmitter implements Spool {
     this.filesClosing = true;
     await Promise.allSettled([...this.reads]);
     await this.closeFiles();
-    this.unlock?.();
+    await this.unlock?.();
     this.state = 'closed';
   }
 

@@ -5,6 +5,8 @@ export {
   SpoolClosedError,
   SpoolFullError,
   SpoolLockedError,
+  SpoolDiskFullError,
+  type SpoolLockOwner,
   type AppendResult,
   type OverflowPolicy,
   type Spool,

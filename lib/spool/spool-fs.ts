@@ -4,6 +4,7 @@
  * event loop on disk I/O.
  */
 import { promises as fsp } from 'fs';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from './dir-lock';
 
 export interface SpoolFile {
   read(buf: Buffer, offset: number, length: number, position: number): Promise<number>;
@@ -62,13 +63,18 @@ function isMissing(err: unknown): boolean {
 
 export const nodeSpoolFs: SpoolFs = {
   async mkdir(dir) {
-    await fsp.mkdir(dir, { recursive: true });
+    // private to the user running Node-RED (tag values are plant data); an existing folder is
+    // tightened too, which fails harmlessly on one this user does not own
+    await fsp.mkdir(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
+    await fsp.chmod(dir, PRIVATE_DIR_MODE).catch(() => undefined);
   },
   readdir(dir) {
     return fsp.readdir(dir);
   },
   async open(path, mode) {
-    return new NodeSpoolFile(await fsp.open(path, mode === 'create' ? 'w+' : 'r+'));
+    const handle = await fsp.open(path, mode === 'create' ? 'w+' : 'r+', PRIVATE_FILE_MODE);
+    await handle.chmod(PRIVATE_FILE_MODE).catch(() => undefined); // files of older versions were 0644
+    return new NodeSpoolFile(handle);
   },
   async readFile(path) {
     try {

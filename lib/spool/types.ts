@@ -49,6 +49,8 @@ export interface SpoolStats {
   writes: number;
   fsyncs: number;
   checkpointWrites: number;
+  /** the disk ran full lately: canAppend() refuses until space is freed (disk mode only) */
+  diskFull?: boolean;
   /** bytes of segment files on disk (0 in memory mode) */
   diskBytes: number;
   /** memory held by the per-segment record index */
@@ -98,12 +100,43 @@ export class SpoolClosedError extends Error {
   }
 }
 
-/** Another spool of this process has the same directory open. */
+/** Who holds a spool folder's lock file. */
+export interface SpoolLockOwner {
+  pid: number;
+  host: string;
+  /** boot id of the host when the lock was taken ('' where unknown) */
+  boot: string;
+  /** ISO time the lock was taken */
+  since: string;
+}
+
+/** Another spool (of this process, or of the process named in `owner`) has the same directory open. */
 export class SpoolLockedError extends Error {
   readonly code = 'SPOOL_LOCKED';
-  constructor(dir: string) {
-    super(`spool directory is already in use by another spool: ${dir}`);
+  readonly retryable = false;
+  readonly hint = 'Each zerobus-out needs its own spool folder, and a second Node-RED on this machine must not share it: stop the other process or choose another folder.';
+  constructor(
+    readonly dir: string,
+    readonly owner?: SpoolLockOwner,
+  ) {
+    super(
+      owner
+        ? `spool folder ${dir} is in use by process ${owner.pid} on host ${owner.host}${owner.since ? ` (since ${owner.since})` : ''}`
+        : `spool folder ${dir} is already in use by another spool`,
+    );
     this.name = 'SpoolLockedError';
+  }
+}
+
+/** The disk is full: appends are refused until acknowledged records free space (or a retry finds room). */
+export class SpoolDiskFullError extends Error {
+  constructor(
+    message = 'the spool disk is full',
+    /** the file system's code: ENOSPC, or EDQUOT for a quota */
+    readonly code = 'ENOSPC',
+  ) {
+    super(message);
+    this.name = 'SpoolDiskFullError';
   }
 }
 

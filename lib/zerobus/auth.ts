@@ -19,6 +19,15 @@ export interface TokenProvider {
   invalidate(table: string): void;
 }
 
+/**
+ * Error codes of an authentication or authorisation refusal: the token endpoint's 4xx
+ * (TOKEN_REJECTED) and the server's UNAUTHENTICATED / PERMISSION_DENIED. Final for one stream,
+ * but often transient right after a secret rotation or a grant change: retried with a growing delay.
+ */
+export function isAuthFailure(code: unknown): boolean {
+  return code === 'TOKEN_REJECTED' || code === 'UNAUTHENTICATED' || code === 'PERMISSION_DENIED';
+}
+
 export class FixedTokenProvider implements TokenProvider {
   readonly refreshable = false;
   constructor(private readonly token: string) {

@@ -33,7 +33,9 @@ export class ZerobusChannel {
       'grpc.keepalive_permit_without_calls': 0,
       // Reconnect promptly once the server is back: our stream supervisor does its own backoff.
       'grpc.initial_reconnect_backoff_ms': 250,
-      'grpc.max_reconnect_backoff_ms': 5_000,
+      // the readiness probe (isReady) sees a returning server at most this late: well inside the
+      // 5 s to resume after an outage; one TCP connect attempt per 2 s while it is down
+      'grpc.max_reconnect_backoff_ms': 2_000,
       // grpc-js reads only lowercase proxy variables and matches NO_PROXY by bare suffix; the
       // official SDK's rules (proxy.ts) decide instead.
       'grpc.enable_http_proxy': 0,
@@ -55,6 +57,14 @@ export class ZerobusChannel {
 
   openStream(metadata: grpc.Metadata): ResponseCall {
     return this.client.makeBidiStreamRequest(EPHEMERAL_STREAM_PATH, identity, decodeResponse, metadata, {});
+  }
+
+  /**
+   * A cheap readiness probe: true when the HTTP/2 connection is up; otherwise asks grpc-js to
+   * (re)connect in the background, at its own reconnect backoff. No stream, no token.
+   */
+  isReady(): boolean {
+    return this.client.getChannel().getConnectivityState(true) === grpc.connectivityState.READY;
   }
 
   close(): void {

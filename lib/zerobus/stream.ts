@@ -7,7 +7,7 @@
 import { EventEmitter } from 'events';
 import { performance } from 'perf_hooks';
 import { Metadata, status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
-import { Backoff } from './backoff';
+import { Backoff, waitForRetry } from './backoff';
 import type { ResponseCall, ZerobusChannel } from './channel';
 import { closedError, configError, fromGrpcStatus, ZerobusError, type ErrorContext } from './errors';
 import { parseTableName } from './endpoint';
@@ -73,7 +73,7 @@ export class ZerobusStream extends EventEmitter {
   private createTimer?: NodeJS.Timeout;
   private ackTimer?: NodeJS.Timeout;
   private pauseTimer?: NodeJS.Timeout;
-  private retryTimer?: NodeJS.Timeout;
+  private cancelRetry?: () => void;
   /** Half-closed calls waiting for the server's status before they are cancelled. */
   private readonly graceCalls = new Map<NodeJS.Timeout, ResponseCall>();
   private finalError?: ZerobusError;
@@ -568,10 +568,13 @@ export class ZerobusStream extends EventEmitter {
     this.reconnects++;
     const wait = delayMs ?? this.backoff.next();
     this.setState('reconnecting', { retryInMs: wait, error: err });
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined;
+    // the connection itself is down (not a refusal on a working one): probe it while waiting
+    const channel = this.context.channel;
+    const probe = wait > 0 && typeof channel.isReady === 'function' && !channel.isReady() ? () => channel.isReady() : undefined;
+    this.cancelRetry = waitForRetry(wait, probe, () => {
+      this.cancelRetry = undefined;
       if (!this.isStopped()) this.connect();
-    }, wait);
+    });
   }
 
   /** Leave the current call: half-close when graceful, then cancel. */
@@ -607,7 +610,7 @@ export class ZerobusStream extends EventEmitter {
 
   private fail(err: ZerobusError): void {
     this.finalError = err;
-    clearTimeout(this.retryTimer);
+    this.cancelRetry?.();
     this.rejectEverything(err);
     this.setState('failed', { error: err });
     // An 'error' event without a listener would throw: the state and rejections carry it too.
@@ -637,8 +640,8 @@ export class ZerobusStream extends EventEmitter {
       await this.flush(timeoutMs).catch(() => undefined);
     }
     const wasFailed = this._state === 'failed';
-    clearTimeout(this.retryTimer);
-    this.retryTimer = undefined;
+    this.cancelRetry?.();
+    this.cancelRetry = undefined;
     const call = this.call;
     const grace = this.opts.closeGraceMs ?? STREAM_DEFAULTS.closeGraceMs;
     this.generation++;

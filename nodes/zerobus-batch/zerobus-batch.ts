@@ -10,6 +10,8 @@ import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus
 import { TagBatcher, type Batch, type BatcherStats } from '../../lib/batching';
 import type { BatchSettingsView } from '../../lib/ignition/config-route';
 import { deliveryTracker, TICKETS_PROPERTY, ticketsOf } from '../../lib/delivery/tickets';
+import { handoverBoard, type HandoverTarget } from '../../lib/delivery/handover';
+import { handOverBatches } from '../shared/handover';
 import { pluralKey, StatusThrottle } from '../shared/status';
 import { translator, type Translate } from '../shared/i18n';
 import { ReachableSinks } from '../shared/flow-sinks';
@@ -149,6 +151,12 @@ export default function (RED: NodeAPI): void {
         done(new Error(t('errors.payload')));
         return;
       }
+      if (carriesEvents && closed) {
+        // sent before the stop, delivered after this node closed (Node-RED delivers messages a
+        // tick later): it goes where the held events went
+        handOverLate(payload, ticketsOf(msg), done);
+        return;
+      }
       if (carriesEvents) {
         const result = batcher.push(payload, { tickets: ticketsOf(msg), onLeft: () => done(), origin: { topic: m.topic } });
         if (!result.accepted) {
@@ -161,10 +169,43 @@ export default function (RED: NodeAPI): void {
       showStatus();
     });
 
+    let closed = false;
+    const lateHandovers = new Set<Promise<void>>();
+    function handOverLate(payload: object, tickets: ReturnType<typeof ticketsOf>, done: (err?: Error) => void): void {
+      const targets = directTargets(node);
+      if (targets.length === 0) {
+        done(new Error(t('errors.closed')));
+        return;
+      }
+      const events = Array.isArray(payload) ? payload : [payload];
+      const work = handOverBatches([{ events, tickets }], targets).then((failed) => {
+        if (failed.count > 0) done(new Error(t('warn.handoverFailed', { count: failed.count, reason: failed.reason })));
+        else done();
+      });
+      lateHandovers.add(work);
+      handoverBoard.track(work);
+    }
+
     node.on('close', (removed: boolean, done: () => void) => {
+      closed = true;
       if (statsTimer) clearInterval(statsTimer);
       if (statusTimer) clearInterval(statusTimer);
       if (inherited) RED.events.removeListener('flows:started', sendInherited);
+      const finish = () => {
+        status.close({});
+        done();
+      };
+      const targets = batcher ? directTargets(node) : [];
+      if (batcher && targets.length > 0) {
+        // wired straight to zerobus-out: what is held goes into its spool now, whatever kind of
+        // stop this is (a restart, a full deploy, this node removed): see lib/delivery/handover.ts
+        stash = inherited && !inheritedSent ? [...inherited] : [];
+        batcher.close(true);
+        const work = handOverAtStop(stash, targets);
+        handoverBoard.track(work);
+        void work.finally(finish);
+        return;
+      }
       try {
         if (batcher && !removed) {
           // redeploy or restart: the next instance of this node sends what is held (see handover)
@@ -175,11 +216,18 @@ export default function (RED: NodeAPI): void {
             handover.set(node.id, stash);
             const id = node.id;
             const held = stash;
+            const count = held.reduce((n, b) => n + b.events.length, 0);
+            // Node-RED stopping: no next instance will come (the log still works in 'exit')
+            const onExit = () => {
+              if (handover.get(id) === held) node.warn(t('warn.lostAtStop', { count }));
+            };
+            process.once('exit', onExit);
             RED.events.once('flows:started', () => {
+              process.removeListener('exit', onExit);
               if (handover.get(id) !== held) return;
               handover.delete(id);
               // no instance came back: their tickets stay open, so durable senders resend
-              node.warn(t('warn.abandoned', { count: held.reduce((n, b) => n + b.events.length, 0) }));
+              node.warn(t('warn.abandoned', { count }));
             });
           }
         } else if (batcher) {
@@ -193,11 +241,36 @@ export default function (RED: NodeAPI): void {
           if (abandoned > 0) node.warn(t('warn.abandoned', { count: abandoned }));
         }
       } finally {
-        status.close({});
-        done();
+        finish();
       }
     });
+
+    /**
+     * Hands the held batches over, then stays open for one more tick: Node-RED delivers a message
+     * a tick after it was sent, so messages sent to this node before the stop arrive now (and are
+     * handed over by the input handler). Node-RED removes the input handler once close is done.
+     */
+    async function handOverAtStop(held: Batch<Origin>[], targets: HandoverTarget[]): Promise<void> {
+      if (held.length > 0) {
+        const failed = await handOverBatches(held, targets);
+        if (failed.count > 0) node.warn(t('warn.handoverFailed', { count: failed.count, reason: failed.reason }));
+      }
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      await Promise.allSettled([...lateHandovers]);
+    }
   }
 
   RED.nodes.registerType(TYPE, ZerobusBatchNode);
+}
+
+/** Hand-over targets (zerobus-out nodes) wired straight to the batch output: nothing in between would be skipped. */
+function directTargets(node: Node): HandoverTarget[] {
+  const wires = (node as Node & { wires?: unknown }).wires;
+  const first = Array.isArray(wires) && Array.isArray(wires[0]) ? (wires[0] as unknown[]) : [];
+  const out: HandoverTarget[] = [];
+  for (const id of first) {
+    const target = typeof id === 'string' ? handoverBoard.target(id) : undefined;
+    if (target) out.push(target);
+  }
+  return out;
 }

@@ -1,3 +1,4 @@
+import * as path from 'path';
 import type { Node, NodeAPI, NodeMessage, NodeStatus } from 'node-red';
 import { sinkRegistry, type SinkSettingsView } from '../../lib/delivery/sinks';
 import { TICKETS_PROPERTY } from '../../lib/delivery/tickets';
@@ -17,6 +18,7 @@ import { reachableWithoutAuth, unresolvedReference } from './exposure';
 import { translator } from '../shared/i18n';
 import { ReachableSinks } from '../shared/flow-sinks';
 import { routeMiddleware, serveH2cOnReceiverRoutes } from './http-setup';
+import { safeFileName, spoolRootFor, type ZerobusOutRuntimeSettings } from '../zerobus-out/settings';
 import { resolveSettings, type IgnitionInDef, type IgnitionInRuntimeSettings, type IgnitionInSettings } from './settings';
 
 const TYPE = 'zerobus-ignition-in';
@@ -94,6 +96,8 @@ export default function (RED: NodeAPI): void {
       apiKey,
       configError,
       dedupCapacity: settings.dedupCapacity,
+      dedupFile: dedupFileFor(RED.settings as unknown as ZerobusOutRuntimeSettings, node.id),
+      onDedupSaveError: (err) => node.warn(t('errors.dedupSave', { reason: err.message })),
       retryAfterSeconds: settings.retryAfterSeconds,
       version: PACKAGE_VERSION,
       readiness: readinessNow,
@@ -192,6 +196,16 @@ export default function (RED: NodeAPI): void {
       status.close({});
       done();
     });
+  }
+
+  /**
+   * Beside the spool folders, so that resends across a restart or a full deploy stay duplicates.
+   * Only with a user dir (or a spool root) of this Node-RED: a shared temp folder would let
+   * another instance with the same node ids drop events as duplicates.
+   */
+  function dedupFileFor(runtime: ZerobusOutRuntimeSettings, id: string): string | undefined {
+    if (!runtime.userDir && !runtime.zerobusOutSpoolDir) return undefined;
+    return path.join(spoolRootFor(runtime), 'ignition-dedup', `${safeFileName(id)}.window`);
   }
 
   RED.nodes.registerType(TYPE, ZerobusIgnitionIn as unknown as Parameters<NodeAPI['nodes']['registerType']>[1], {

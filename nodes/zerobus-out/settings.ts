@@ -98,14 +98,20 @@ export function resolveOutSettings(def: ZerobusOutDef, runtime: ZerobusOutRuntim
  */
 export function spoolDirFor(def: Pick<ZerobusOutDef, 'id' | 'spoolDir'>, runtime: ZerobusOutRuntimeSettings): string {
   const configured = (def.spoolDir ?? '').trim();
+  if (configured) return path.resolve(runtime.userDir ?? process.cwd(), configured);
+  return path.join(spoolRootFor(runtime), safeFileName(def.id));
+}
+
+/** The folder holding the per-node spool folders (and, beside them, the Ignition duplicate windows). */
+export function spoolRootFor(runtime: ZerobusOutRuntimeSettings): string {
   const base = runtime.userDir ?? process.cwd();
-  if (configured) return path.resolve(base, configured);
-  const root = runtime.zerobusOutSpoolDir
-    ? path.resolve(base, runtime.zerobusOutSpoolDir)
-    : runtime.userDir
-      ? path.join(runtime.userDir, 'zerobus-spool')
-      : path.join(os.tmpdir(), 'node-red-zerobus-spool');
-  return path.join(root, def.id.replace(/[^A-Za-z0-9_.-]/g, '_'));
+  if (runtime.zerobusOutSpoolDir) return path.resolve(base, runtime.zerobusOutSpoolDir);
+  return runtime.userDir ? path.join(runtime.userDir, 'zerobus-spool') : path.join(os.tmpdir(), 'node-red-zerobus-spool');
+}
+
+/** A node id as a file name. */
+export function safeFileName(id: string): string {
+  return id.replace(/[^A-Za-z0-9_.-]/g, '_');
 }
 
 function num(value: unknown, fallback: number): number {

@@ -13,6 +13,7 @@ const FAILURE_KIND: Record<string, string> = {
   INVALID_ARGUMENT: 'schema',
   CONFIG: 'config',
   SPOOL: 'spool',
+  SPOOL_LOCKED: 'spool',
 };
 
 export function failureKind(f: SinkFailure): string {
@@ -36,7 +37,8 @@ export function statusFor(status: SinkStatus, stats: SinkStats, accepting: boole
     }
     case 'failed': {
       const f = status.error ?? { code: 'ERROR', message: '', retryable: false };
-      return { fill: 'red', shape: 'ring', text: t(`status.failed.${failureKind(f)}`, { reason: shorten(f.message, 60), backlog }) };
+      const text = t(`status.failed.${failureKind(f)}`, { reason: shorten(f.message, 60), backlog });
+      return { fill: 'red', shape: 'ring', text: status.retryAt ? t('status.retryAt', { text, time: clockTime(status.retryAt) }) : text };
     }
     case 'closing':
       return { fill: 'grey', shape: 'ring', text: t('status.closing') };
@@ -48,4 +50,10 @@ export function statusFor(status: SinkStatus, stats: SinkStats, accepting: boole
 export function shorten(text: string, max: number): string {
   const oneLine = text.replace(/\s+/g, ' ').trim();
   return oneLine.length <= max ? oneLine : `${oneLine.slice(0, max - 1)}…`;
+}
+
+/** HH:MM:SS in the server's time zone: when the next attempt is due. */
+function clockTime(at: number): string {
+  const d = new Date(at);
+  return [d.getHours(), d.getMinutes(), d.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':');
 }

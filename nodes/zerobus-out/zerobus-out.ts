@@ -1,6 +1,7 @@
 import type { Node, NodeAPI, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { deliveryTracker, ticketsOf, type TicketCounts } from '../../lib/delivery/tickets';
 import { nextSinkInstance, sinkRegistry, type SinkSettingsView } from '../../lib/delivery/sinks';
+import { handoverBoard } from '../../lib/delivery/handover';
 import { ZerobusSink, isBackpressureError, type SinkFailure, type SinkReceipt } from '../../lib/sink';
 import { decodeOtEventProto } from '../../lib/tags';
 import { LiveStats } from '../shared/live-stats';
@@ -18,6 +19,8 @@ const DROP_WARN_INTERVAL_MS = 10_000;
 const FAILED_REPORT_INTERVAL_MS = 10_000;
 /** Records quoted in a Catch message for records that can never fit (the rest are counted). */
 const MAX_REJECTED_IN_MSG = 100;
+/** At a stop, the longest wait for upstream nodes handing over what they hold (appends take milliseconds). */
+const HANDOVER_WAIT_MS = 3000;
 
 interface ZerobusOutNode extends Node {
   sink?: ZerobusSink;
@@ -74,6 +77,10 @@ export default function (RED: NodeAPI): void {
         lastError: stats?.lastError ? clean(stats.lastError.message) : setupError,
       };
     }, () => settingsView(settings, config));
+
+    // held events of upstream nodes closing in the same stop come here (lib/delivery/handover.ts);
+    // stays registered until the spool has closed
+    const unregisterHandover = sink ? handoverBoard.register(node.id, (items) => sink!.acceptHeld(items).then((r) => r.accepted)) : () => undefined;
 
     if (sink) wireSink(sink);
     if (sink && settings.rowsAsJson) node.warn(t('errors.rowsAsJson', { table: settings.table }));
@@ -187,7 +194,11 @@ export default function (RED: NodeAPI): void {
         done();
         return;
       }
-      sink.accept(items).then(
+      // a message sent before a stop and delivered after this node closed (Node-RED delivers a
+      // tick later) is held like the batches handed over at the stop (lib/delivery/handover.ts)
+      const accepting = closing ? sink.acceptHeld(items) : sink.accept(items);
+      if (closing) handoverBoard.track(accepting);
+      accepting.then(
         (result) => {
           if (result.rejected.length === 0) {
             deliveryTracker.settleAll(tickets);
@@ -217,14 +228,19 @@ export default function (RED: NodeAPI): void {
       );
     });
 
+    let closing = false;
     node.on('close', (_removed: boolean, done: () => void) => {
+      closing = true;
       unregisterSink();
       live.close();
       for (const timer of timers) clearInterval(timer);
       if (receiptTimer) clearTimeout(receiptTimer);
       receiptTimer = undefined;
       const finish = async () => {
-        if (sink) await sink.close(settings.closeTimeoutMs).catch((err: Error) => node.warn(clean(err.message)));
+        // a fraction of the close budget waits for hand-overs, the rest drains and closes the spool
+        const handovers = handoverBoard.settled(Math.min(HANDOVER_WAIT_MS, settings.closeTimeoutMs));
+        if (sink) await sink.close(settings.closeTimeoutMs, handovers).catch((err: Error) => node.warn(clean(err.message)));
+        unregisterHandover();
         sink?.removeAllListeners();
         if (config && registeredWithConfig) await config.deregister(node).catch(() => undefined);
       };

@@ -1,17 +1,8 @@
 import assert from 'node:assert/strict';
 import { dedupKey, DedupWindow, type PendingDelivery } from '../../../lib/ignition';
-import { murmur128 } from '../../../lib/ignition/dedup-key';
+import { keys } from './dedup-keys';
 import type { TagEvent } from '../../../lib/tags';
 
-/** Keys for `names` as the receiver holds them: four words each. */
-function keys(...names: string[]): Int32Array {
-  const out = new Int32Array(4 * names.length);
-  names.forEach((name, i) => {
-    const bytes = Buffer.from(name);
-    murmur128(bytes, bytes.length, out, 4 * i);
-  });
-  return out;
-}
 
 function keyOf(e: TagEvent): string {
   const out = new Int32Array(4);

@@ -70,6 +70,8 @@ export class FaultyFs implements SpoolFs {
   datasyncGate: Promise<void> | undefined;
   /** while set, every read waits for it */
   readGate: Promise<void> | undefined;
+  /** while set, every write to a segment file waits for it (an append held in the middle of its commit) */
+  segmentWriteGate: Promise<void> | undefined;
   reads = 0;
 
   fail(op: Op, code: string, opts: { times?: number; partialBytes?: number } = {}): void {
@@ -120,6 +122,7 @@ export class FaultyFs implements SpoolFs {
         return file.read(buf, offset, length, position);
       },
       write: async (buf, offset, length, position) => {
+        if (this.segmentWriteGate && p.endsWith('.seg')) await this.segmentWriteGate;
         const f = this.take('write');
         if (f) {
           if (f.partialBytes) await file.write(buf, offset, Math.min(f.partialBytes, length), position);

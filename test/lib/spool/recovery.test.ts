@@ -178,7 +178,7 @@ describe('spool recovery', () => {
     fs.writeFileSync(path.join(dir, 'checkpoint.json.tmp'), '{"acked');
     const { spool, result } = await openAt(dir);
     assert.equal(result.records, 5);
-    assert.deepEqual(fs.readdirSync(dir).sort(), ['00000000000000000001.seg']);
+    assert.deepEqual(fs.readdirSync(dir).sort(), ['00000000000000000001.seg', 'spool.lock']);
     assert.deepEqual(await spool.append([payloadFor(6, SIZE)]), { firstSeq: 6, lastSeq: 6 });
   });
 
