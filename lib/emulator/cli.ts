@@ -2,7 +2,8 @@
 /**
  * `zerobus-emulator`: runs the local Zerobus emulator until SIGINT/SIGTERM.
  */
-import { DEFAULT_GRPC_PORT, DEFAULT_HOST, DEFAULT_HTTP_PORT, startEmulator, type EmulatorOptions } from './emulator';
+import { DEFAULT_GRPC_PORT, DEFAULT_HOST, DEFAULT_HTTP_PORT, DEFAULT_STREAM_MAX_AGE_MS, startEmulator, type EmulatorOptions } from './emulator';
+import { DEFAULT_QUOTA, describeQuota, type QuotaLimits } from './quota';
 
 const HELP = `Usage: zerobus-emulator [options]
 
@@ -17,8 +18,14 @@ Options:
   --schema <file.sql>       CREATE TABLE statements; repeat for several files
   --client-id <id>          with --client-secret: enforce OAuth (only tokens issued here)
   --client-secret <secret>
-  --stream-max-age-ms <n>   rotate streams with a close signal after this long (default 900000)
+  --stream-max-age-ms <n>   rotate streams with a close signal after this long (default 900000;
+                            0 = never)
   --close-signal-ms <n>     duration announced in that signal (default 10000)
+  --quota-records <n>       records/s per stream (default ${DEFAULT_QUOTA.recordsPerSecond})
+  --quota-bytes <n>         record bytes/s per stream (default ${DEFAULT_QUOTA.bytesPerSecond})
+  --quota-reject            beyond the quota end the stream with RESOURCE_EXHAUSTED
+                            (default: hold its acks back until the quota allows them)
+  --no-quota                no per-stream quota
   --max-rows <n>            newest rows kept in memory per table
   --quiet                   do not log stream events
   -h, --help                show this help
@@ -35,6 +42,8 @@ function integer(flag: string, text: string | undefined, min: number): number {
 
 export function parseArgs(argv: string[]): { help: true } | { help: false; options: EmulatorOptions; quiet: boolean } {
   const options: EmulatorOptions = { schemaFiles: [] };
+  const quota: Partial<QuotaLimits> = {};
+  let noQuota = false;
   let quiet = false;
   for (let i = 0; i < argv.length; i++) {
     let arg = argv[i];
@@ -75,10 +84,22 @@ export function parseArgs(argv: string[]): { help: true } | { help: false; optio
         options.clientSecret = value();
         break;
       case '--stream-max-age-ms':
-        options.streamMaxAgeMs = integer(arg, value(), 1);
+        options.streamMaxAgeMs = integer(arg, value(), 0);
         break;
       case '--close-signal-ms':
         options.closeSignalDurationMs = integer(arg, value(), 0);
+        break;
+      case '--quota-records':
+        quota.recordsPerSecond = integer(arg, value(), 1);
+        break;
+      case '--quota-bytes':
+        quota.bytesPerSecond = integer(arg, value(), 1);
+        break;
+      case '--quota-reject':
+        quota.overQuota = 'reject';
+        break;
+      case '--no-quota':
+        noQuota = true;
         break;
       case '--max-rows':
         options.maxRowsInMemory = integer(arg, value(), 1);
@@ -93,6 +114,9 @@ export function parseArgs(argv: string[]): { help: true } | { help: false; optio
   if ((options.clientId === undefined) !== (options.clientSecret === undefined)) {
     throw new UsageError('--client-id and --client-secret go together');
   }
+  if (noQuota && Object.keys(quota).length > 0) throw new UsageError('--no-quota goes with no other --quota option');
+  if (noQuota) options.quota = false;
+  else if (Object.keys(quota).length > 0) options.quota = quota;
   return { help: false, options, quiet };
 }
 
@@ -146,6 +170,8 @@ async function main(): Promise<void> {
     `  web page        ${emulator.workspaceUrl}/`,
     `  OAuth           ${options.clientId ? `enforced for client id ${options.clientId}` : 'not enforced: any bearer token is accepted'}`,
     `  storage         ${options.dataDir ? `durable in ${options.dataDir}` : 'in memory'}`,
+    `  stream quota    ${describeQuota(emulator.quota)}`,
+    `  stream life     ${options.streamMaxAgeMs === 0 ? 'unlimited' : `${(options.streamMaxAgeMs ?? DEFAULT_STREAM_MAX_AGE_MS) / 1000} s, then a close signal`}`,
     `  tables          ${tables.length ? '' : '(none: load some with --schema file.sql)'}`,
     ...tables.map((t) => `    ${t.name}  (${t.rowCount} rows)`),
     'Press Ctrl+C to stop.',

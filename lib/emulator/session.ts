@@ -26,10 +26,14 @@
  *   event-loop turn are coalesced into one.
  * - Client half-close: outstanding acks are sent once durable, then the call ends OK.
  *   CANCEL is accepted at any moment; stored rows stay stored.
- * - Rotation: after `streamMaxAgeMs` the stream gets CloseStreamSignal{duration}; after that
- *   duration it acks what is durable and ends with UNAVAILABLE ("Stream timeout reached"), the
- *   way the real server forces token refresh. Requests arriving during the announced duration
- *   are still processed.
+ * - Rotation: after `streamMaxAgeMs` (0: never) the stream gets CloseStreamSignal{duration};
+ *   after that duration it acks what is durable and ends with UNAVAILABLE ("Stream timeout
+ *   reached"), the way the real server forces token refresh. Requests arriving during the
+ *   announced duration are still processed.
+ * - Quota (quota.ts), checked after the offset and record type, before the records: a request
+ *   beyond the stream's quota has its ack held back until the quota allows it, or, with
+ *   `overQuota: 'reject'`, is not stored and the stream acks what is durable and ends with
+ *   RESOURCE_EXHAUSTED (retryable).
  * - A storage failure (disk full, …) ends the stream with UNAVAILABLE: the client retries.
  */
 import { randomUUID } from 'crypto';
@@ -40,6 +44,7 @@ import type { FaultState, StatusFault } from './faults';
 import type { Storage, TableStore } from './storage';
 import { jsonEncoder, protoEncoder, type RecordsEncoder } from './record-encoders';
 import type { TokenRegistry } from './tokens';
+import { recordBytes, StreamQuota, type QuotaLimits, type ThrottleFigures } from './quota';
 import type { FastIngest, RecordSpans } from './ingest-decoder';
 
 /** A request as the server's deserializer hands it over: decoded, read in place (`fast`), or why it could not be. */
@@ -55,8 +60,13 @@ export interface SessionContext {
   tokens: TokenRegistry;
   faults: FaultState;
   oauthEnforced: boolean;
+  /** 0: streams are never rotated. */
   streamMaxAgeMs: number;
   closeSignalDurationMs: number;
+  /** null: no quota. */
+  quota: QuotaLimits | null;
+  /** The running throttle totals a stream of `table` adds to (its table's, the emulator's). */
+  throttleTotals(table: string): ThrottleFigures[];
   sessions: Set<StreamSession>;
   counters: SessionCounters;
   /** The drop-connection fault fired: end every open stream. */
@@ -73,6 +83,11 @@ const RESUME_BELOW_PENDING = 50_000;
 export class StreamSession {
   streamId?: string;
   tableName?: string;
+  openedAt?: number;
+  /** When the CloseStreamSignal went out, if it did. */
+  closeSignalAt?: number;
+  recordsReceived = 0;
+  quota?: StreamQuota;
   private state: State = 'awaiting-create';
   private store?: TableStore;
   private encodeRecords?: RecordsEncoder;
@@ -83,6 +98,8 @@ export class StreamSession {
   private ackScheduled = false;
   private pendingWrites = 0;
   private pendingRows = 0;
+  /** Acks held back by the quota (timers pending): acks may not jump to the durable offset. */
+  private heldAcks = 0;
   private paused = false;
   private endWhenDrained: StatusFault | null = null;
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -106,6 +123,7 @@ export class StreamSession {
   /** CloseStreamSignal now, then end with UNAVAILABLE after `durationMs`. */
   closeSignal(durationMs: number): void {
     if (this.state !== 'open') return;
+    this.closeSignalAt = Date.now();
     const seconds = Math.floor(durationMs / 1000);
     this.send({ close_stream_signal: { duration: { seconds, nanos: Math.round((durationMs - seconds * 1000) * 1e6) } } });
     this.after(durationMs, () =>
@@ -199,11 +217,13 @@ export class StreamSession {
     this.store = store;
     this.tableName = table;
     this.streamId = randomUUID();
+    this.openedAt = Date.now();
+    if (ctx.quota) this.quota = new StreamQuota(ctx.quota, ctx.throttleTotals(table));
     this.state = 'open';
     ctx.counters.streamsTotal++;
     this.send({ create_stream_response: { stream_id: this.streamId } });
     ctx.log(`stream ${this.streamId} opened on ${table} (${recordType === WIRE_RECORD_TYPE.JSON ? 'JSON' : 'PROTO'})`);
-    this.after(ctx.streamMaxAgeMs, () => this.closeSignal(ctx.closeSignalDurationMs));
+    if (ctx.streamMaxAgeMs > 0) this.after(ctx.streamMaxAgeMs, () => this.closeSignal(ctx.closeSignalDurationMs));
   }
 
   private onIngest(req: { offset_id?: unknown }, records: (string | Uint8Array)[] | RecordSpans, isJson: boolean): void {
@@ -218,6 +238,12 @@ export class StreamSession {
     if (isJson !== (this.recordType === WIRE_RECORD_TYPE.JSON)) {
       return this.fail(Status.INVALID_ARGUMENT, `record type does not match the stream (${this.recordType === WIRE_RECORD_TYPE.JSON ? 'JSON' : 'PROTO'})`);
     }
+    let holdMs = 0;
+    if (this.quota) {
+      const admission = this.quota.admit(records.length, recordBytes(records));
+      if (!admission.ok) return this.drainThenEnd({ code: Status.RESOURCE_EXHAUSTED, message: admission.message });
+      holdMs = admission.holdMs;
+    }
     let rows: { data: Buffer; count: number; release?: () => void };
     try {
       rows = this.encodeRecords!(records);
@@ -231,16 +257,19 @@ export class StreamSession {
       return;
     }
     this.expectedOffset++;
+    this.recordsReceived += records.length;
     this.pendingWrites++;
     this.pendingRows += rows.count;
     if (!this.paused && this.pendingRows > PAUSE_ABOVE_PENDING) {
       this.paused = true;
       this.call.pause();
     }
-    this.store!.append(rows.data, rows.count, (err) => this.onDurable(offset, rows.count, err), rows.release);
+    const releaseAt = holdMs > 0 ? Date.now() + holdMs : 0;
+    this.store!.append(rows.data, rows.count, (err) => this.onDurable(offset, rows.count, err, releaseAt), rows.release);
   }
 
-  private onDurable(offset: number, rows: number, err: Error | null): void {
+  /** `releaseAt`: the quota holds this request's ack until then (0: not held). */
+  private onDurable(offset: number, rows: number, err: Error | null, releaseAt: number): void {
     this.pendingWrites--;
     this.pendingRows -= rows;
     if (this.paused && this.pendingRows < RESUME_BELOW_PENDING) this.resumeInput();
@@ -250,9 +279,13 @@ export class StreamSession {
     }
     if (this.state === 'closed') return;
     if (offset > this.durableOffset) this.durableOffset = offset;
-    const delay = this.ctx.faults.ackDelay;
-    if (delay > 0) this.after(delay, () => this.scheduleAck(offset));
-    else this.scheduleAck();
+    const delay = Math.max(this.ctx.faults.ackDelay, releaseAt - Date.now());
+    if (delay <= 0) return this.scheduleAck(offset);
+    this.heldAcks++;
+    this.after(delay, () => {
+      this.heldAcks--;
+      this.scheduleAck(offset);
+    });
   }
 
   /** Coalesces acks: one per event-loop turn, for everything durable (or up to `upTo`). */
@@ -270,7 +303,7 @@ export class StreamSession {
 
   private flushAck(): void {
     if (this.state === 'closed' || this.ctx.faults.withholding) return;
-    if (this.ctx.faults.ackDelay === 0) this.ackable = this.durableOffset;
+    if (this.ctx.faults.ackDelay === 0 && this.heldAcks === 0) this.ackable = this.durableOffset;
     if (this.ackable > this.ackedOffset) {
       this.ackedOffset = this.ackable;
       this.send({ ingest_record_response: { durability_ack_up_to_offset: this.ackedOffset } });
