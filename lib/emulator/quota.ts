@@ -5,10 +5,10 @@
  * Each stream meters its requests with a virtual-scheduling bucket (GCRA): a request costs the
  * time the quota needs for its records or its bytes, whichever is longer; the stream may run
  * ahead of its quota by `burstMs` (a second of quota by default) and no further. How the real
- * service treats a stream beyond its quota is not published; the emulator either holds back the
- * request's acknowledgement until the quota allows it (`slow-acks`, the default: a client with a
- * bounded in-flight window is slowed to the quota) or ends the stream with RESOURCE_EXHAUSTED
- * (`reject`, a retryable code in every client).
+ * service treats a stream beyond its quota is not published; the emulator either holds the
+ * request and stores and acknowledges it only when the quota allows it (`slow-acks`, the
+ * default: a client with a bounded in-flight window is slowed to the quota) or ends the stream
+ * with RESOURCE_EXHAUSTED (`reject`, a retryable code in every client).
  */
 import { RecordSpans } from './ingest-decoder';
 
@@ -32,7 +32,7 @@ export const DEFAULT_QUOTA: QuotaLimits = {
   burstMs: 1000,
 };
 
-/** Throttling seen so far: requests over the quota, and wall time their acks were held back. */
+/** Throttling seen so far: requests over the quota, and wall time they (and so their acks) were held back. */
 export interface ThrottleFigures {
   count: number;
   ms: number;

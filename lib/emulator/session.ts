@@ -31,9 +31,10 @@
  *   reached"), the way the real server forces token refresh. Requests arriving during the
  *   announced duration are still processed.
  * - Quota (quota.ts), checked after the offset and record type, before the records: a request
- *   beyond the stream's quota has its ack held back until the quota allows it, or, with
- *   `overQuota: 'reject'`, is not stored and the stream acks what is durable and ends with
- *   RESOURCE_EXHAUSTED (retryable).
+ *   beyond the stream's quota is held, in order, and stored (then acked) only when the quota
+ *   allows it; a stream that ends with an error meanwhile stores none of the held requests (the
+ *   client resends them, unacknowledged). With `overQuota: 'reject'` such a request is not
+ *   stored, and the stream acks what is durable and ends with RESOURCE_EXHAUSTED (retryable).
  * - A storage failure (disk full, …) ends the stream with UNAVAILABLE: the client retries.
  */
 import { randomUUID } from 'crypto';
@@ -98,8 +99,9 @@ export class StreamSession {
   private ackScheduled = false;
   private pendingWrites = 0;
   private pendingRows = 0;
-  /** Acks held back by the quota (timers pending): acks may not jump to the durable offset. */
-  private heldAcks = 0;
+  /** Requests beyond the quota, in order, each stored when the quota allows it. */
+  private readonly heldWrites: { releaseAt: number; rows: number; write: () => void; release?: () => void }[] = [];
+  private heldTimer = false;
   private paused = false;
   private endWhenDrained: StatusFault | null = null;
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -137,6 +139,7 @@ export class StreamSession {
     if (this.state === 'awaiting-create') return this.fail(status.code, status.message);
     this.state = 'draining';
     this.endWhenDrained = status;
+    if (status.code !== Status.OK) this.dropHeldWrites();
     this.resumeInput();
     this.maybeFinish();
   }
@@ -264,12 +267,37 @@ export class StreamSession {
       this.paused = true;
       this.call.pause();
     }
-    const releaseAt = holdMs > 0 ? Date.now() + holdMs : 0;
-    this.store!.append(rows.data, rows.count, (err) => this.onDurable(offset, rows.count, err, releaseAt), rows.release);
+    const write = () => this.store!.append(rows.data, rows.count, (err) => this.onDurable(offset, rows.count, err), rows.release);
+    if (holdMs > 0 || this.heldWrites.length > 0) {
+      this.heldWrites.push({ releaseAt: Date.now() + holdMs, rows: rows.count, write, release: rows.release });
+      this.writeReleased();
+    } else {
+      write();
+    }
   }
 
-  /** `releaseAt`: the quota holds this request's ack until then (0: not held). */
-  private onDurable(offset: number, rows: number, err: Error | null, releaseAt: number): void {
+  /** Stores the held requests whose time has come, in order, and waits for the next one. */
+  private writeReleased(): void {
+    if (this.heldTimer) return;
+    while (this.heldWrites.length > 0 && this.heldWrites[0].releaseAt <= Date.now()) this.heldWrites.shift()!.write();
+    if (this.heldWrites.length === 0) return;
+    this.heldTimer = true;
+    this.after(this.heldWrites[0].releaseAt - Date.now(), () => {
+      this.heldTimer = false;
+      this.writeReleased();
+    });
+  }
+
+  /** A stream that ends with an error never stores what the quota still holds: neither stored nor acked, the client resends it. */
+  private dropHeldWrites(): void {
+    for (const held of this.heldWrites.splice(0)) {
+      this.pendingWrites--;
+      this.pendingRows -= held.rows;
+      held.release?.();
+    }
+  }
+
+  private onDurable(offset: number, rows: number, err: Error | null): void {
     this.pendingWrites--;
     this.pendingRows -= rows;
     if (this.paused && this.pendingRows < RESUME_BELOW_PENDING) this.resumeInput();
@@ -279,13 +307,9 @@ export class StreamSession {
     }
     if (this.state === 'closed') return;
     if (offset > this.durableOffset) this.durableOffset = offset;
-    const delay = Math.max(this.ctx.faults.ackDelay, releaseAt - Date.now());
-    if (delay <= 0) return this.scheduleAck(offset);
-    this.heldAcks++;
-    this.after(delay, () => {
-      this.heldAcks--;
-      this.scheduleAck(offset);
-    });
+    const delay = this.ctx.faults.ackDelay;
+    if (delay > 0) this.after(delay, () => this.scheduleAck(offset));
+    else this.scheduleAck();
   }
 
   /** Coalesces acks: one per event-loop turn, for everything durable (or up to `upTo`). */
@@ -303,7 +327,7 @@ export class StreamSession {
 
   private flushAck(): void {
     if (this.state === 'closed' || this.ctx.faults.withholding) return;
-    if (this.ctx.faults.ackDelay === 0 && this.heldAcks === 0) this.ackable = this.durableOffset;
+    if (this.ctx.faults.ackDelay === 0) this.ackable = this.durableOffset;
     if (this.ackable > this.ackedOffset) {
       this.ackedOffset = this.ackable;
       this.send({ ingest_record_response: { durability_ack_up_to_offset: this.ackedOffset } });
@@ -355,6 +379,7 @@ export class StreamSession {
     this.state = 'closed';
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
+    this.dropHeldWrites();
     this.resumeInput();
     this.ctx.sessions.delete(this);
   }

@@ -121,7 +121,7 @@ describe('emulator: per-stream quota on the wire', function () {
     return { sentAt, ackTimes };
   }
 
-  it('slow-acks: records are stored at once, acks follow the quota rate, throttling shows per stream, per table and in total', async () => {
+  it('slow-acks: requests are stored and acked at the quota rate; throttling shows per stream, per table and in total', async () => {
     await start({ recordsPerSecond: 4000, burstMs: 0 });
     const s = await opened();
     const figures = new Promise<unknown>((resolve) => {
@@ -129,7 +129,8 @@ describe('emulator: per-stream quota on the wire', function () {
       const poll = setInterval(() => {
         if (emu.stats().throttled.count < 8) return;
         clearInterval(poll);
-        void fetch(`${emu.workspaceUrl}/api/stats`).then((r) => resolve(r.json()));
+        const storedSoFar = emu.tables()[0].rowCount;
+        void fetch(`${emu.workspaceUrl}/api/stats`).then(async (r) => resolve({ ...((await r.json()) as object), storedSoFar }));
       }, 5);
     });
     const { sentAt, ackTimes } = await sendAll(s, 8, 500); // 4000 records: one second of quota
@@ -137,7 +138,8 @@ describe('emulator: per-stream quota on the wire', function () {
     // 8 requests of 125 ms each: the last ack is due after 1000 ms (generous upper bound for a loaded machine)
     assert.ok(elapsed >= 950 && elapsed < 5000, `acks took ${elapsed} ms`);
     assert.equal(emu.tables()[0].rowCount, 4000);
-    const stats = (await figures) as { streams: { streamId: string; table: string; closing: boolean; recordsReceived: number; throttled: ThrottleFigures }[]; tables: { name: string; throttled: ThrottleFigures }[]; quota: QuotaLimits };
+    const stats = (await figures) as { storedSoFar: number; streams: { streamId: string; table: string; closing: boolean; recordsReceived: number; throttled: ThrottleFigures }[]; tables: { name: string; throttled: ThrottleFigures }[]; quota: QuotaLimits };
+    assert.ok(stats.storedSoFar < 4000, `held requests are not stored yet (${stats.storedSoFar} rows)`);
     assert.equal(stats.streams.length, 1);
     assert.equal(stats.streams[0].table, OT_TABLE);
     assert.equal(stats.streams[0].closing, false);
@@ -154,6 +156,21 @@ describe('emulator: per-stream quota on the wire', function () {
     const page = await (await fetch(`${emu.workspaceUrl}/`)).text();
     assert.match(page, /<b id="k-throttled">8<\/b>/);
     assert.match(page, /per-stream quota: 4000 records\/s and 100000000 bytes\/s per stream, acks slowed beyond it/);
+  });
+
+  it('slow-acks: a stream that ends while requests are held stores exactly what it acked', async () => {
+    await start({ recordsPerSecond: 1000, burstMs: 0 });
+    const s = await opened();
+    for (let r = 0; r < 5; r++) {
+      s.write({ ingest_record_batch: { offset_id: r, proto_encoded_batch: { records: Array.from({ length: 200 }, (_, i) => otProto(r * 200 + i)) } } });
+    }
+    await s.ackedUpTo(0); // 200 ms in: the first request is stored, the others held up to 1 s
+    emu.faults.sendCloseSignal(100);
+    const st = await s.status;
+    assert.equal(st.code, Status.UNAVAILABLE);
+    const acked = Math.max(...s.acks());
+    assert.ok(acked < 4, `acked up to ${acked}`);
+    assert.equal(emu.tables()[0].rowCount, (acked + 1) * 200, 'nothing stored that the client will resend');
   });
 
   it('reject: the request beyond the quota gets RESOURCE_EXHAUSTED and is not stored; what was durable is acked first', async () => {
