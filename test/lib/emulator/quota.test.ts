@@ -4,6 +4,7 @@ import { DEFAULT_QUOTA, startEmulator, type Emulator, type EmulatorOptions } fro
 import { parseArgs } from '../../../lib/emulator/cli';
 import { RecordSpans } from '../../../lib/emulator/ingest-decoder';
 import { quotaLimits, recordBytes, StreamQuota, type QuotaLimits, type ThrottleFigures } from '../../../lib/emulator/quota';
+import { asJson, clientFor, emulator, FAST, makeRows, TABLE } from '../zerobus/harness';
 import { OT_SQL, OT_TABLE, RawClient, otProto, type RawStream } from './raw-client';
 
 /**
@@ -184,6 +185,26 @@ describe('emulator: per-stream quota on the wire', function () {
     assert.deepEqual(s.acks(), [0]);
     assert.equal(emu.tables()[0].rowCount, 2);
     assert.deepEqual(emu.throttled(OT_TABLE), { count: 1, ms: 0 });
+  });
+
+  it('reject: our client takes RESOURCE_EXHAUSTED as retryable, reconnects, and stores every record exactly once', async () => {
+    emu = await emulator(true, { quota: { recordsPerSecond: 2000, burstMs: 100, overQuota: 'reject' } });
+    const zerobus = clientFor(emu);
+    try {
+      const stream = zerobus.createStream({ table: TABLE, recordType: 'json', ...FAST });
+      const rows = makeRows(2000, 'reject');
+      // two requests of 200 records at once are 200 ms of quota: over the 100 ms burst
+      await Promise.all([0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map((b) => stream.ingest(asJson(rows.slice(b * 200, (b + 1) * 200)))));
+      await stream.close();
+      assert.ok(emu.stats().throttled.count >= 1, 'requests were refused');
+      assert.ok(stream.metrics().reconnects >= 1);
+      assert.equal(stream.metrics().lastError?.code, 'RESOURCE_EXHAUSTED');
+      const ids = emu.allRows(TABLE).map((r) => String(r.event_id));
+      assert.equal(ids.length, 2000, 'a refused request is stored only when resent');
+      assert.deepEqual(new Set(ids), new Set(rows.map((r) => r.event_id)));
+    } finally {
+      await zerobus.close();
+    }
   });
 
   it('no quota (quota: false): the same traffic is never throttled', async () => {
