@@ -2,7 +2,7 @@
 /**
  * `zerobus-emulator`: runs the local Zerobus emulator until SIGINT/SIGTERM.
  */
-import { DEFAULT_GRPC_PORT, DEFAULT_HOST, DEFAULT_HTTP_PORT, DEFAULT_STREAM_MAX_AGE_MS, startEmulator, type EmulatorOptions } from './emulator';
+import { DEFAULT_GRPC_PORT, DEFAULT_HOST, DEFAULT_HTTP_PORT, startEmulator, type EmulatorOptions } from './emulator';
 import { DEFAULT_QUOTA, describeQuota, type QuotaLimits } from './quota';
 
 const HELP = `Usage: zerobus-emulator [options]
@@ -18,13 +18,13 @@ Options:
   --schema <file.sql>       CREATE TABLE statements; repeat for several files
   --client-id <id>          with --client-secret: enforce OAuth (only tokens issued here)
   --client-secret <secret>
-  --stream-max-age-ms <n>   rotate streams with a close signal after this long (default 900000;
-                            0 = never)
-  --close-signal-ms <n>     duration announced in that signal (default 10000)
+  --stream-max-age-ms <n>   rotate streams with a close signal after this long (default 900000)
+  --close-signal-ms <n>     duration announced in that signal (default 10000);
+                            --stream-max-age-ms 0 never rotates
   --quota-records <n>       records/s per stream (default ${DEFAULT_QUOTA.recordsPerSecond})
   --quota-bytes <n>         record bytes/s per stream (default ${DEFAULT_QUOTA.bytesPerSecond})
   --quota-reject            beyond the quota end the stream with RESOURCE_EXHAUSTED
-                            (default: hold its acks back until the quota allows them)
+                            (default: hold its requests until the quota allows them)
   --no-quota                no per-stream quota
   --max-rows <n>            newest rows kept in memory per table
   --quiet                   do not log stream events
@@ -171,7 +171,7 @@ async function main(): Promise<void> {
     `  OAuth           ${options.clientId ? `enforced for client id ${options.clientId}` : 'not enforced: any bearer token is accepted'}`,
     `  storage         ${options.dataDir ? `durable in ${options.dataDir}` : 'in memory'}`,
     `  stream quota    ${describeQuota(emulator.quota)}`,
-    `  stream life     ${options.streamMaxAgeMs === 0 ? 'unlimited' : `${(options.streamMaxAgeMs ?? DEFAULT_STREAM_MAX_AGE_MS) / 1000} s, then a close signal`}`,
+    `  stream life     ${emulator.streamMaxAgeMs === 0 ? 'unlimited' : `${emulator.streamMaxAgeMs / 1000} s, then a close signal`}`,
     `  tables          ${tables.length ? '' : '(none: load some with --schema file.sql)'}`,
     ...tables.map((t) => `    ${t.name}  (${t.rowCount} rows)`),
     'Press Ctrl+C to stop.',

@@ -31,7 +31,7 @@ export interface EmulatorOptions {
   /** When both are set, OAuth is enforced. */
   clientId?: string;
   clientSecret?: string;
-  /** Rotate each stream with a CloseStreamSignal after this long (default 15 min, as the service; 0: never). */
+  /** Rotate each stream with a CloseStreamSignal after this long (default 15 min). */
   streamMaxAgeMs?: number;
   /** The duration announced in that signal (default 10 s). */
   closeSignalDurationMs?: number;
@@ -82,6 +82,8 @@ export interface Emulator {
   streams(): StreamFigures[];
   /** The quota in force, or null when there is none. */
   readonly quota: QuotaLimits | null;
+  /** Each stream's lifetime before its CloseStreamSignal, as the service's ~15 min; 0: never. */
+  readonly streamMaxAgeMs: number;
   /** Newest first. */
   rows(table: string, opts?: { limit?: number }): Record<string, unknown>[];
   /** Oldest first. */
@@ -250,8 +252,10 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
         streams: streams(),
         tables: tableList().map((t) => ({ ...t, throttled: { ...tableThrottle(t.name) } })),
         quota,
+        streamMaxAgeMs: ctx.streamMaxAgeMs,
+        closeSignalMs: ctx.closeSignalDurationMs,
       }),
-      info: (): Record<string, unknown> => ({ endpoint, workspaceUrl, oauth: ctx.oauthEnforced, durable: !!opts.dataDir, dataDir: opts.dataDir ?? null, quota, streamMaxAgeMs: ctx.streamMaxAgeMs, closeSignalMs: ctx.closeSignalDurationMs }),
+      info: (): Record<string, unknown> => ({ endpoint, workspaceUrl, oauth: ctx.oauthEnforced, durable: !!opts.dataDir, dataDir: opts.dataDir ?? null }),
     }),
   );
   httpServer.on('clientError', (_err, socket) => socket.destroy());
@@ -303,6 +307,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     throttled: (table) => ({ ...(tableThrottles.get(table.toLowerCase()) ?? { count: 0, ms: 0 }) }),
     streams,
     quota,
+    streamMaxAgeMs: ctx.streamMaxAgeMs,
     rows: (table, o) => requireTable(table).rows(Math.max(0, o?.limit ?? 50)),
     allRows: (table) => requireTable(table).allRows(),
     addTable: (sql) => void addTable(sql),

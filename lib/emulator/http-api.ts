@@ -115,7 +115,7 @@ async function route(req: IncomingMessage, res: ServerResponse, deps: HttpApiDep
       streamsOpen: Number(stats.streamsOpen ?? 0),
       rejectedTotal: Number(stats.rejectedTotal ?? 0),
       throttled: (stats.throttled as { count: number; ms: number } | undefined) ?? { count: 0, ms: 0 },
-      quota: describeQuota(info.quota as QuotaLimits | null | undefined),
+      quota: describeQuota(stats.quota as QuotaLimits | null | undefined),
     });
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(html), 'cache-control': 'no-store' });
     res.end(method === 'HEAD' ? undefined : html);

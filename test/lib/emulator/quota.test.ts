@@ -146,7 +146,8 @@ describe('emulator: per-stream quota on the wire', function () {
     assert.equal(stats.streams[0].closing, false);
     assert.equal(stats.streams[0].recordsReceived, 4000);
     assert.equal(stats.streams[0].throttled.count, 8);
-    assert.ok(stats.streams[0].throttled.ms >= 950 && stats.streams[0].throttled.ms <= 1001, String(stats.streams[0].throttled.ms));
+    // wall time held: 1000 ms when the 8 requests arrive together, less if the machine spreads them out
+    assert.ok(stats.streams[0].throttled.ms >= 500 && stats.streams[0].throttled.ms <= 1001, String(stats.streams[0].throttled.ms));
     assert.deepEqual(stats.tables[0].throttled, stats.streams[0].throttled);
     assert.deepEqual(stats.quota, { recordsPerSecond: 4000, bytesPerSecond: DEFAULT_QUOTA.bytesPerSecond, overQuota: 'slow-acks', burstMs: 0 });
     s.end();
@@ -213,8 +214,8 @@ describe('emulator: per-stream quota on the wire', function () {
     await sendAll(s, 8, 500);
     assert.equal(emu.quota, null);
     assert.deepEqual(emu.stats().throttled, { count: 0, ms: 0 });
-    const info = (await (await fetch(`${emu.workspaceUrl}/api/info`)).json()) as { quota: unknown };
-    assert.equal(info.quota, null);
+    const stats = (await (await fetch(`${emu.workspaceUrl}/api/stats`)).json()) as { quota: unknown };
+    assert.equal(stats.quota, null);
     assert.match(await (await fetch(`${emu.workspaceUrl}/`)).text(), /per-stream quota: none/);
     s.end();
   });

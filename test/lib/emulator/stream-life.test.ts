@@ -49,8 +49,8 @@ describe('emulator: stream life (recycling)', function () {
       assert.equal(st.code, Status.UNAVAILABLE);
       assert.match(st.details, /Stream timeout reached/);
       assert.deepEqual(emu.streams(), []);
-      const info = (await (await fetch(`${emu.workspaceUrl}/api/info`)).json()) as { streamMaxAgeMs: number; closeSignalMs: number };
-      assert.deepEqual([info.streamMaxAgeMs, info.closeSignalMs], [100, 300]);
+      const stats = (await (await fetch(`${emu.workspaceUrl}/api/stats`)).json()) as { streamMaxAgeMs: number; closeSignalMs: number };
+      assert.deepEqual([stats.streamMaxAgeMs, stats.closeSignalMs], [100, 300]);
     } finally {
       raw.close();
     }
