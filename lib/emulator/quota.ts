@@ -25,12 +25,12 @@ export interface QuotaLimits {
   burstMs: number;
 }
 
-export const DEFAULT_QUOTA: QuotaLimits = {
+export const DEFAULT_QUOTA: Readonly<QuotaLimits> = Object.freeze({
   recordsPerSecond: 100_000,
   bytesPerSecond: 100_000_000,
   overQuota: 'slow-acks',
   burstMs: 1000,
-};
+});
 
 /** Throttling seen so far: requests over the quota, and wall time they (and so their acks) were held back. */
 export interface ThrottleFigures {
@@ -40,16 +40,15 @@ export interface ThrottleFigures {
 
 export type Admission = { ok: true; holdMs: number } | { ok: false; message: string };
 
-function positive(value: number, what: string): number {
+function requirePositive(value: number, what: string): void {
   if (!Number.isFinite(value) || value <= 0) throw new RangeError(`${what} must be a number > 0, got ${String(value)}`);
-  return value;
 }
 
 /** Fills in defaults and checks the numbers; throws RangeError on a bad value. */
 export function quotaLimits(given: Partial<QuotaLimits> = {}): QuotaLimits {
   const limits = { ...DEFAULT_QUOTA, ...given };
-  positive(limits.recordsPerSecond, 'recordsPerSecond');
-  positive(limits.bytesPerSecond, 'bytesPerSecond');
+  requirePositive(limits.recordsPerSecond, 'recordsPerSecond');
+  requirePositive(limits.bytesPerSecond, 'bytesPerSecond');
   if (!Number.isFinite(limits.burstMs) || limits.burstMs < 0) throw new RangeError(`burstMs must be a number >= 0, got ${String(limits.burstMs)}`);
   if (limits.overQuota !== 'slow-acks' && limits.overQuota !== 'reject') throw new RangeError(`overQuota must be 'slow-acks' or 'reject', got ${String(limits.overQuota)}`);
   return limits;
