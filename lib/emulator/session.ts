@@ -45,7 +45,7 @@ import type { FaultState, StatusFault } from './faults';
 import type { Storage, TableStore } from './storage';
 import { jsonEncoder, protoEncoder, type RecordsEncoder } from './record-encoders';
 import type { TokenRegistry } from './tokens';
-import { recordBytes, StreamQuota, type QuotaLimits, type ThrottleFigures } from './quota';
+import { describeQuota, recordBytes, StreamQuota, type QuotaLimits, type ThrottleFigures } from './quota';
 import type { FastIngest, RecordSpans } from './ingest-decoder';
 
 /** A request as the server's deserializer hands it over: decoded, read in place (`fast`), or why it could not be. */
@@ -126,6 +126,7 @@ export class StreamSession {
   closeSignal(durationMs: number): void {
     if (this.state !== 'open') return;
     this.closeSignalAt = Date.now();
+    this.ctx.log(`stream ${this.streamId} gets a close signal: it ends in ${durationMs} ms`);
     const seconds = Math.floor(durationMs / 1000);
     this.send({ close_stream_signal: { duration: { seconds, nanos: Math.round((durationMs - seconds * 1000) * 1e6) } } });
     this.after(durationMs, () =>
@@ -246,6 +247,7 @@ export class StreamSession {
       const admission = this.quota.admit(records.length, recordBytes(records));
       if (!admission.ok) return this.drainThenEnd({ code: Status.RESOURCE_EXHAUSTED, message: admission.message });
       holdMs = admission.holdMs;
+      if (holdMs > 0 && this.quota.throttled.count === 1) ctx.log(`stream ${this.streamId} is over its quota (${describeQuota(this.quota.limits)}): throttled`);
     }
     let rows: { data: Buffer; count: number; release?: () => void };
     try {

@@ -95,8 +95,10 @@ describe('emulator: per-stream quota on the wire', function () {
   let emu: Emulator;
   let client: RawClient;
 
+  let log: string[] = [];
   async function start(quota: EmulatorOptions['quota']): Promise<void> {
-    emu = await startEmulator({ grpcPort: 0, httpPort: 0, schemaSql: [OT_SQL], quota });
+    log = [];
+    emu = await startEmulator({ grpcPort: 0, httpPort: 0, schemaSql: [OT_SQL], quota, log: (l) => log.push(l) });
     client = new RawClient(emu.endpoint);
   }
   afterEach(async () => {
@@ -139,6 +141,7 @@ describe('emulator: per-stream quota on the wire', function () {
     // 8 requests of 125 ms each: the last ack is due after 1000 ms (generous upper bound for a loaded machine)
     assert.ok(elapsed >= 950 && elapsed < 5000, `acks took ${elapsed} ms`);
     assert.equal(emu.tables()[0].rowCount, 4000);
+    assert.equal(log.filter((l) => /is over its quota \(4000 records\/s and 100000000 bytes\/s per stream, acks slowed beyond it\): throttled/.test(l)).length, 1, 'said once per stream');
     const stats = (await figures) as { storedSoFar: number; streams: { streamId: string; table: string; closing: boolean; recordsReceived: number; throttled: ThrottleFigures }[]; tables: { name: string; throttled: ThrottleFigures }[]; quota: QuotaLimits };
     assert.ok(stats.storedSoFar < 4000, `held requests are not stored yet (${stats.storedSoFar} rows)`);
     assert.equal(stats.streams.length, 1);

@@ -35,7 +35,8 @@ describe('emulator: stream life (recycling)', function () {
   });
 
   it('sends CloseStreamSignal at the lifetime, reports the stream as closing, then ends it UNAVAILABLE', async () => {
-    emu = await startEmulator({ grpcPort: 0, httpPort: 0, schemaSql: [OT_SQL], streamMaxAgeMs: 100, closeSignalDurationMs: 300 });
+    const log: string[] = [];
+    emu = await startEmulator({ grpcPort: 0, httpPort: 0, schemaSql: [OT_SQL], streamMaxAgeMs: 100, closeSignalDurationMs: 300, log: (l) => log.push(l) });
     const raw = new RawClient(emu.endpoint);
     try {
       const s = raw.open().create({ descriptor: RAW_DESCRIPTOR.descriptorProto });
@@ -49,6 +50,7 @@ describe('emulator: stream life (recycling)', function () {
       assert.equal(st.code, Status.UNAVAILABLE);
       assert.match(st.details, /Stream timeout reached/);
       assert.deepEqual(emu.streams(), []);
+      assert.ok(log.some((l) => /gets a close signal: it ends in 300 ms/.test(l)), log.join('\n'));
       const stats = (await (await fetch(`${emu.workspaceUrl}/api/stats`)).json()) as { streamMaxAgeMs: number; closeSignalMs: number };
       assert.deepEqual([stats.streamMaxAgeMs, stats.closeSignalMs], [100, 300]);
     } finally {
