@@ -43,7 +43,7 @@ async function runOnce(opts: BenchOptions, label: string, nodeArgs: string[]): P
   const target = opts.quick ? 100_000 : 1_000_000;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-bench-backlog-'));
   const ports = { grpc: await freePort(), http: await freePort() };
-  const emulator = new EmulatorProcess({ grpcPort: ports.grpc, httpPort: ports.http, dataDir: path.join(dir, 'emulator') });
+  const emulator = new EmulatorProcess({ grpcPort: ports.grpc, httpPort: ports.http, dataDir: path.join(dir, 'emulator'), extraArgs: ['--no-quota'] });
   const flows = [
     { id: 'bl-tab', type: 'tab', label: 'backlog' },
     { id: 'bl-cfg', type: 'zerobus-config', name: 'emulator', endpoint: `http://127.0.0.1:${ports.grpc}`, workspaceUrl: `http://127.0.0.1:${ports.http}`, authType: 'oauth' },

@@ -94,7 +94,7 @@ async function startEmulatorProcess(): Promise<EmulatorHandle> {
   const script = `
     const { startEmulator } = require(${JSON.stringify(path.join(PACKAGE_ROOT, 'lib/emulator'))});
     startEmulator({ grpcPort: 0, httpPort: 0, schemaFiles: [${JSON.stringify(path.join(PACKAGE_ROOT, 'examples/tables/ot_events.sql'))}],
-      clientId: ${JSON.stringify(CLIENT_ID)}, clientSecret: ${JSON.stringify(CLIENT_SECRET)}, maxRowsInMemory: 10000 })
+      clientId: ${JSON.stringify(CLIENT_ID)}, clientSecret: ${JSON.stringify(CLIENT_SECRET)}, maxRowsInMemory: 10000, quota: false })
       .then((emu) => {
         process.stdout.write(JSON.stringify({ endpoint: emu.endpoint, workspaceUrl: emu.workspaceUrl }) + '\\n');
         process.stdin.on('end', () => emu.stop().then(() => process.exit(0)));

@@ -66,7 +66,7 @@ function load(url: string, args: Record<string, number>): Promise<LoadResult> {
 export async function run(opts: BenchOptions): Promise<BenchResult[]> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-bench-e2e-'));
   const ports = { grpc: await freePort(), http: await freePort() };
-  const emulator = new EmulatorProcess({ grpcPort: ports.grpc, httpPort: ports.http, dataDir: path.join(dir, 'emulator') });
+  const emulator = new EmulatorProcess({ grpcPort: ports.grpc, httpPort: ports.http, dataDir: path.join(dir, 'emulator'), extraArgs: ['--no-quota'] });
   await emulator.start();
   const nodeRed = new NodeRedProcess({
     userDir: path.join(dir, 'node-red'),

@@ -80,7 +80,7 @@ interface RunningEmulator {
 }
 
 async function startEmulatorProcess(dataDir?: string): Promise<RunningEmulator> {
-  const args = ['-r', require.resolve('tsx/cjs'), path.join(PACKAGE_ROOT, 'lib/emulator/cli.ts'), '--grpc-port', '0', '--http-port', '0', '--quiet', '--schema', SCHEMA_FILE, '--max-rows', '50000'];
+  const args = ['-r', require.resolve('tsx/cjs'), path.join(PACKAGE_ROOT, 'lib/emulator/cli.ts'), '--grpc-port', '0', '--http-port', '0', '--quiet', '--schema', SCHEMA_FILE, '--max-rows', '50000', '--no-quota'];
   if (dataDir) args.push('--data-dir', dataDir);
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const endpoint = await new Promise<string>((resolve, reject) => {

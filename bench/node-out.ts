@@ -52,7 +52,7 @@ async function startEmulatorProcess(dataDir: string): Promise<EmulatorChild> {
   const child: ChildProcess = spawn(
     process.execPath,
     ['--require', 'tsx/cjs', path.join(PACKAGE_ROOT, 'lib', 'emulator', 'cli.ts'), '--grpc-port', String(grpcPort), '--http-port', String(httpPort),
-      '--data-dir', dataDir, '--schema', path.join(PACKAGE_ROOT, 'examples', 'tables', 'ot_events.sql')],
+      '--data-dir', dataDir, '--schema', path.join(PACKAGE_ROOT, 'examples', 'tables', 'ot_events.sql'), '--no-quota'],
     { stdio: ['ignore', 'ignore', 'inherit'], cwd: PACKAGE_ROOT },
   );
   await Promise.all([waitForPort(grpcPort, 20_000), waitForPort(httpPort, 20_000)]);

@@ -17,6 +17,7 @@ const SUITES: { name: string; title: string; file: string }[] = [
   { name: 'node-out', title: 'zerobus-out sink', file: './node-out' },
   { name: 'e2e', title: 'end to end (Ignition → batch → zerobus-out → emulator)', file: './e2e' },
   { name: 'backlog', title: 'spool backlog memory and drain', file: './backlog' },
+  { name: 'quota', title: 'per-stream quota (lib client → emulator at 20,000 records/s per stream)', file: './quota' },
 ];
 
 async function main(): Promise<void> {

@@ -7,6 +7,7 @@
  *   npm start -- --rate 2000        events/s from the Ignition simulator (default 300)
  *   npm start -- --port 1881        Node-RED port (default 1880, or a free one when taken)
  *   npm start -- --duration 60      stop by itself after 60 s (used by tests)
+ *   npm start -- --stream-life 600  recycle Zerobus streams every 600 s (default 180; 0 = never)
  */
 import * as fs from 'fs';
 import * as net from 'net';
@@ -25,10 +26,18 @@ interface DemoArgs {
   rate: number;
   duration: number;
   dir: string;
+  /** Seconds a Zerobus stream lives in the emulator before its close signal. */
+  streamLife: number;
 }
 
+/**
+ * The service recycles each stream about every 15 minutes; the demo does it every 3, so that a
+ * visitor sees the close signal and the client's rollover (emulator log, page) within minutes.
+ */
+const DEMO_STREAM_LIFE_S = 180;
+
 function parseArgs(argv: string[]): DemoArgs {
-  const args: DemoArgs = { port: 1880, rate: 300, duration: 0, dir: path.join(PACKAGE_ROOT, '.demo') };
+  const args: DemoArgs = { port: 1880, rate: 300, duration: 0, dir: path.join(PACKAGE_ROOT, '.demo'), streamLife: DEMO_STREAM_LIFE_S };
   for (let i = 0; i < argv.length; i++) {
     const next = () => argv[++i];
     switch (argv[i]) {
@@ -36,10 +45,15 @@ function parseArgs(argv: string[]): DemoArgs {
       case '--rate': args.rate = Number(next()); break;
       case '--duration': args.duration = Number(next()); break;
       case '--dir': args.dir = path.resolve(next()); break;
+      case '--stream-life': args.streamLife = Number(next()); break;
       case '--help':
-        console.log('usage: npm start -- [--port 1880] [--rate 300] [--duration seconds] [--dir .demo]');
+        console.log('usage: npm start -- [--port 1880] [--rate 300] [--duration seconds] [--dir .demo] [--stream-life seconds]');
         process.exit(0);
     }
+  }
+  if (!Number.isInteger(args.streamLife) || args.streamLife < 0) {
+    console.error(`--stream-life needs a whole number of seconds >= 0, got ${String(args.streamLife)}`);
+    process.exit(2);
   }
   return args;
 }
@@ -90,6 +104,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
       httpPort: ports.httpPort,
       dataDir: path.join(args.dir, 'emulator'),
       schemaFiles: [path.join(PACKAGE_ROOT, 'examples', 'tables', 'ot_events.sql'), path.join(PACKAGE_ROOT, 'examples', 'tables', 'energy_readings.sql')],
+      extraArgs: ['--stream-max-age-ms', String(args.streamLife * 1000)],
       onLine: (line) => say('emulator', line),
     });
     stops.push(() => emulator.stop());
@@ -144,6 +159,11 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     console.log(`  Zerobus emulator page: ${emulatorUrl}/`);
     console.log(`  Ignition receiver:     ${nodeRed.url}/system/zerobus/ingest/batch  (health: /system/zerobus/health)`);
     console.log(`  MQTT broker:           mqtt://127.0.0.1:${ports.mqttPort}`);
+    console.log(
+      args.streamLife > 0
+        ? `  Zerobus streams are recycled every ${args.streamLife} s (the service: about 15 min); --stream-life changes it.`
+        : '  Zerobus streams are never recycled (--stream-life 0).',
+    );
     console.log('  The flows are the bundled examples, written afresh at every start: edits made in this');
     console.log('  editor are lost at the next start (Menu → Export keeps them). The demo already runs');
     console.log('  every example: importing one again makes a second receiver for the same path.');

@@ -4,6 +4,7 @@
  */
 import * as fs from 'fs';
 import { DEFAULT_GRPC_PORT, DEFAULT_HOST, DEFAULT_HTTP_PORT, startEmulator, type EmulatorOptions } from './emulator';
+import { DEFAULT_QUOTA, describeQuota, type QuotaLimits } from './quota';
 
 /** Environment variables the secrets can come from instead of the command line. */
 export const SECRET_ENV = 'ZEROBUS_EMULATOR_CLIENT_SECRET';
@@ -28,7 +29,13 @@ Options:
   --client-secret <secret>  the client secret on the command line (visible to \`ps\`)
   --admin-token-file <f>    a separate bearer token for writes (or set ${ADMIN_ENV})
   --stream-max-age-ms <n>   rotate streams with a close signal after this long (default 900000)
-  --close-signal-ms <n>     duration announced in that signal (default 10000)
+  --close-signal-ms <n>     duration announced in that signal (default 10000);
+                            --stream-max-age-ms 0 never rotates
+  --quota-records <n>       records/s per stream (default ${DEFAULT_QUOTA.recordsPerSecond})
+  --quota-bytes <n>         record bytes/s per stream (default ${DEFAULT_QUOTA.bytesPerSecond})
+  --quota-reject            beyond the quota end the stream with RESOURCE_EXHAUSTED
+                            (default: hold its requests until the quota allows them)
+  --no-quota                no per-stream quota
   --max-rows <n>            newest rows kept in memory per table
   --quiet                   do not log stream events
   -h, --help                show this help
@@ -58,6 +65,8 @@ function integer(flag: string, text: string | undefined, min: number): number {
 
 export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): { help: true } | { help: false; options: EmulatorOptions; quiet: boolean } {
   const options: EmulatorOptions = { schemaFiles: [] };
+  const quota: Partial<QuotaLimits> = {};
+  let noQuota = false;
   let quiet = false;
   for (let i = 0; i < argv.length; i++) {
     let arg = argv[i];
@@ -104,10 +113,22 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
         options.adminToken = secretFromFile(arg, value());
         break;
       case '--stream-max-age-ms':
-        options.streamMaxAgeMs = integer(arg, value(), 1);
+        options.streamMaxAgeMs = integer(arg, value(), 0);
         break;
       case '--close-signal-ms':
         options.closeSignalDurationMs = integer(arg, value(), 0);
+        break;
+      case '--quota-records':
+        quota.recordsPerSecond = integer(arg, value(), 1);
+        break;
+      case '--quota-bytes':
+        quota.bytesPerSecond = integer(arg, value(), 1);
+        break;
+      case '--quota-reject':
+        quota.overQuota = 'reject';
+        break;
+      case '--no-quota':
+        noQuota = true;
         break;
       case '--max-rows':
         options.maxRowsInMemory = integer(arg, value(), 1);
@@ -124,6 +145,9 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
   if ((options.clientId === undefined) !== (options.clientSecret === undefined)) {
     throw new UsageError(`--client-id and a client secret (--client-secret, --client-secret-file or ${SECRET_ENV}) go together`);
   }
+  if (noQuota && Object.keys(quota).length > 0) throw new UsageError('--no-quota goes with no other --quota option');
+  if (noQuota) options.quota = false;
+  else if (Object.keys(quota).length > 0) options.quota = quota;
   return { help: false, options, quiet };
 }
 
@@ -178,6 +202,8 @@ async function main(): Promise<void> {
     `  OAuth           ${options.clientId ? `enforced for client id ${options.clientId}` : 'not enforced: any bearer token is accepted'}`,
     `  API writes      ${options.adminToken ? 'need the admin token' : options.clientSecret ? 'need the client secret as bearer token' : 'open (JSON, same origin); set a client secret to guard them'}`,
     `  storage         ${options.dataDir ? `durable in ${options.dataDir}` : 'in memory'}`,
+    `  stream quota    ${describeQuota(emulator.quota)}`,
+    `  stream life     ${emulator.streamMaxAgeMs === 0 ? 'unlimited' : `${emulator.streamMaxAgeMs / 1000} s, then a close signal`}`,
     `  tables          ${tables.length ? '' : '(none: load some with --schema file.sql)'}`,
     ...tables.map((t) => `    ${t.name}  (${t.rowCount} rows)`),
     'Press Ctrl+C to stop.',

@@ -6,6 +6,7 @@ import { parseCreateTables, type TableSchema } from '../schema';
 import { FaultState, type FaultControls } from './faults';
 import { startGrpcServer, stopGrpcServer } from './grpc-server';
 import { createHttpHandler } from './http-api';
+import { quotaLimits, type QuotaLimits, type ThrottleFigures } from './quota';
 import { RateMeter } from './rate';
 import { StreamSession, type SessionContext } from './session';
 import { Storage } from './storage';
@@ -36,6 +37,11 @@ export interface EmulatorOptions {
   streamMaxAgeMs?: number;
   /** The duration announced in that signal (default 10 s). */
   closeSignalDurationMs?: number;
+  /**
+   * Per-stream quotas (quota.ts). Absent: Databricks' default quotas (100,000 records/s and
+   * 100 MB/s per stream), acks slowed beyond them; a partial object overrides those; false: none.
+   */
+  quota?: Partial<QuotaLimits> | false;
   /** Newest rows kept in memory per table (default 1,000,000 in memory mode, 10,000 with dataDir). */
   maxRowsInMemory?: number;
   log?: (line: string) => void;
@@ -48,6 +54,19 @@ export interface EmulatorStats {
   rowsPerSecond: number;
   rejectedTotal: number;
   tokensIssued: number;
+  /** Over all streams so far: requests beyond the quota, and wall time acks were held back. */
+  throttled: ThrottleFigures;
+}
+
+/** An open stream as the API and the page show it. */
+export interface StreamFigures {
+  streamId: string;
+  table: string;
+  openedAt: string;
+  /** The CloseStreamSignal went out: the stream ends when its announced duration is over. */
+  closing: boolean;
+  recordsReceived: number;
+  throttled: ThrottleFigures;
 }
 
 export interface Emulator {
@@ -59,6 +78,14 @@ export interface Emulator {
   workspaceUrl: string;
   faults: FaultControls;
   tables(): { name: string; rowCount: number }[];
+  /** Throttling by the quota so far, of one table's streams (closed ones included). */
+  throttled(table: string): ThrottleFigures;
+  /** The open streams, oldest first. */
+  streams(): StreamFigures[];
+  /** The quota in force, or null when there is none. */
+  readonly quota: QuotaLimits | null;
+  /** Each stream's lifetime before its CloseStreamSignal, as the service's ~15 min; 0: never. */
+  readonly streamMaxAgeMs: number;
   /** Newest first. */
   rows(table: string, opts?: { limit?: number }): Record<string, unknown>[];
   /** Oldest first. */
@@ -133,6 +160,14 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
   const tokens = new TokenRegistry();
   const sessions = new Set<StreamSession>();
   const counters = { streamsTotal: 0, rejectedTotal: 0 };
+  const quota = opts.quota === false ? null : quotaLimits(opts.quota ?? {});
+  const throttledTotal: ThrottleFigures = { count: 0, ms: 0 };
+  const tableThrottles = new Map<string, ThrottleFigures>();
+  const tableThrottle = (table: string): ThrottleFigures => {
+    let figures = tableThrottles.get(table);
+    if (!figures) tableThrottles.set(table, (figures = { count: 0, ms: 0 }));
+    return figures;
+  };
   const faults: FaultState = new FaultState({
     closeSignalToAll: (ms) => {
       for (const s of [...sessions]) s.closeSignal(ms);
@@ -150,6 +185,9 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     oauthEnforced: opts.clientId !== undefined && opts.clientSecret !== undefined,
     streamMaxAgeMs: opts.streamMaxAgeMs ?? DEFAULT_STREAM_MAX_AGE_MS,
     closeSignalDurationMs: opts.closeSignalDurationMs ?? DEFAULT_CLOSE_SIGNAL_MS,
+    quota,
+    // A stream's throttles count for its table and for the emulator's total.
+    throttleTotals: (table) => [tableThrottle(table), throttledTotal],
     sessions,
     counters,
     dropAllStreams: () => {
@@ -172,7 +210,22 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     rowsPerSecond: Math.round(rate.perSecond()),
     rejectedTotal: counters.rejectedTotal,
     tokensIssued: tokens.issuedTotal,
+    throttled: { ...throttledTotal },
   });
+
+  const streams = (): StreamFigures[] =>
+    [...sessions]
+      .filter((s) => s.isOpen)
+      .map((s) => ({
+        streamId: s.streamId!,
+        table: s.tableName!,
+        openedAt: new Date(s.openedAt!).toISOString(),
+        closing: s.closeSignalAt !== undefined,
+        recordsReceived: s.recordsReceived,
+        throttled: { ...(s.quota?.throttled ?? { count: 0, ms: 0 }) },
+      }));
+
+  const tableList = () => [...storage.tables.values()].map((t) => ({ name: t.schema.name, rowCount: t.rowCount }));
 
   let started: Awaited<ReturnType<typeof startGrpcServer>>;
   try {
@@ -202,8 +255,11 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       stats: () => ({
         ...stats(),
         history: rate.history(60),
-        streams: [...sessions].filter((s) => s.isOpen).map((s) => ({ streamId: s.streamId, table: s.tableName })),
-        tables: [...storage.tables.values()].map((t) => ({ name: t.schema.name, rowCount: t.rowCount })),
+        streams: streams(),
+        tables: tableList().map((t) => ({ ...t, throttled: { ...tableThrottle(t.name) } })),
+        quota,
+        streamMaxAgeMs: ctx.streamMaxAgeMs,
+        closeSignalMs: ctx.closeSignalDurationMs,
       }),
       // the data folder is not shown: a path on this machine is nobody's business over HTTP
       info: (): Record<string, unknown> => ({ endpoint, workspaceUrl, oauth: ctx.oauthEnforced, durable: !!opts.dataDir }),
@@ -256,7 +312,11 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     endpoint,
     workspaceUrl,
     faults,
-    tables: () => [...storage.tables.values()].map((t) => ({ name: t.schema.name, rowCount: t.rowCount })),
+    tables: tableList,
+    throttled: (table) => ({ ...(tableThrottles.get(table.toLowerCase()) ?? { count: 0, ms: 0 }) }),
+    streams,
+    quota,
+    streamMaxAgeMs: ctx.streamMaxAgeMs,
     rows: (table, o) => requireTable(table).rows(Math.max(0, o?.limit ?? 50)),
     allRows: (table) => requireTable(table).allRows(),
     addTable: (sql) => void addTable(sql),

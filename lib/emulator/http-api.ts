@@ -3,6 +3,7 @@ import { createApiKeyCheck, type ApiKeyCheck } from '../ignition/api-key';
 import { formatType, type TableSchema } from '../schema';
 import { FAULT_ACTIONS, type FaultControls } from './faults';
 import { PAGE_ROWS, renderPage } from './page';
+import { describeQuota, type QuotaLimits } from './quota';
 import { handleTokenRequest, type TokenEndpointOptions } from './tokens';
 
 /**
@@ -13,7 +14,7 @@ import { handleTokenRequest, type TokenEndpointOptions } from './tokens';
  *   POST /api/tables                    body: {"sql": CREATE TABLE text} → adds/updates tables
  *   GET  /api/tables/{name}/rows?limit  newest first (default 50, max 10000)
  *   DELETE /api/tables/{name}/rows      empties a table
- *   GET  /api/stats                     totals, rows/s, open streams, rate history
+ *   GET  /api/stats                     totals, rows/s, open streams, rate history, quota throttling
  *   POST /api/faults                    {action, args} → a FaultControls method
  *   GET  /                              the web page
  *
@@ -167,6 +168,8 @@ async function route(req: IncomingMessage, res: ServerResponse, deps: HttpApiDep
       rowsTotal: Number(stats.rowsTotal ?? 0),
       streamsOpen: Number(stats.streamsOpen ?? 0),
       rejectedTotal: Number(stats.rejectedTotal ?? 0),
+      throttled: (stats.throttled as { count: number; ms: number } | undefined) ?? { count: 0, ms: 0 },
+      quota: describeQuota(stats.quota as QuotaLimits | null | undefined),
     });
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(html), 'cache-control': 'no-store' });
     res.end(method === 'HEAD' ? undefined : html);

@@ -19,6 +19,13 @@ export class RecordSpans {
     return this.starts.length;
   }
 
+  /** The records' bytes together. */
+  payloadBytes(): number {
+    let bytes = 0;
+    for (let i = 0; i < this.starts.length; i++) bytes += this.ends[i] - this.starts[i];
+    return bytes;
+  }
+
   /** Record i as text, decoded as protobufjs decodes a `string` field. */
   text(i: number): string {
     return this.buf.toString('utf8', this.starts[i], this.ends[i]);

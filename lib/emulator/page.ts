@@ -1,8 +1,8 @@
 /**
  * The emulator's web page: one self-contained HTML document (inline CSS and JS, no CDN, works
  * offline) that polls the JSON API every second and shows what a user would otherwise check
- * with SQL in Databricks: tables and row counts, the ingest rate over the last minute, and the
- * newest rows of the selected table. The first answer already holds a snapshot of all of it, so
+ * with SQL in Databricks: tables and row counts, the ingest rate over the last minute, the open
+ * streams with their throttling by the per-stream quota, and the newest rows of the selected table. The first answer already holds a snapshot of all of it, so
  * the page says something without JavaScript (curl, a test, a proxy that strips scripts).
  */
 import { formatType, type TableSchema } from '../schema';
@@ -19,6 +19,10 @@ export interface PageSnapshot {
   rowsTotal: number;
   streamsOpen: number;
   rejectedTotal: number;
+  /** Requests over the per-stream quota so far, and wall time their acks were held back. */
+  throttled: { count: number; ms: number };
+  /** The quota in words ('none' when off). */
+  quota: string;
 }
 const PAGE = `<!doctype html>
 <html lang="en">
@@ -43,7 +47,7 @@ const PAGE = `<!doctype html>
   @media (max-width: 900px) { main { grid-template-columns: 1fr; } }
   section { background:var(--panel); border:1px solid var(--line); border-radius:8px; padding:14px 16px; min-width:0; }
   h2 { font-size:13px; text-transform:uppercase; letter-spacing:.04em; color:var(--muted); margin:0 0 10px; font-weight:600; }
-  .kpis { display:grid; grid-template-columns:repeat(4,1fr); gap:10px; margin-bottom:12px; }
+  .kpis { display:grid; grid-template-columns:repeat(5,1fr); gap:10px; margin-bottom:12px; }
   .kpi { background:var(--bg); border-radius:6px; padding:8px 10px; }
   .kpi b { display:block; font-size:20px; font-variant-numeric:tabular-nums; }
   .kpi small { color:var(--muted); font-size:11.5px; }
@@ -66,7 +70,8 @@ const PAGE = `<!doctype html>
   .rowbar { display:flex; align-items:center; gap:10px; margin-bottom:8px; }
   .rowbar select { font:inherit; padding:2px 4px; }
   .rowbar .spacer { flex:1; }
-  #streams { font-size:12.5px; color:var(--muted); margin-top:10px; }
+  #streams, #quota, #table-throttle { font-size:12.5px; color:var(--muted); margin-top:10px; }
+  #quota { margin:0 0 8px; }
 </style>
 </head>
 <body>
@@ -89,9 +94,12 @@ const PAGE = `<!doctype html>
         <div class="kpi"><b id="k-total">{{total}}</b><small>rows stored</small></div>
         <div class="kpi"><b id="k-streams">{{streams}}</b><small>open streams</small></div>
         <div class="kpi"><b id="k-rejected">{{rejected}}</b><small>records rejected</small></div>
+        <div class="kpi" title="requests over the per-stream quota; time their acks were held back"><b id="k-throttled">{{throttled}}</b><small>throttled (<span id="k-throttled-s">{{throttledSeconds}}</span> s)</small></div>
       </div>
+      <div id="quota">per-stream quota: {{quota}}</div>
       <canvas id="chart" width="800" height="140" aria-label="rows per second, last 60 seconds"></canvas>
       <div id="streams"></div>
+      <div id="table-throttle"></div>
     </section>
     <section>
       <div class="rowbar"><h2 style="margin:0" id="rows-title">{{rowsTitle}}</h2><span class="spacer"></span>
@@ -172,7 +180,16 @@ const PAGE = `<!doctype html>
       $('k-total').textContent = fmt.format(s.rowsTotal);
       $('k-streams').textContent = fmt.format(s.streamsOpen);
       $('k-rejected').textContent = fmt.format(s.rejectedTotal);
-      $('streams').textContent = s.streams.length ? 'Open: ' + s.streams.map(function (x) { return x.table + ' (' + String(x.streamId).slice(0, 8) + ')'; }).join(', ') : 'No open streams.';
+      $('k-throttled').textContent = fmt.format(s.throttled.count);
+      $('k-throttled-s').textContent = (s.throttled.ms / 1000).toFixed(1);
+      $('streams').textContent = s.streams.length ? 'Open: ' + s.streams.map(function (x) {
+        return x.table + ' (' + String(x.streamId).slice(0, 8) + (x.closing ? ', closing' : '') + ', ' + fmt.format(x.recordsReceived) + ' records' +
+          (x.throttled.count ? ', throttled ' + fmt.format(x.throttled.count) + '× ' + (x.throttled.ms / 1000).toFixed(1) + ' s' : '') + ')';
+      }).join(', ') : 'No open streams.';
+      var slowed = (s.tables || []).filter(function (t) { return t.throttled && t.throttled.count; });
+      $('table-throttle').textContent = slowed.length ? 'Throttled by table: ' + slowed.map(function (t) {
+        return t.name + ' ' + fmt.format(t.throttled.count) + '× ' + (t.throttled.ms / 1000).toFixed(1) + ' s';
+      }).join(', ') : '';
       drawChart(s.history || []);
       renderTables(res[1]);
       return loadRows();
@@ -253,6 +270,9 @@ export function renderPage(snapshot: PageSnapshot): string {
     total: count(snapshot.rowsTotal),
     streams: count(snapshot.streamsOpen),
     rejected: count(snapshot.rejectedTotal),
+    throttled: count(snapshot.throttled.count),
+    throttledSeconds: (snapshot.throttled.ms / 1000).toFixed(1),
+    quota: esc(snapshot.quota),
     rowsTitle: esc(first ? `Latest rows — ${first.name}` : 'Latest rows'),
     rows,
   };

@@ -26,10 +26,15 @@
  *   event-loop turn are coalesced into one.
  * - Client half-close: outstanding acks are sent once durable, then the call ends OK.
  *   CANCEL is accepted at any moment; stored rows stay stored.
- * - Rotation: after `streamMaxAgeMs` the stream gets CloseStreamSignal{duration}; after that
- *   duration it acks what is durable and ends with UNAVAILABLE ("Stream timeout reached"), the
- *   way the real server forces token refresh. Requests arriving during the announced duration
- *   are still processed.
+ * - Rotation: after `streamMaxAgeMs` (0: never) the stream gets CloseStreamSignal{duration};
+ *   after that duration it acks what is durable and ends with UNAVAILABLE ("Stream timeout
+ *   reached"), the way the real server forces token refresh. Requests arriving during the
+ *   announced duration are still processed.
+ * - Quota (quota.ts), checked after the offset and record type, before the records: a request
+ *   beyond the stream's quota is held, in order, and stored (then acked) only when the quota
+ *   allows it; a stream that ends with an error meanwhile stores none of the held requests (the
+ *   client resends them, unacknowledged). With `overQuota: 'reject'` such a request is not
+ *   stored, and the stream acks what is durable and ends with RESOURCE_EXHAUSTED (retryable).
  * - A storage failure (disk full, …) ends the stream with UNAVAILABLE: the client retries.
  */
 import { randomUUID } from 'crypto';
@@ -40,6 +45,7 @@ import type { FaultState, StatusFault } from './faults';
 import type { Storage, TableStore } from './storage';
 import { jsonEncoder, protoEncoder, type RecordsEncoder } from './record-encoders';
 import type { TokenRegistry } from './tokens';
+import { describeQuota, recordBytes, StreamQuota, type QuotaLimits, type ThrottleFigures } from './quota';
 import type { FastIngest, RecordSpans } from './ingest-decoder';
 
 /** A request as the server's deserializer hands it over: decoded, read in place (`fast`), or why it could not be. */
@@ -55,8 +61,13 @@ export interface SessionContext {
   tokens: TokenRegistry;
   faults: FaultState;
   oauthEnforced: boolean;
+  /** 0: streams are never rotated. */
   streamMaxAgeMs: number;
   closeSignalDurationMs: number;
+  /** null: no quota. */
+  quota: QuotaLimits | null;
+  /** The running throttle totals a stream of `table` adds to (its table's, the emulator's). */
+  throttleTotals(table: string): ThrottleFigures[];
   sessions: Set<StreamSession>;
   counters: SessionCounters;
   /** The drop-connection fault fired: end every open stream. */
@@ -73,6 +84,11 @@ const RESUME_BELOW_PENDING = 50_000;
 export class StreamSession {
   streamId?: string;
   tableName?: string;
+  openedAt?: number;
+  /** When the CloseStreamSignal went out, if it did. */
+  closeSignalAt?: number;
+  recordsReceived = 0;
+  quota?: StreamQuota;
   private state: State = 'awaiting-create';
   private store?: TableStore;
   private encodeRecords?: RecordsEncoder;
@@ -83,6 +99,9 @@ export class StreamSession {
   private ackScheduled = false;
   private pendingWrites = 0;
   private pendingRows = 0;
+  /** Requests beyond the quota, in order, each stored when the quota allows it. */
+  private readonly heldWrites: { releaseAt: number; rows: number; write: () => void; release?: () => void }[] = [];
+  private heldTimer = false;
   private paused = false;
   private endWhenDrained: StatusFault | null = null;
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -106,6 +125,8 @@ export class StreamSession {
   /** CloseStreamSignal now, then end with UNAVAILABLE after `durationMs`. */
   closeSignal(durationMs: number): void {
     if (this.state !== 'open') return;
+    this.closeSignalAt = Date.now();
+    this.ctx.log(`stream ${this.streamId} gets a close signal: it ends in ${durationMs} ms`);
     const seconds = Math.floor(durationMs / 1000);
     this.send({ close_stream_signal: { duration: { seconds, nanos: Math.round((durationMs - seconds * 1000) * 1e6) } } });
     this.after(durationMs, () =>
@@ -119,6 +140,7 @@ export class StreamSession {
     if (this.state === 'awaiting-create') return this.fail(status.code, status.message);
     this.state = 'draining';
     this.endWhenDrained = status;
+    if (status.code !== Status.OK) this.dropHeldWrites();
     this.resumeInput();
     this.maybeFinish();
   }
@@ -199,11 +221,13 @@ export class StreamSession {
     this.store = store;
     this.tableName = table;
     this.streamId = randomUUID();
+    this.openedAt = Date.now();
+    if (ctx.quota) this.quota = new StreamQuota(ctx.quota, ctx.throttleTotals(table));
     this.state = 'open';
     ctx.counters.streamsTotal++;
     this.send({ create_stream_response: { stream_id: this.streamId } });
     ctx.log(`stream ${this.streamId} opened on ${table} (${recordType === WIRE_RECORD_TYPE.JSON ? 'JSON' : 'PROTO'})`);
-    this.after(ctx.streamMaxAgeMs, () => this.closeSignal(ctx.closeSignalDurationMs));
+    if (ctx.streamMaxAgeMs > 0) this.after(ctx.streamMaxAgeMs, () => this.closeSignal(ctx.closeSignalDurationMs));
   }
 
   private onIngest(req: { offset_id?: unknown }, records: (string | Uint8Array)[] | RecordSpans, isJson: boolean): void {
@@ -218,6 +242,13 @@ export class StreamSession {
     if (isJson !== (this.recordType === WIRE_RECORD_TYPE.JSON)) {
       return this.fail(Status.INVALID_ARGUMENT, `record type does not match the stream (${this.recordType === WIRE_RECORD_TYPE.JSON ? 'JSON' : 'PROTO'})`);
     }
+    let holdMs = 0;
+    if (this.quota) {
+      const admission = this.quota.admit(records.length, recordBytes(records));
+      if (!admission.ok) return this.drainThenEnd({ code: Status.RESOURCE_EXHAUSTED, message: admission.message });
+      holdMs = admission.holdMs;
+      if (holdMs > 0 && this.quota.throttled.count === 1) ctx.log(`stream ${this.streamId} is over its quota (${describeQuota(this.quota.limits)}): throttled`);
+    }
     let rows: { data: Buffer; count: number; release?: () => void };
     try {
       rows = this.encodeRecords!(records);
@@ -231,13 +262,41 @@ export class StreamSession {
       return;
     }
     this.expectedOffset++;
+    this.recordsReceived += records.length;
     this.pendingWrites++;
     this.pendingRows += rows.count;
     if (!this.paused && this.pendingRows > PAUSE_ABOVE_PENDING) {
       this.paused = true;
       this.call.pause();
     }
-    this.store!.append(rows.data, rows.count, (err) => this.onDurable(offset, rows.count, err), rows.release);
+    const write = () => this.store!.append(rows.data, rows.count, (err) => this.onDurable(offset, rows.count, err), rows.release);
+    if (holdMs > 0 || this.heldWrites.length > 0) {
+      this.heldWrites.push({ releaseAt: Date.now() + holdMs, rows: rows.count, write, release: rows.release });
+      this.writeReleased();
+    } else {
+      write();
+    }
+  }
+
+  /** Stores the held requests whose time has come, in order, and waits for the next one. */
+  private writeReleased(): void {
+    if (this.heldTimer) return;
+    while (this.heldWrites.length > 0 && this.heldWrites[0].releaseAt <= Date.now()) this.heldWrites.shift()!.write();
+    if (this.heldWrites.length === 0) return;
+    this.heldTimer = true;
+    this.after(this.heldWrites[0].releaseAt - Date.now(), () => {
+      this.heldTimer = false;
+      this.writeReleased();
+    });
+  }
+
+  /** A stream that ends with an error never stores what the quota still holds: neither stored nor acked, the client resends it. */
+  private dropHeldWrites(): void {
+    for (const held of this.heldWrites.splice(0)) {
+      this.pendingWrites--;
+      this.pendingRows -= held.rows;
+      held.release?.();
+    }
   }
 
   private onDurable(offset: number, rows: number, err: Error | null): void {
@@ -322,6 +381,7 @@ export class StreamSession {
     this.state = 'closed';
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
+    this.dropHeldWrites();
     this.resumeInput();
     this.ctx.sessions.delete(this);
   }

@@ -57,6 +57,9 @@ describe('npm start (the demo)', function () {
     const home = await get(`${page}/`);
     assert.equal(home.status, 200);
     assert.match(home.body, /<html/i);
+    // the demo recycles streams within minutes, so that their close and rollover can be seen
+    assert.match(output, /Zerobus streams are recycled every 180 s/);
+    assert.equal((JSON.parse((await get(`${page}/api/stats`)).body) as { streamMaxAgeMs: number }).streamMaxAgeMs, 180_000);
     await eventually('rows from both sources', async () => {
       const res = await get(`${page}/api/tables/main.ot.tag_events/rows?limit=2000`);
       const rows = JSON.parse(res.body) as { tag_path: string }[];

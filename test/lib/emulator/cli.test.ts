@@ -58,6 +58,8 @@ describe('emulator: CLI', () => {
     assert.match(out, /gRPC endpoint\s+http:\/\/127\.0\.0\.1:\d+/);
     assert.match(out, /token endpoint http:\/\/127\.0\.0\.1:\d+\/oidc\/v1\/token/);
     assert.match(out, /main\.ot\.tag_events/);
+    assert.match(out, /stream quota\s+100000 records\/s and 100000000 bytes\/s per stream, acks slowed beyond it/);
+    assert.match(out, /stream life\s+900 s, then a close signal/);
     const res = await fetch(`${workspace}/api/tables`);
     assert.equal(res.status, 200);
     run.child.kill('SIGTERM');

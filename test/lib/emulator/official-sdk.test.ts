@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { startEmulator, type Emulator } from '../../../lib/emulator';
+import { officialSdk as sdk, OFFICIAL_ID as ID, OFFICIAL_SECRET as SECRET } from './official-sdk';
 import { OT_DESCRIPTOR, OT_SQL, OT_TABLE, otJson, otProto, otRow } from './raw-client';
 
 /**
@@ -7,31 +8,6 @@ import { OT_DESCRIPTOR, OT_SQL, OT_TABLE, otJson, otProto, otRow } from './raw-c
  * if it can open streams, ingest and get acks here, the emulator speaks the real protocol.
  */
 
-interface OfficialStream {
-  ingestRecordOffset(payload: Buffer | string): Promise<bigint>;
-  ingestRecordsOffset(payloads: (Buffer | string)[]): Promise<bigint | null>;
-  waitForOffset(offset: bigint): Promise<void>;
-  flush(): Promise<void>;
-  close(): Promise<void>;
-}
-interface OfficialSdk {
-  ZerobusSdk: new (endpoint: string, unityCatalogUrl: string) => {
-    createStream(
-      table: { tableName: string; descriptorProto?: string },
-      clientId: string,
-      clientSecret: string,
-      options?: Record<string, unknown>,
-      headers?: { getHeadersCallback: () => [string, string][] },
-    ): Promise<OfficialStream>;
-  };
-  RecordType: { Json: number; Proto: number };
-}
-
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const sdk = require('@databricks/zerobus-ingest-sdk-linux-x64-gnu/zerobus-ingest-sdk.linux-x64-gnu.node') as OfficialSdk;
-
-const ID = 'official-sdk-client';
-const SECRET = 'official-sdk-secret';
 const OPTIONS = { recoveryRetries: 0, recoveryTimeoutMs: 5000, flushTimeoutMs: 10_000 };
 
 describe('emulator: the official Databricks Zerobus SDK as client', () => {
