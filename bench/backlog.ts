@@ -1,5 +1,5 @@
 /**
- * Memory with a large backlog (SPEC §10: ≤ 250 MB RSS with 1,000,000 events spooled): the
+ * Memory with a large backlog (docs/DESIGN.md §10: ≤ 250 MB RSS with 1,000,000 events spooled): the
  * emulator is down while a load generator pushes 1M events through zerobus-ignition-in (durable)
  * into a zerobus-out disk spool; then the emulator comes back and the spool drains.
  * Baseline in the same run: Node-RED's RSS with the same flow deployed and idle.

@@ -308,7 +308,7 @@ export async function run(opts: { quick: boolean; rows?: number; only?: 'ours' |
         baseline: { name: base, value: Math.round(fp.rowsPerSec) }, ratio: round(op.rowsPerSec / fp.rowsPerSec),
         notes: `median of ${REPEATS}; runs ours ${runs(oursPre)}, official ${runs(officialPre)}; no row encoding in the timed loop; CPU ours: ${cpu(oursPre)}; official: ${cpu(officialPre)}`,
       });
-      // Latency at the same fixed offered load for both (SPEC §10 measures p99 at 30k events/s).
+      // Latency at the same fixed offered load for both (docs/DESIGN.md §10 measures p99 at 30k events/s).
       const pacedSlice = rows.slice(0, Math.min(n, pacedRows));
       const pacedOfficial = doOfficial ? await runOfficial(emu, pacedSlice, kind, PACED_ROWS_PER_SEC) : none;
       const pacedOurs = doOurs ? await runOurs(emu, pacedSlice, kind, PACED_ROWS_PER_SEC) : none;

@@ -1,5 +1,5 @@
 /**
- * End-to-end benchmark (SPEC §10): a load generator in its own process POSTs batches of 500
+ * End-to-end benchmark (docs/DESIGN.md §10): a load generator in its own process POSTs batches of 500
  * tag events over keep-alive HTTP to zerobus-ignition-in → zerobus-batch → zerobus-out in one
  * Node-RED process; the emulator runs in a third process and validates every record.
  * Baseline measured in the same run: the same load against a bare `http in → http response`

@@ -1,5 +1,5 @@
 /**
- * Emulator ingest throughput (SPEC §10: ≥ 250,000 validated rows/s from a client that does
+ * Emulator ingest throughput (docs/DESIGN.md §10: ≥ 250,000 validated rows/s from a client that does
  * nothing else). The emulator runs in its own process (the CLI), as in every other bench; the
  * client here is a bare grpc-js stream that pre-encodes its requests (batches of 500 OT event
  * rows, PROTO and JSON) and keeps a window of batches in flight, counting acked rows.

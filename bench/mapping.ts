@@ -96,7 +96,7 @@ export async function run(opts: BenchOptions): Promise<BenchResult[]> {
 
   const results: BenchResult[] = [];
   const [normalise] = measure(raw, [(r) => normaliseTagEvent(r, { now: 0 })], ms);
-  results.push({ scenario: 'normaliseTagEvent (raw Ignition events, Jython types)', metric: 'throughput', value: normalise, unit: 'events/s', notes: 'SPEC target ≥ 1,000,000 events/s on one core' });
+  results.push({ scenario: 'normaliseTagEvent (raw Ignition events, Jython types)', metric: 'throughput', value: normalise, unit: 'events/s', notes: 'docs/DESIGN.md §10 target ≥ 1,000,000 events/s on one core' });
 
   const [ids, idsCrypto] = measure(events, [(e) => eventId(e, ctx.sourceSystem), (e) => cryptoEventId(e, ctx.sourceSystem, ns)], ms);
   results.push(withRatio({ scenario: 'eventId (UUID v5, JavaScript SHA-1)', metric: 'throughput', value: ids, unit: 'ids/s', baseline: { name: 'node:crypto createHash sha1', value: idsCrypto } }));

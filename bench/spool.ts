@@ -1,7 +1,7 @@
 /**
  * Disk spool: append throughput with group commit against the same spool doing one write+fsync
  * per append (the baseline, same run) and against no fsync at all; recovery and replay of a
- * large backlog; memory held while that backlog sits on disk (SPEC §10: ≤ 250 MB RSS with
+ * large backlog; memory held while that backlog sits on disk (docs/DESIGN.md §10: ≤ 250 MB RSS with
  * 1,000,000 events spooled).
  */
 import * as fs from 'fs';

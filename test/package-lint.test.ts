@@ -56,7 +56,7 @@ describe('package and Flow Library scorecard (offline)', () => {
     assert.match(pkg.scripts.prepack, /build/);
   });
 
-  it('maps every SPEC node type to dist/nodes/<type>/<type>.js', () => {
+  it('maps every node type of docs/DESIGN.md §4 to dist/nodes/<type>/<type>.js', () => {
     assert.deepEqual(types.sort(), ['zerobus-batch', 'zerobus-config', 'zerobus-ignition-in', 'zerobus-out', 'zerobus-sparkplug-broker', 'zerobus-sparkplug-in']);
     for (const type of types) assert.equal(nodeFiles[type], `dist/nodes/${type}/${type}.js`);
   });

@@ -1,4 +1,4 @@
-/** The local Zerobus emulator (SPEC §6). */
+/** The local Zerobus emulator (docs/DESIGN.md §6). */
 export { startEmulator, DEFAULT_GRPC_PORT, DEFAULT_HTTP_PORT, DEFAULT_HOST } from './emulator';
 export type { Emulator, EmulatorOptions, EmulatorStats, StreamFigures } from './emulator';
 export { DEFAULT_QUOTA } from './quota';

@@ -1,7 +1,7 @@
 /**
  * One `EphemeralStream` call: create, ingest, acks, close — and every way it can go wrong.
  *
- * Choices the protocol fact sheet leaves open (the real server's codes are not public; all the
+ * Choices docs/DESIGN.md §11 leaves open (the real server's codes are not public; all the
  * errors below are non-retryable in the official client, matching "stop and report"):
  * - Initial metadata is sent as soon as the call starts (the official client waits for it).
  * - The first request must be `create_stream`, and only once: INVALID_ARGUMENT otherwise.

@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'http';
 import { status as Status } from '@grpc/grpc-js';
 
 /**
- * The OAuth M2M token endpoint (`POST /oidc/v1/token`, fact sheet §5) and the registry of the
+ * The OAuth M2M token endpoint (`POST /oidc/v1/token`, docs/DESIGN.md §11.5) and the registry of the
  * tokens it issued. A token is scoped to the one table named in the TABLE entry of
  * `authorization_details`, lives one hour, and is opaque random text of real-token size
  * (multi-kB, so clients and servers that choke on big metadata fail here as they would there).

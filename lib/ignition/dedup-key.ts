@@ -3,7 +3,7 @@
  * MurmurHash3 x86_128 over a byte encoding of what makes an event the same event — source
  * system, tag path, timestamp, value and quality code, the fields of its event_id.
  *
- * It is not the event_id (SPEC §5: a UUID v5 over the text of those fields, which zerobus-out
+ * It is not the event_id (docs/DESIGN.md §5: a UUID v5 over the text of those fields, which zerobus-out
  * computes for the row): the receiver only has to recognise resends, once per event received,
  * and the text form (shortest round-trip digits of every double) plus SHA-1 cost several times
  * this. The encoding is injective — strings carry their length, numbers their 8 IEEE bytes,

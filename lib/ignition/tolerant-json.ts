@@ -1,6 +1,6 @@
 /**
  * JSON parsing that also understands the bare `NaN`, `Infinity` and `-Infinity` tokens a Jython
- * `system.util.jsonEncode` may write for non-finite floats (fact sheet B1): refusing them would
+ * `system.util.jsonEncode` may write for non-finite floats (docs/DESIGN.md §12 B1): refusing them would
  * make the 8.1 script resend the batch forever. Normal bodies take the fast native path; only a
  * body that JSON.parse refuses is scanned again.
  */

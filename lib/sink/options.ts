@@ -11,7 +11,7 @@ export interface ZerobusSinkOptions {
   clientFactory?: () => ZerobusClient;
   /** catalog.schema.table */
   table: string;
-  /** 'ot-event' (default): items are tag events mapped to the SPEC §5 row; 'rows': items are table rows. */
+  /** 'ot-event' (default): items are tag events mapped to the docs/DESIGN.md §5 row; 'rows': items are table rows. */
   format?: SinkFormat;
   /** default 'proto' */
   recordType?: SinkRecordType;

@@ -1,5 +1,5 @@
 /**
- * The MQTT side of a Sparkplug 3.0 host application (chapter 5.4 / fact sheet A3): one
+ * The MQTT side of a Sparkplug 3.0 host application (chapter 5.4 / docs/DESIGN.md §12 A3): one
  * connection per broker config, with the host's STATE birth and Will, clean sessions, the
  * subscriptions its users ask for, reconnection with backoff, and a bounded clean close.
  *

@@ -3,7 +3,7 @@
  * (topic, payload bytes, receipt time) and returns tag events plus actions to perform (rebirth
  * requests). One instance per subscriber, so each can have its own tag path template.
  *
- * What it emits (SPEC §3 tag events): every metric of NBIRTH/DBIRTH/NDATA/DDATA with a value
+ * What it emits (docs/DESIGN.md §3 tag events): every metric of NBIRTH/DBIRTH/NDATA/DDATA with a value
  * (null for is_null), template instances expanded into `instance/member` tags (and
  * `instance/Parameters/<name>` for parameters, optional), and on NDEATH/DDEATH/connection loss
  * (or an NBIRTH of a new session whose predecessor's death was missed) every tag of the

@@ -1,5 +1,5 @@
 /**
- * Tag data type names. The seed scripts send `type(value).__name__` (Jython names, fact sheet
+ * Tag data type names. The seed scripts send `type(value).__name__` (Jython names, docs/DESIGN.md §12
  * B1); others send Ignition names (B3), Java class names or Sparkplug names (A5). Everything is
  * mapped to the Ignition 8 type name (`Float8`, `Int4`, `DateTime`, `StringArray`, …).
  */

@@ -1,6 +1,6 @@
 /**
  * The tag event: the unit of data that flows between this package's nodes in `msg.payload`
- * (SPEC §3). Field names are exactly those the Ignition scripts send.
+ * (docs/DESIGN.md §3). Field names are exactly those the Ignition scripts send.
  */
 export type TagValue = number | boolean | string | null | TagValue[] | { [key: string]: TagValue } | bigint;
 

@@ -1,5 +1,5 @@
 /**
- * Normalisation of tag events as real gateways send them (SPEC §3, §4.3; fact sheet B1–B3):
+ * Normalisation of tag events as real gateways send them (docs/DESIGN.md §3, §4.3; docs/DESIGN.md §12 B1–B3):
  * Jython type names, numeric-string timestamps and codes, legacy/unsigned quality codes,
  * `"None"` providers, NaN/Infinity, Java date texts. What can be understood is turned into a
  * canonical TagEvent; what cannot yields a precise reason. Never throws.
@@ -318,7 +318,7 @@ function normalise(raw: unknown, now: number | undefined, reuse: boolean): TagEv
     return r as unknown as TagEvent;
   }
 
-  // Fields in the order of SPEC §3, so that debug output reads like the Ignition payload.
+  // Fields in the order of docs/DESIGN.md §3, so that debug output reads like the Ignition payload.
   const event = { tagPath } as TagEvent;
   if (tagProvider !== undefined) event.tagProvider = tagProvider;
   event.value = value;

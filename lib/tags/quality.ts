@@ -1,5 +1,5 @@
 /**
- * Ignition quality codes (fact sheet B2): the modern Ignition 8 `QualityCode` integer, bare
+ * Ignition quality codes (docs/DESIGN.md §12 B2): the modern Ignition 8 `QualityCode` integer, bare
  * subcodes, and the legacy Ignition 7 / OPC integers that the 8.x historian still writes.
  *
  * An Ignition 8 QualityCode is a 32-bit int: the two most significant bits are the level
@@ -69,7 +69,7 @@ const NAMED_SUBCODES: ReadonlyArray<readonly [string, number]> = [
 
 /**
  * Legacy (Ignition 7 / OPC DA / historian) integers mapped by meaning to a modern name. No
- * official table exists; the fact sheet fixes 192, 0, 8, 500, 600, 410, 404, 403, 300, 310 and
+ * official table exists; docs/DESIGN.md §12 B2 fixes 192, 0, 8, 500, 600, 410, 404, 403, 300, 310 and
  * 700, the rest follow the OPC DA meaning of the value (e.g. 68 "uncertain, last usable value").
  */
 const LEGACY_CODES: ReadonlyArray<readonly [number, string]> = [
@@ -199,7 +199,7 @@ export function decodeQualityCode(code: number): Quality {
 }
 
 /**
- * Sparkplug 3.0 `Quality` property (fact sheet A6): 0 = BAD, 192 = GOOD, 500 = STALE; anything
+ * Sparkplug 3.0 `Quality` property (docs/DESIGN.md §12 A6): 0 = BAD, 192 = GOOD, 500 = STALE; anything
  * else is an Ignition QualityCode that an Ignition module put there (maybe as uint32).
  */
 export function decodeSparkplugQuality(code: number | undefined | null): Quality {

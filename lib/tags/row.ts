@@ -1,5 +1,5 @@
 /**
- * Tag event ⇒ the row of the default OT events table (SPEC §5, `proto/ot_event.proto`).
+ * Tag event ⇒ the row of the default OT events table (docs/DESIGN.md §5, `proto/ot_event.proto`).
  *
  * Value columns:
  *  - finite number ⇒ numeric_value (DateTime values are ms epoch numbers).

@@ -1,5 +1,5 @@
 /**
- * Access tokens for Zerobus streams: OAuth machine-to-machine (fact sheet §5), one cached token
+ * Access tokens for Zerobus streams: OAuth machine-to-machine (docs/DESIGN.md §11.5), one cached token
  * per table (the scope is per table), refreshed before it expires and fetched fresh whenever the
  * server rejected a token. Or a fixed bearer token. Secrets and tokens never enter messages.
  */

@@ -1,6 +1,6 @@
 /**
  * The `descriptor_proto` of a PROTO stream: the serialized google.protobuf.DescriptorProto of
- * ONE message (fact sheet §7). The server resolves nothing outside it, so message and enum
+ * ONE message (docs/DESIGN.md §11.7). The server resolves nothing outside it, so message and enum
  * types the record uses that live outside the root message are copied in as nested types.
  */
 import * as protobuf from 'protobufjs';

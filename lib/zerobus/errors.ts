@@ -1,6 +1,6 @@
 /**
  * The one error type of the Zerobus client and the ONE place that decides which failures are
- * retryable (protocol fact sheet §4). Every other module asks `isRetryable` or builds its
+ * retryable (docs/DESIGN.md §11.4). Every other module asks `isRetryable` or builds its
  * errors here, so the classification cannot drift between the stream, the token provider and
  * the connection test.
  */
@@ -72,7 +72,7 @@ function defaultRetryable(code: string, grpcCode?: number): boolean {
 }
 
 /** Is a failure worth another attempt? ZerobusErrors carry the answer; gRPC statuses and
- * Node network errors are classified by the fact-sheet table; anything else (a bug) is not. */
+ * Node network errors are classified by the table of docs/DESIGN.md §11.4; anything else (a bug) is not. */
 export function isRetryable(err: unknown): boolean {
   if (err instanceof ZerobusError) return err.retryable;
   if (err && typeof err === 'object') {

@@ -1,4 +1,4 @@
-/** Public API of the pure-JS Zerobus client (see /work/shared interfaces contract). */
+/** Public API of the pure-JS Zerobus client (see docs/DESIGN.md §2.1). */
 export { ZerobusClient, DEFAULT_USER_AGENT } from './client';
 export { ZerobusStream } from './stream';
 export { ZerobusError, isRetryable, fromGrpcStatus } from './errors';

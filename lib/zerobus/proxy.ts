@@ -1,6 +1,6 @@
 /**
  * Proxy selection from the environment, with the official SDK's precedence and NO_PROXY
- * matching (fact sheet §2). grpc-js has its own env handling with different rules (lowercase
+ * matching (docs/DESIGN.md §11.2). grpc-js has its own env handling with different rules (lowercase
  * variables only, plain suffix matching, no `*`), so the channel switches it off and uses this.
  */
 type Env = Record<string, string | undefined>;

@@ -20,7 +20,7 @@ export function failureKind(f: SinkFailure): string {
   return FAILURE_KIND[f.code] ?? 'other';
 }
 
-/** The status line: state, rate and backlog in few words (SPEC §4.2). */
+/** The status line: state, rate and backlog in few words (docs/DESIGN.md §4.2). */
 export function statusFor(status: SinkStatus, stats: SinkStats, accepting: boolean, t: Translate): NodeStatus {
   const backlog = formatRate(stats.backlog);
   switch (status.state) {

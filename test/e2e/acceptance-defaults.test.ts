@@ -1,7 +1,7 @@
 /**
- * Acceptance, black box: what someone who has read only SPEC.md gets. The package is packed and
+ * Acceptance, black box: what someone who has read only docs/DESIGN.md gets. The package is packed and
  * installed into a fresh Node-RED user dir with npm (as the palette manager does), Node-RED runs
- * with its default settings, flows set only the property names SPEC names (everything else left
+ * with its default settings, flows set only the property names docs/DESIGN.md names (everything else left
  * to the defaults), the emulator is the installed `zerobus-emulator` bin with OAuth enforced, and
  * the peers are real: HTTP clients posting the Ignition seed-script payloads, an Eclipse Tahu
  * edge node through an aedes broker, the official Databricks SDK against the emulator, and the
@@ -48,7 +48,7 @@ interface OfficialSdk {
 
 const RUNTIMES = runtimes();
 
-for (const runtime of RUNTIMES) describe(`acceptance on ${runtime.name}: SPEC promises against the packed package in a fresh Node-RED`, function () {
+for (const runtime of RUNTIMES) describe(`acceptance on ${runtime.name}: docs/DESIGN.md promises against the packed package in a fresh Node-RED`, function () {
   this.timeout(120_000);
   let work: string;
   let userDir: string;
@@ -193,7 +193,7 @@ for (const runtime of RUNTIMES) describe(`acceptance on ${runtime.name}: SPEC pr
     await eventually('diagnostics to report the stream connected', connected, 15_000);
   });
 
-  it('§4.3/§5 a seed-script batch lands as SPEC rows; NULL columns stay absent; output carries normalised events', async () => {
+  it('§4.3/§5 a seed-script batch lands as docs/DESIGN.md §5 rows; NULL columns stay absent; output carries normalised events', async () => {
     const t = Date.now() - 60_000;
     const batch = [
       { tagPath: '[Sample_Tags]Sine/Sine0', tagProvider: 'Sample_Tags', value: 0.42, quality: 'Good', qualityCode: 192, timestamp: t, dataType: 'float' },

@@ -63,7 +63,7 @@ describe('example flows in a real Node-RED', function () {
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('ships the four examples of SPEC §8, each a JSON array starting with a comment', () => {
+  it('ships the four examples of docs/DESIGN.md §8, each a JSON array starting with a comment', () => {
     const files = exampleFiles();
     assert.equal(files.length >= 4, true);
     for (const file of files) {

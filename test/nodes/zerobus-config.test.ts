@@ -68,7 +68,7 @@ describe('zerobus-config node', function () {
   });
 
   describe('connection settings', () => {
-    it('accepts the endpoint forms of SPEC §4.1 and refuses others', () => {
+    it('accepts the endpoint forms of docs/DESIGN.md §4.1 and refuses others', () => {
       for (const ok of ['1234567890123456.zerobus.us-west-2.cloud.databricks.com', 'host:443', 'https://host', 'https://host:8443', 'http://127.0.0.1:50051']) {
         assert.ok(isValidEndpoint(ok), ok);
       }

@@ -8,7 +8,7 @@ import { clientFor, FAST_BACKOFF, OT_TABLE, READINGS_SQL, READINGS_TABLE, startT
 
 const T = 1765456245123;
 
-/** One event per kind of value, with what SPEC §5 says must land (absent key = NULL). */
+/** One event per kind of value, with what docs/DESIGN.md §5 says must land (absent key = NULL). */
 const CASES: { event: Record<string, unknown>; expect: Record<string, unknown> }[] = [
   {
     event: { tagPath: '[Sample_Tags]Sine/Sine0', tagProvider: 'Sample_Tags', value: 0.42, quality: 'Good', qualityCode: 192, timestamp: T, dataType: 'Float8' },
@@ -81,7 +81,7 @@ describe('lib/sink ZerobusSink → emulator: what lands in the table', function 
   }
 
   for (const recordType of ['proto', 'json'] as SinkRecordType[]) {
-    it(`maps every kind of tag value to the SPEC §5 row column by column (${recordType.toUpperCase()})`, async () => {
+    it(`maps every kind of tag value to the docs/DESIGN.md §5 row column by column (${recordType.toUpperCase()})`, async () => {
       const s = sink({ recordType });
       const before = Date.now() * 1000;
       const result = await s.accept(CASES.map((c) => c.event));

@@ -11,7 +11,7 @@ import {
   QUALITY_STALE,
 } from '../../../lib/tags';
 
-/** The name table of fact sheet B2: name, subcode, full signed int. */
+/** The name table of docs/DESIGN.md §12 B2: name, subcode, full signed int. */
 const TABLE: Array<[string, number, number]> = [
   ['Good_Unspecified', 0, 0],
   ['Good_WritePending', 2, 2],
@@ -63,7 +63,7 @@ const levelOf = (name: string) => name.split('_')[0];
 const LEGACY_OVERLAPS_SUBCODE = new Set([256]);
 
 describe('tags/quality', () => {
-  it('knows every named quality of the fact sheet and nothing else', () => {
+  it('knows every named quality of docs/DESIGN.md §12 B2 and nothing else', () => {
     assert.deepEqual(
       NAMED_QUALITIES.map((q) => [q.quality, q.qualityCode]),
       TABLE.map(([name, , full]) => [name, full]),

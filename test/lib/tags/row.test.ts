@@ -21,7 +21,7 @@ function referenceUuidV5(name: string): string {
 }
 
 describe('tags/row', () => {
-  it('maps the SPEC §3 example to the SPEC §5 row', () => {
+  it('maps the docs/DESIGN.md §3 example to the docs/DESIGN.md §5 row', () => {
     const r = toOtEventRow({ tagPath: '[Sample_Tags]Sine/Sine0', tagProvider: 'Sample_Tags', value: 0.42, quality: 'Good', qualityCode: 192, timestamp: 1765456245123, dataType: 'Float8' }, ctx);
     assert.deepEqual(r, {
       event_id: r.event_id,
