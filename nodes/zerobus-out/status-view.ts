@@ -1,6 +1,6 @@
 import type { NodeStatus } from 'node-red';
 import type { SinkFailure, SinkStats, SinkStatus } from '../../lib/sink';
-import { formatRate } from '../shared/status';
+import { formatRate, STATUS_MAX_CHARS } from '../shared/status';
 import type { Translate } from '../shared/i18n';
 
 /** Catalog key of the short label for a final error, by lib error code. */
@@ -38,7 +38,11 @@ export function statusFor(status: SinkStatus, stats: SinkStats, accepting: boole
     case 'failed': {
       const f = status.error ?? { code: 'ERROR', message: '', retryable: false };
       const text = t(`status.failed.${failureKind(f)}`, { reason: shorten(f.message, 60), backlog });
-      return { fill: 'red', shape: 'ring', text: status.retryAt ? t('status.retryAt', { text, time: clockTime(status.retryAt) }) : text };
+      if (!status.retryAt) return { fill: 'red', shape: 'ring', text };
+      // the next attempt's time must survive the status length limit: the reason gives way
+      const time = clockTime(status.retryAt);
+      const room = STATUS_MAX_CHARS - t('status.retryAt', { text: '', time }).length;
+      return { fill: 'red', shape: 'ring', text: t('status.retryAt', { text: shorten(text, room), time }) };
     }
     case 'closing':
       return { fill: 'grey', shape: 'ring', text: t('status.closing') };

@@ -1,6 +1,17 @@
 /** Status texts: short enough for one line under a node, rates that do not round a trickle to 0. */
 import assert from 'node:assert/strict';
+import * as fs from 'fs';
+import * as path from 'path';
 import { fitStatus, formatRate, pluralKey, StatusThrottle, STATUS_MAX_CHARS } from '../../nodes/shared/status';
+import { statusFor } from '../../nodes/zerobus-out/status-view';
+import type { SinkStats, SinkStatus } from '../../lib/sink';
+
+/** zerobus-out's message catalogue, as Node-RED's i18n would apply it (`__name__` placeholders). */
+const catalogue = JSON.parse(fs.readFileSync(path.join(__dirname, '../../nodes/zerobus-out/locales/en-US/zerobus-out.json'), 'utf8'));
+const t = (key: string, vars: Record<string, unknown> = {}): string => {
+  const text = key.split('.').reduce((o: any, k) => o?.[k], catalogue['zerobus-out'] ?? catalogue) as string;
+  return text.replace(/__(\w+)__/g, (_, v: string) => String(vars[v]));
+};
 
 describe('status texts', () => {
   it('cuts a long text to one short line with an ellipsis, and keeps a short one as it is', () => {
@@ -33,5 +44,13 @@ describe('status texts', () => {
     assert.equal(pluralKey('status.devices', 1), 'status.devicesOne');
     assert.equal(pluralKey('status.devices', 0), 'status.devicesMany');
     assert.equal(pluralKey('status.devices', 2), 'status.devicesMany');
+  });
+
+  it('keeps the time of the next attempt in a failed status whatever the length of the reason', () => {
+    const retryAt = new Date(2026, 0, 1, 15, 4, 12).getTime();
+    const status = { state: 'failed', retryAt, error: { code: 'TOKEN_REJECTED', message: `token endpoint 127.0.0.1:39487 answered HTTP 401: ${'x'.repeat(80)}`, retryable: false } } as unknown as SinkStatus;
+    const shown = fitStatus(statusFor(status, { backlog: 12 } as unknown as SinkStats, true, t));
+    assert.ok(shown.text!.length <= STATUS_MAX_CHARS, shown.text);
+    assert.match(shown.text!, /^auth failed: token endpoin?t?.*… · retry 15:04:12$/);
   });
 });
