@@ -3,9 +3,10 @@
  * it, given flows and credentials. Used by the demo, the end-to-end and chaos tests and the
  * benchmarks, so that all of them exercise the package exactly as a user's Node-RED loads it.
  */
-import { ChildProcess, spawn } from 'child_process';
+import { ChildProcess, execFileSync, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as net from 'net';
+import * as os from 'os';
 import * as path from 'path';
 import { PACKAGE_ROOT } from '../lib/paths';
 
@@ -63,13 +64,24 @@ export function installPackage(userDir: string, install: NodeRedProcessOptions['
       throw new Error('dist/ is missing: run `npm run build` first');
     }
   } else {
-    const { execFileSync } = require('child_process') as typeof import('child_process');
-    const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-    execFileSync(npm, ['install', '--no-audit', '--no-fund', '--omit=dev', '--no-save', install.tarball], {
-      cwd: userDir,
-      stdio: 'pipe',
-    });
+    fs.cpSync(path.join(installedTree(install.tarball), 'node_modules'), path.join(userDir, 'node_modules'), { recursive: true });
   }
+}
+
+/** Trees into which a tarball was installed with npm, once per process; later installs copy them. */
+const installedTrees = new Map<string, string>();
+
+/** A folder where `npm install <tarball>` ran, as the palette manager runs it (installed once per tarball). */
+function installedTree(tarball: string): string {
+  let tree = installedTrees.get(tarball);
+  if (tree) return tree;
+  tree = fs.mkdtempSync(path.join(os.tmpdir(), 'zerobus-installed-'));
+  fs.writeFileSync(path.join(tree, 'package.json'), JSON.stringify({ name: 'node-red-project', private: true, dependencies: {} }, null, 2));
+  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+  execFileSync(npm, ['install', '--no-audit', '--no-fund', '--omit=dev', '--no-save', tarball], { cwd: tree, stdio: 'pipe' });
+  installedTrees.set(tarball, tree);
+  if (installedTrees.size === 1) process.once('exit', () => installedTrees.forEach((dir) => fs.rmSync(dir, { recursive: true, force: true })));
+  return tree;
 }
 
 export class NodeRedProcess {

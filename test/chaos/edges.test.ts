@@ -1,6 +1,6 @@
 /**
- * Nothing accepted is lost at the edges, from outside, in a real Node-RED process with the
- * emulator: a SIGTERM while zerobus-batch holds events of the Ignition (ack `received`), Sparkplug
+ * Nothing accepted is lost at the edges, from outside, in a real Node-RED process with the packed
+ * package installed by npm and the emulator: a SIGTERM while zerobus-batch holds events of the Ignition (ack `received`), Sparkplug
  * and inject paths (Zerobus up, then down), resends after a restart, a second Node-RED on the
  * same spool folder, a full 64 KiB spool disk, and the time to resume after a 10 s outage and
  * after a 401 burst on the token endpoint with the node's default retry settings.
@@ -18,6 +18,7 @@ import { httpJson } from '../../demo/emulator-process';
 import { NodeRedProcess } from '../../demo/node-red-process';
 import { encodePayload } from '../../lib/sparkplug/codec';
 import { eventually } from '../support/dist';
+import { packInto } from '../e2e/acceptance-kit';
 import { BATCH_ID, ChaosRig, IN_ID, isAlive, OUT_ID, report, scaled, sleep, TAB_ID, TABLE, useChaosRig } from './rig';
 
 const HOLD = { size: 100_000, interval: 30_000 };
@@ -102,7 +103,15 @@ describe('chaos: the edges (stop, second process, outages)', function () {
   this.timeout(scaled(240_000));
   let rig: ChaosRig;
   // the node's defaults: retry backoff cap 30 s, failed-retry interval 60 s
-  useChaosRig({ name: 'edges', clientId: 'edges-client', clientSecret: 'edges-secret', outProps: { retryBackoffMax: 30, failedRetryInterval: 60 } }, (started) => {
+  // the packed package, installed with npm as the palette manager does (once; both Node-REDs copy it)
+  let packDir: string | undefined;
+  const install = (): { tarball: string } => {
+    packDir ??= fs.mkdtempSync(path.join(os.tmpdir(), 'zb-edges-pack-'));
+    return { tarball: packInto(packDir) };
+  };
+  after(() => packDir && fs.rmSync(packDir, { recursive: true, force: true }));
+  let packed: { tarball: string };
+  useChaosRig(() => ({ name: 'edges', clientId: 'edges-client', clientSecret: 'edges-secret', outProps: { retryBackoffMax: 30, failedRetryInterval: 60 }, install: (packed = install()) }), (started) => {
     rig = started;
   });
   after(() => {
@@ -202,6 +211,7 @@ describe('chaos: the edges (stop, second process, outages)', function () {
     const second = new NodeRedProcess({
       userDir: path.join(rig.dir, 'node-red-2'),
       flows: [],
+      install: packed,
       settings: { logging: { console: { level: 'info', metrics: false, audit: false } } },
       onLine: (l) => rig.lines.push(`[node-red-2] ${l}`),
     });

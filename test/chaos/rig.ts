@@ -13,7 +13,7 @@ import type { AddressInfo } from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import { EmulatorProcess, httpJson } from '../../demo/emulator-process';
-import { freePort, LINKED_PACKAGE_DIR, NodeRedProcess } from '../../demo/node-red-process';
+import { freePort, LINKED_PACKAGE_DIR, NodeRedProcess, type NodeRedProcessOptions } from '../../demo/node-red-process';
 import { eventually, requireBuiltPackage } from '../support/dist';
 
 export const SCALE = Math.max(0.1, Number(process.env.CHAOS_SCALE ?? '1') || 1);
@@ -52,6 +52,8 @@ export interface RigOptions {
   /** point zerobus-config.workspaceUrl at a proxy that counts token requests */
   countTokenRequests?: boolean;
   source?: SourceOptions;
+  /** how the package gets into Node-RED's user dir: the built checkout (default) or a packed tarball */
+  install?: NodeRedProcessOptions['install'];
 }
 
 export interface SourceOptions {
@@ -356,6 +358,7 @@ export class ChaosRig {
     this.nodeRed = new NodeRedProcess({
       userDir: path.join(this.dir, 'node-red'),
       flows: [],
+      install: this.opts.install,
       settings: { apiMaxLength: '11mb', nodeCloseTimeout: 10_000, logging: { console: { level: 'trace', metrics: false, audit: false } }, ...this.opts.nodeRedSettings },
       onLine: (l) => this.lines.push(`[node-red] ${l}`),
     });
