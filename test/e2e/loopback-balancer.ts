@@ -5,6 +5,8 @@
  * whose duplicate window knows them — and a request moves to the next instance only when the
  * chosen one refuses the connection. A POST that reached an instance which then died is
  * answered 502, not sent again (as nginx does for non-idempotent requests): the gateway resends.
+ * `cutAnswersFrom` loses one backend's answers, as a network cut between balancer and gateway
+ * right after the backend answered would.
  */
 import * as http from 'http';
 import type { AddressInfo } from 'net';
@@ -17,6 +19,9 @@ export class LoopbackBalancer {
   readonly answeredBy = new Map<number, number>();
   /** requests that found their sticky backend refusing connections and went to another */
   failovers = 0;
+  /** answers of this backend are read and then lost: the gateway's connection is cut instead */
+  cutAnswersFrom: number | undefined;
+  lostAnswers = 0;
 
   constructor(readonly backendPorts: number[]) {
     this.server = http.createServer((req, res) => {
@@ -49,6 +54,15 @@ export class LoopbackBalancer {
       { host: '127.0.0.1', port, method: req.method, path: req.url, headers: { ...req.headers, 'content-length': body.length }, agent: this.agent },
       (ur) => {
         this.answeredBy.set(port, (this.answeredBy.get(port) ?? 0) + 1);
+        if (port === this.cutAnswersFrom) {
+          // the request was handled, its answer never arrives: the gateway sees a network error
+          ur.resume();
+          ur.on('end', () => {
+            this.lostAnswers++;
+            res.destroy();
+          });
+          return;
+        }
         res.writeHead(ur.statusCode ?? 502, ur.headers);
         ur.pipe(res);
         ur.on('error', () => res.destroy());

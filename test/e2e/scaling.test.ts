@@ -240,7 +240,7 @@ describe('scaling out on loopback (docs/SCALING.md)', function () {
     assert.equal(probe[0].event_id, probe[1].event_id, 'the copies share their event_id');
   });
 
-  it('two instances behind a sticky balancer: an instance killed under load loses nothing, and copies are identical', async () => {
+  it('two instances behind a sticky balancer: an instance killed under load loses nothing, its resends land as copies', async () => {
     const balancer = new LoopbackBalancer([a.red.port, b.red.port]);
     await balancer.start();
     // two gateways stick to each instance (the balancer's hash of their names)
@@ -256,9 +256,14 @@ describe('scaling out on loopback (docs/SCALING.md)', function () {
       for (const g of gateways) g.source.start();
       await eventually('every gateway to be answered', () => gateways.every((g) => g.source.accepted.size >= 1000), 30_000, 50);
       assert.equal(balancer.failovers, 0);
+      // A's answers get lost on the way back, then A dies: what it had made durable, its gateways
+      // resend to B (A itself dropped those resends as duplicates while it lived)
+      balancer.cutAnswersFrom = a.red.port;
+      await eventually('answers of A lost', () => balancer.lostAnswers >= 2, 30_000, 10);
       const acceptedBeforeKill = onA.map((g) => g.source.accepted.size);
       const killedAt = Date.now();
       await a.red.kill();
+      balancer.cutAnswersFrom = undefined;
       // A's gateways go on through B: their resends, then new events
       await eventually("A's gateways answered again", () => onA.every((g) => g.source.countSince(200, killedAt) > 0), 30_000, 20);
       const failoverMs = Date.now() - killedAt;
@@ -280,12 +285,13 @@ describe('scaling out on loopback (docs/SCALING.md)', function () {
       const gatewayRows = rows.filter((r) => String(r.source_system).startsWith('gateway-'));
       const { duplicates, conflicts } = copies(gatewayRows);
       assert.equal(conflicts, 0, 'rows sharing an event_id differ in content');
+      assert.ok(duplicates >= 100, `the batch A made durable and B accepted again is in bronze twice (${duplicates} copies)`);
       const accepted = gateways.reduce((n, g) => n + g.source.accepted.size, 0);
       const sent = gateways.reduce((n, g) => n + g.source.sent, 0);
       assert.ok(gatewayRows.length - duplicates <= sent, 'no event the gateways did not send');
       report('two instances behind a balancer, one killed', {
         accepted, seconds: +seconds.toFixed(1), eventsPerSecond: Math.round(accepted / seconds), failoverMs, failovers: balancer.failovers,
-        duplicates, statuses: gateways.map((g) => g.source.statuses), restartToDrainedMs: drainedMs,
+        lostAnswers: balancer.lostAnswers, duplicates, statuses: gateways.map((g) => g.source.statuses), restartToDrainedMs: drainedMs,
       });
     } finally {
       await Promise.all(gateways.map((g) => g.source.stop()));
