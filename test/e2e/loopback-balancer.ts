@@ -9,7 +9,7 @@
  * right after the backend answered would.
  */
 import * as http from 'http';
-import type { AddressInfo } from 'net';
+import { closeForwarder, listenOnLoopback } from '../chaos/rig';
 
 export class LoopbackBalancer {
   private readonly server: http.Server;
@@ -81,13 +81,10 @@ export class LoopbackBalancer {
   }
 
   async start(): Promise<void> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.port = (this.server.address() as AddressInfo).port;
+    this.port = await listenOnLoopback(this.server);
   }
 
   async stop(): Promise<void> {
-    this.agent.destroy();
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await closeForwarder(this.server, this.agent);
   }
 }

@@ -23,7 +23,7 @@ import Aedes from 'aedes';
 import { httpJson } from '../../demo/emulator-process';
 import { LINKED_PACKAGE_DIR, NodeRedProcess } from '../../demo/node-red-process';
 import { SparkplugEdgeSimulator } from '../../demo/sparkplug-simulator';
-import { AcceptedSource, report } from '../chaos/rig';
+import { AcceptedSource, countCopies, report } from '../chaos/rig';
 import { eventually, requireBuiltPackage } from '../support/dist';
 import { LoopbackBalancer } from './loopback-balancer';
 
@@ -94,23 +94,6 @@ function rowKeys(rows: Row[]): Set<string> {
 
 function missingOf(source: AcceptedSource, gateway: string, present: Set<string>): string[] {
   return [...source.accepted].filter((k) => !present.has(`${gateway}|${k}`));
-}
-
-/** Rows sharing an event_id: how many extra copies, and how many of those differ in content. */
-function copies(rows: Row[]): { duplicates: number; conflicts: number } {
-  const byId = new Map<unknown, string>();
-  let duplicates = 0;
-  let conflicts = 0;
-  for (const r of rows) {
-    const content = JSON.stringify([r.tag_path, r.event_time, r.numeric_value, r.string_value, r.boolean_value, r.quality_code, r.source_system]);
-    const seen = byId.get(r.event_id);
-    if (seen === undefined) byId.set(r.event_id, content);
-    else {
-      duplicates++;
-      if (seen !== content) conflicts++;
-    }
-  }
-  return { duplicates, conflicts };
 }
 
 describe('scaling out on loopback (docs/SCALING.md)', function () {
@@ -186,7 +169,7 @@ describe('scaling out on loopback (docs/SCALING.md)', function () {
       g.source.close();
     }
     const accepted = gateways.reduce((n, g) => n + g.source.accepted.size, 0);
-    report('two sinks, one table', { accepted, seconds: +seconds.toFixed(1), eventsPerSecond: Math.round(accepted / seconds), ...copies(rows) });
+    report('two sinks, one table', { accepted, seconds: +seconds.toFixed(1), eventsPerSecond: Math.round(accepted / seconds), ...countCopies(rows) });
   });
 
   it('Sparkplug groups split across two hosts by group filter land once each, split over two sinks', async () => {
@@ -211,7 +194,7 @@ describe('scaling out on loopback (docs/SCALING.md)', function () {
     await Promise.all(instances.map(waitDrained));
     const rows = sparkplugRows();
     // each event once: a host subscribed to both groups would write every event twice, same event_id
-    const { duplicates, conflicts } = copies(rows);
+    const { duplicates, conflicts } = countCopies(rows);
     assert.equal(duplicates, 0, 'an event of one group reached the table twice');
     assert.equal(conflicts, 0);
     for (const g of ['Plant A', 'Plant B']) {
@@ -283,7 +266,7 @@ describe('scaling out on loopback (docs/SCALING.md)', function () {
       const present = rowKeys(rows);
       for (const g of gateways) assert.deepEqual(missingOf(g.source, g.name, present).slice(0, 5), [], `${g.name}: accepted events missing`);
       const gatewayRows = rows.filter((r) => String(r.source_system).startsWith('gateway-'));
-      const { duplicates, conflicts } = copies(gatewayRows);
+      const { duplicates, conflicts } = countCopies(gatewayRows);
       assert.equal(conflicts, 0, 'rows sharing an event_id differ in content');
       assert.ok(duplicates >= 100, `the batch A made durable and B accepted again is in bronze twice (${duplicates} copies)`);
       const accepted = gateways.reduce((n, g) => n + g.source.accepted.size, 0);
