@@ -200,15 +200,42 @@ export class CountingProxy {
   }
 
   async start(): Promise<void> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.port = (this.server.address() as AddressInfo).port;
+    this.port = await listenOnLoopback(this.server);
   }
 
   async stop(): Promise<void> {
-    this.agent.destroy();
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await closeForwarder(this.server, this.agent);
   }
+}
+
+/** Starts a test's HTTP server on a free loopback port; resolves with the port. */
+export async function listenOnLoopback(server: http.Server): Promise<number> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return (server.address() as AddressInfo).port;
+}
+
+/** Closes a forwarding server: its upstream agent, its open connections, then the server. */
+export async function closeForwarder(server: http.Server, agent: http.Agent): Promise<void> {
+  agent.destroy();
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+}
+
+/** Rows sharing an event_id: the extra copies, and how many of those differ in content (a copy must be the same event). */
+export function countCopies(rows: Record<string, unknown>[]): { duplicates: number; conflicts: number } {
+  const byId = new Map<unknown, string>();
+  let duplicates = 0;
+  let conflicts = 0;
+  for (const r of rows) {
+    const content = JSON.stringify([r.tag_path, r.event_time, r.numeric_value, r.string_value, r.boolean_value, r.quality_code, r.source_system]);
+    const seen = byId.get(r.event_id);
+    if (seen === undefined) byId.set(r.event_id, content);
+    else {
+      duplicates++;
+      if (seen !== content) conflicts++;
+    }
+  }
+  return { duplicates, conflicts };
 }
 
 export interface Verification {
@@ -483,18 +510,7 @@ export class ChaosRig {
     for (const r of rows) present.add(`${r.tag_path}|${Math.round(Number(r.event_time) / 1000)}`);
     const missingKeys: string[] = [];
     for (const k of this.source.accepted) if (!present.has(k)) missingKeys.push(k);
-    const byId = new Map<unknown, string>();
-    let duplicates = 0;
-    let conflicts = 0;
-    for (const r of rows) {
-      const content = JSON.stringify([r.tag_path, r.event_time, r.numeric_value, r.string_value, r.boolean_value, r.quality_code, r.source_system]);
-      const seen = byId.get(r.event_id);
-      if (seen === undefined) byId.set(r.event_id, content);
-      else {
-        duplicates++;
-        if (seen !== content) conflicts++;
-      }
-    }
+    const { duplicates, conflicts } = countCopies(rows);
     return {
       sent: this.source.sent,
       accepted,
