@@ -210,7 +210,7 @@ interface OfficialSdk {
 }
 
 function loadOfficial(): { ZerobusSdk: new (endpoint: string, workspaceUrl: string) => OfficialSdk } {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+
   return require('@databricks/zerobus-ingest-sdk-linux-x64-gnu/zerobus-ingest-sdk.linux-x64-gnu.node');
 }
 

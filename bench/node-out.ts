@@ -136,13 +136,13 @@ async function sinkRun(emu: EmulatorChild, total: number, recordType: SinkRecord
 
 /** A zerobus-out node in a Node-RED runtime: messages of 500 events, measured until acknowledged. */
 async function nodeRun(emu: EmulatorChild, total: number): Promise<number> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+
   const helper = require('node-red-node-test-helper');
   helper.init(require.resolve('node-red'));
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-node-out-nr-'));
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+
   const configNode = require('../nodes/zerobus-config/zerobus-config').default;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+
   const outNode = require('../nodes/zerobus-out/zerobus-out').default;
   helper.settings({ zerobusOutSpoolDir: dir });
   await helper.startServer();

@@ -8,7 +8,6 @@
 import { decodePayload, encodePayload, SparkplugHost, type MetricInput } from '../lib/sparkplug';
 import { BenchOptions, BenchResult, runDirectly, withRatio } from './result';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const tahu: { decodePayload(b: Uint8Array): unknown } = require('sparkplug-payload').get('spBv1.0');
 
 const METRICS = 100;

@@ -19,6 +19,7 @@ export interface EmulatorProcessOptions {
   onLine?: (line: string) => void;
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON of any shape; each caller reads the fields it expects
 export function httpJson(url: string, method = 'GET', body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: any; text: string }> {
   return new Promise((resolve, reject) => {
     const payload = body === undefined ? undefined : JSON.stringify(body);

@@ -28,7 +28,7 @@ import { resolveBatcherOptions, type BatcherOptions, type BatcherTimers, type Re
 import { SwingingDoor, type DoorOutcome, type DoorPoint } from './swinging-door';
 import { CompressionRules } from './compression-rules';
 import { passDeadband, passRepeat, TagState } from './tag-state';
-import type { Batch, BatcherHandlers, BatcherStats, FlushReason, PushMeta, PushResult } from './types';
+import type { BatcherHandlers, BatcherStats, FlushReason, PushMeta, PushResult } from './types';
 
 interface Parcel<O> {
   remaining: number;

@@ -215,7 +215,7 @@ class Parser {
     if (this.eatWord('CATALOG')) {
       this.catalog = this.identifier();
     } else {
-      this.eatWord('SCHEMA') || this.eatWord('DATABASE');
+      if (!this.eatWord('SCHEMA')) this.eatWord('DATABASE');
       const parts = this.qualifiedName();
       if (parts.length === 2) [this.catalog, this.schema] = parts;
       else this.schema = parts[parts.length - 1];

@@ -115,8 +115,7 @@ function checkerFor(type: protobuf.Type, cache: Map<protobuf.Type, Check>): Chec
   if (cached) return cached;
   const rules = new Map<number, FieldRule>();
   // Recursive types refer to the check through this indirection before it is built.
-  let built: Check | undefined;
-  const lazy: Check = (buf, pos, end, depth) => built!(buf, pos, end, depth);
+  const lazy: Check = (buf, pos, end, depth) => built(buf, pos, end, depth);
   cache.set(type, lazy);
   for (const field of type.fieldsArray) {
     field.resolve();
@@ -130,7 +129,7 @@ function checkerFor(type: protobuf.Type, cache: Map<protobuf.Type, Check>): Chec
       rules.set(field.id, ruleFor(field.name, field.type, field.resolvedType, field.repeated, cache));
     }
   }
-  built = structural(rules);
+  const built = structural(rules);
   return built;
 }
 

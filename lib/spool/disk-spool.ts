@@ -489,7 +489,7 @@ export class DiskSpool extends EventEmitter implements Spool {
   private async readFrom(from: number, maxRecords: number, maxBytes: number): Promise<SpoolRecord[]> {
     const out: SpoolRecord[] = [];
     let outBytes = 0;
-    let k = this.segments.findIndex((s) => s.index.count > 0 && s.index.lastSeq >= from);
+    const k = this.segments.findIndex((s) => s.index.count > 0 && s.index.lastSeq >= from);
     if (k < 0) return out;
     // Hold every segment we may read, so an ack retiring one meanwhile keeps its file open.
     const held = this.segments.slice(k);

@@ -16,7 +16,7 @@ import * as path from 'path';
 import { status as Grpc } from '@grpc/grpc-js';
 import WebSocket from 'ws';
 import { eventually } from '../support/dist';
-import { CFG_ID, ChaosRig, OUT_ID, report, scaled, TAB_ID, TABLE, useChaosRig } from './rig';
+import { CFG_ID, ChaosRig, report, scaled, TAB_ID, TABLE, useChaosRig } from './rig';
 
 const CLIENT_ID = 'chaos-sec-client';
 const RIGHT_SECRET = 'S3cr3t-CHAOS-right-9f2e71d4';

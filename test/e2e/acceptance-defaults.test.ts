@@ -17,7 +17,7 @@ import { newClient } from 'sparkplug-client';
 import { freePort, NodeRedProcess } from '../../demo/node-red-process';
 import { httpJson } from '../../demo/emulator-process';
 import { OT_DESCRIPTOR, otJson, otProto } from '../lib/emulator/raw-client';
-import { EmulatorBin, packInto, post, runtimes, type Row } from './acceptance-kit';
+import { EmulatorBin, packInto, post, runtimes } from './acceptance-kit';
 import { startWatchedBroker, type WatchedBroker } from './watched-broker';
 import { eventually, requireBuiltPackage } from '../support/dist';
 import { skipBecause } from '../support/skip-summary';
@@ -364,7 +364,7 @@ for (const runtime of RUNTIMES) describe(`acceptance on ${runtime.name}: docs/DE
   it('§6 the official Databricks SDK streams JSON and PROTO to the emulator with OAuth', async function () {
     let sdk: OfficialSdk;
     try {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
+
       sdk = require('@databricks/zerobus-ingest-sdk-linux-x64-gnu/zerobus-ingest-sdk.linux-x64-gnu.node') as OfficialSdk;
     } catch {
       skipBecause(this, 'the official Zerobus SDK (@databricks/zerobus-ingest-sdk-linux-x64-gnu) is not installed for this platform');

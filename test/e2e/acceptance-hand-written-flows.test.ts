@@ -28,7 +28,6 @@ const CLIENT_ID = 'acceptance2-sp';
 const CLIENT_SECRET = 'acceptance2-secret-value';
 const WRONG_SECRET = 'acc2-wrong-secret-value';
 const ADMIN_PASSWORD = 'acc2-admin-pw';
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const bcrypt = require('bcryptjs') as { hashSync(text: string, rounds: number): string };
 
 
@@ -373,7 +372,7 @@ for (const runtime of RUNTIMES) describe(`acceptance on ${runtime.name}: hand-wr
   });
 
   it('§6 the emulator is importable from the installed package (require and import)', async () => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+
     const pkg = require(path.join(userDir, 'node_modules', PKG)) as { startEmulator(o: object): Promise<{ endpoint: string; workspaceUrl: string; stop(): Promise<void> }> };
     assert.equal(typeof pkg.startEmulator, 'function');
     const inProcess = await pkg.startEmulator({ grpcPort: 0, httpPort: 0, schemaSql: ['CREATE TABLE main.ot.imported (id BIGINT)'] });

@@ -16,8 +16,7 @@ import * as mqtt from 'mqtt';
 import * as protobuf from 'protobufjs';
 import { newClient } from 'sparkplug-client';
 import { freePort, NodeRedProcess } from '../../demo/node-red-process';
-import { httpJson } from '../../demo/emulator-process';
-import { EmulatorBin, packInto, post, runtimes, type Row } from './acceptance-kit';
+import { EmulatorBin, packInto, post, runtimes } from './acceptance-kit';
 import { startWatchedBroker, type WatchedBroker } from './watched-broker';
 import { eventually, requireBuiltPackage } from '../support/dist';
 

@@ -9,7 +9,6 @@ import { encodePayload } from '../../lib/sparkplug';
 import { waitFor } from '../fixtures/sparkplug/broker';
 import { NODE_RED_PATH } from '../support/node-red-path';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const helper = require('node-red-node-test-helper');
 helper.init(NODE_RED_PATH);
 

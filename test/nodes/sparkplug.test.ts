@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import type { MqttClient } from 'mqtt';
 import type * as sinon from 'sinon';
 import type { Node, NodeMessageInFlow } from 'node-red';
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const helper = require('node-red-node-test-helper');
 import brokerNode from '../../nodes/zerobus-sparkplug-broker/zerobus-sparkplug-broker';
 import inNode from '../../nodes/zerobus-sparkplug-in/zerobus-sparkplug-in';
@@ -14,7 +13,6 @@ import { NODE_RED_PATH } from '../support/node-red-path';
 
 helper.init(NODE_RED_PATH);
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const coreMqtt = require('@node-red/nodes/core/network/10-mqtt.js');
 
 const P = '[MQTT Engine]Edge Nodes/Plant';

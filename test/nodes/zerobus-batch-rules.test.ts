@@ -14,10 +14,8 @@ import { PACKAGE_ROOT } from '../../lib/paths';
 import { settingsFromConfig, type BatchNodeConfig } from '../../nodes/zerobus-batch/config';
 import { NODE_RED_PATH } from '../support/node-red-path';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const helper = require('node-red-node-test-helper');
 helper.init(NODE_RED_PATH);
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const batchNode = require('../../nodes/zerobus-batch/zerobus-batch').default as (RED: NodeAPI) => void;
 
 type Msg = NodeMessageInFlow & Record<string, unknown>;

@@ -5,10 +5,8 @@ import { sinkRegistry } from '../../lib/delivery/sinks';
 import { DeliveryTimeoutError, deliveryTracker, TICKETS_PROPERTY } from '../../lib/delivery/tickets';
 import { NODE_RED_PATH } from '../support/node-red-path';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const helper = require('node-red-node-test-helper');
 helper.init(NODE_RED_PATH);
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const batchNode = require('../../nodes/zerobus-batch/zerobus-batch').default as (RED: NodeAPI) => void;
 // The helper loads the Complete and Catch nodes of the Node-RED under test itself when the flow
 // names them; passing our own copies too would register those types twice on Node-RED 5.

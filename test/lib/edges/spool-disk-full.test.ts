@@ -6,7 +6,6 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'child_process';
-import * as fs from 'fs';
 import * as path from 'path';
 import { createSpool, SpoolDiskFullError, type Spool } from '../../../lib/spool';
 import { FaultyFs, makeTempDir, payloads, readAll, removeDir } from '../spool/helpers';

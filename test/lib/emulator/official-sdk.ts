@@ -20,7 +20,6 @@ export interface OfficialSdk {
   RecordType: { Json: number; Proto: number };
 }
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 export const officialSdk = require('@databricks/zerobus-ingest-sdk-linux-x64-gnu/zerobus-ingest-sdk.linux-x64-gnu.node') as OfficialSdk;
 
 export const OFFICIAL_ID = 'official-sdk-client';

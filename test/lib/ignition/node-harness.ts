@@ -8,15 +8,11 @@ import { deliveryTracker, ticketsOf } from '../../../lib/delivery/tickets';
 import { sinkRegistry } from '../../../lib/delivery/sinks';
 import { NODE_RED_PATH } from '../../support/node-red-path';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 export const helper = require('node-red-node-test-helper');
 helper.init(NODE_RED_PATH);
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const ignitionIn = require('../../../nodes/zerobus-ignition-in/zerobus-ignition-in').default as (RED: NodeAPI) => void;
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 export const functionNode = require('@node-red/nodes/core/function/10-function.js');
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 export const changeNode = require('@node-red/nodes/core/function/15-change.js');
 
 export const captured: { RED?: NodeAPI } = {};

@@ -113,14 +113,10 @@ export interface NodeTestHelper {
   load(fns: unknown[], flow: Record<string, unknown>[], credentials?: Record<string, unknown>): Promise<void>;
   setFlows(flow: Record<string, unknown>[], type: 'full' | 'flows' | 'nodes', credentials?: Record<string, unknown>): Promise<void>;
   unload(): Promise<void>;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   getNode(id: string): any;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   log(): any;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   request(): any;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 export const nodeHelper: NodeTestHelper = require('node-red-node-test-helper');
 nodeHelper.init(NODE_RED_PATH);

@@ -8,7 +8,6 @@ import {
   startTestEmulator, tempDir, waitFor,
 } from './helpers';
 
-const GRPC_PERMISSION_DENIED = 7;
 
 describe('lib/sink ZerobusSink reliability', function () {
   let emu: Emulator;

@@ -6,7 +6,6 @@ import {
 } from '../../../lib/sparkplug';
 import { Long, TahuProto, tahu } from '../../fixtures/sparkplug/tahu';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const pako: { deflate(b: Uint8Array): Uint8Array; gzip(b: Uint8Array): Uint8Array } = require('pako');
 
 function byName(metrics: DecodedMetric[], name: string): DecodedMetric {
@@ -20,11 +19,11 @@ function le(size: number, values: (number | bigint)[], kind: 'int' | 'uint' | 'f
   const b = Buffer.alloc(size * values.length);
   values.forEach((v, i) => {
     const o = i * size;
-    if (kind === 'float') (size === 4 ? b.writeFloatLE(Number(v), o) : b.writeDoubleLE(Number(v), o));
-    else if (size === 1) (kind === 'int' ? b.writeInt8(Number(v), o) : b.writeUInt8(Number(v), o));
-    else if (size === 2) (kind === 'int' ? b.writeInt16LE(Number(v), o) : b.writeUInt16LE(Number(v), o));
-    else if (size === 4) (kind === 'int' ? b.writeInt32LE(Number(v), o) : b.writeUInt32LE(Number(v), o));
-    else (kind === 'int' ? b.writeBigInt64LE(BigInt(v), o) : b.writeBigUInt64LE(BigInt(v), o));
+    if (kind === 'float') void (size === 4 ? b.writeFloatLE(Number(v), o) : b.writeDoubleLE(Number(v), o));
+    else if (size === 1) void (kind === 'int' ? b.writeInt8(Number(v), o) : b.writeUInt8(Number(v), o));
+    else if (size === 2) void (kind === 'int' ? b.writeInt16LE(Number(v), o) : b.writeUInt16LE(Number(v), o));
+    else if (size === 4) void (kind === 'int' ? b.writeInt32LE(Number(v), o) : b.writeUInt32LE(Number(v), o));
+    else void (kind === 'int' ? b.writeBigInt64LE(BigInt(v), o) : b.writeBigUInt64LE(BigInt(v), o));
   });
   return b;
 }

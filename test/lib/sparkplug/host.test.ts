@@ -355,7 +355,7 @@ describe('SparkplugHost', () => {
 
 /** Re-encodes a payload without any metric datatype, the way the spec says DATA should look. */
 function tahuStripDatatype(bytes: Buffer): Buffer {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+
   const P = require('sparkplug-payload/lib/sparkplugPayloadProto').org.eclipse.tahu.protobuf.Payload;
   const msg = P.decode(bytes);
   for (const m of msg.metrics) delete m.datatype;

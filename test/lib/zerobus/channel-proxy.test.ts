@@ -98,7 +98,6 @@ describe('zerobus channel TLS', () => {
 });
 
 // the module object itself (an import namespace is read-only), to watch every TLS handshake
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const tlsModule = require('node:tls') as typeof tls;
 
 describe('zerobus channel TLS to an IP address', () => {
