@@ -12,7 +12,12 @@ export const EPHEMERAL_STREAM_PATH = '/databricks.zerobus.Zerobus/EphemeralStrea
 /** Wire values of the RecordType enum (not the official TS SDK's API enum). */
 export const WIRE_RECORD_TYPE = { UNSPECIFIED: 0, PROTO: 1, JSON: 2 } as const;
 
-/** The most one received gRPC message may hold on the server side. */
+/**
+ * The most one request may hold: Zerobus refuses a received gRPC message above 10 MB with
+ * INVALID_ARGUMENT (docs/DESIGN.md), so the client keeps every request within it and the
+ * emulator enforces it. The one home of that limit: the sink and the stream cap their request
+ * size with it.
+ */
 export const MAX_MESSAGE_BYTES = 10 * 1024 * 1024;
 
 // keepCase: the field names of the .proto (snake_case) are the names used in code.

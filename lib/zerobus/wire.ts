@@ -8,8 +8,16 @@
 import { ZerobusError } from './errors';
 import { grownBuffer } from '../buffer-growth';
 
-/** Room reserved before the body: outer tag + length (≤5) + offset tag + offset varint (≤10). */
+/** A length-delimited field's own bytes: its tag and a length varint (≤ 5 bytes below 4 GiB). */
+const FIELD_HEADER_MAX = 1 + 5;
+/** Room reserved before the body: outer tag + length (≤5) + offset tag + offset varint (≤10), rounded up. */
 export const HEADER_ROOM = 20;
+/**
+ * What a request adds around one record's bytes at most: the header room, the batch wrapper and
+ * the record's own field header. A record fits a request of N bytes if it has at most
+ * N - RECORD_FRAMING_BYTES bytes.
+ */
+export const RECORD_FRAMING_BYTES = HEADER_ROOM + FIELD_HEADER_MAX + FIELD_HEADER_MAX;
 
 const TAG_INGEST_RECORD = 0x12; // EphemeralStreamRequest.ingest_record = 2, LEN
 const TAG_INGEST_BATCH = 0x1a; // EphemeralStreamRequest.ingest_record_batch = 3, LEN
@@ -98,8 +106,7 @@ export function batchItemSize(len: number): number {
 
 /** Largest record payload that fits one request of `maxRequestBytes`. */
 export function maxRecordBytes(maxRequestBytes: number): number {
-  // header room + batch wrapper (tag + 5-byte length) + item tag + 5-byte length
-  return maxRequestBytes - HEADER_ROOM - 6 - 6;
+  return maxRequestBytes - RECORD_FRAMING_BYTES;
 }
 
 /**

@@ -2,7 +2,7 @@ import * as os from 'os';
 import * as path from 'path';
 import type { NodeDef } from 'node-red';
 import { numberProperty } from '../shared/number-property';
-import type { SinkFormat, SinkRecordType, ZerobusSinkOptions } from '../../lib/sink';
+import { SINK_DEFAULTS, type SinkFormat, type SinkRecordType, type ZerobusSinkOptions } from '../../lib/sink';
 
 /** The zerobus-out node's properties as saved in the flow (numbers may be strings or ${ENV}). */
 export interface ZerobusOutDef extends NodeDef {
@@ -34,8 +34,8 @@ export interface ZerobusOutRuntimeSettings {
 
 export const OUT_DEFAULTS = {
   table: 'main.ot.tag_events',
-  maxInflight: 50_000,
-  batchBytes: 4 * 1024 * 1024,
+  maxInflight: SINK_DEFAULTS.maxInflightRecords,
+  batchBytes: SINK_DEFAULTS.maxBatchBytes,
   retryBackoffMax: 30,
   spoolMaxMB: 1024,
   memorySpoolMaxMB: 64,
