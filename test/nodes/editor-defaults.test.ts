@@ -21,7 +21,7 @@ function editorNumbers(type: string): { defaults: Map<string, number>; placehold
   return { defaults, placeholders };
 }
 
-function assertSame(type: string, runtime: Record<string, number>, keys: string[]): void {
+function assertSame(type: string, runtime: Record<string, unknown>, keys: string[]): void {
   const { defaults, placeholders } = editorNumbers(type);
   for (const key of keys) {
     assert.equal(defaults.get(key), runtime[key], `${type} editor default of ${key}`);
