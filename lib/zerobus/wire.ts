@@ -7,6 +7,7 @@
  */
 import { ZerobusError } from './errors';
 import { grownBuffer } from '../buffer-growth';
+import { varintSize, writeVarint } from '../varint';
 
 /** A length-delimited field's own bytes: its tag and a length varint (≤ 5 bytes below 4 GiB). */
 const FIELD_HEADER_MAX = 1 + 5;
@@ -37,29 +38,6 @@ export interface EncodedRequest {
   /** Encoded size of the body (what counts against in-flight bytes). */
   bytes: number;
   batch: boolean;
-}
-
-export function varintSize(n: number): number {
-  if (n < 0x80) return 1;
-  if (n < 0x4000) return 2;
-  if (n < 0x200000) return 3;
-  if (n < 0x10000000) return 4;
-  let size = 5;
-  let v = Math.floor(n / 0x800000000);
-  while (v > 0) {
-    size++;
-    v = Math.floor(v / 128);
-  }
-  return size;
-}
-
-function writeVarint(buf: Buffer, pos: number, n: number): number {
-  while (n >= 0x80) {
-    buf[pos++] = (n & 0x7f) | 0x80;
-    n = n >= 0x10000000 ? Math.floor(n / 128) : n >>> 7;
-  }
-  buf[pos++] = n;
-  return pos;
 }
 
 /** Why record i cannot travel on a stream of this type, or null. */
