@@ -11,7 +11,7 @@ import { TagBatcher, type Batch, type BatcherStats } from '../../lib/batching';
 import type { BatchSettingsView } from '../../lib/ignition/config-route';
 import { deliveryTracker, TICKETS_PROPERTY, ticketsOf } from '../../lib/delivery/tickets';
 import { handoverBoard, type HandoverTarget } from '../../lib/delivery/handover';
-import { handOverBatches } from '../shared/handover';
+import { directHandoverTargets, handOverBatches } from '../shared/handover';
 import { pluralKey } from '../shared/status';
 import { NodeUpkeep } from '../shared/upkeep';
 import { NextInstanceHandover } from '../shared/next-instance';
@@ -169,7 +169,7 @@ export default function (RED: NodeAPI): void {
     let closed = false;
     const lateHandovers = new Set<Promise<void>>();
     function handOverLate(payload: object, tickets: ReturnType<typeof ticketsOf>, done: (err?: Error) => void): void {
-      const targets = directTargets(node);
+      const targets = directHandoverTargets(node);
       if (targets.length === 0) {
         done(new Error(t('errors.closed')));
         return;
@@ -191,7 +191,7 @@ export default function (RED: NodeAPI): void {
         upkeep.end({});
         done();
       };
-      const targets = batcher ? directTargets(node) : [];
+      const targets = batcher ? directHandoverTargets(node) : [];
       if (batcher && targets.length > 0) {
         // wired straight to zerobus-out: what is held goes into its spool now, whatever kind of
         // stop this is (a restart, a full deploy, this node removed): see lib/delivery/handover.ts
@@ -247,16 +247,4 @@ export default function (RED: NodeAPI): void {
   }
 
   RED.nodes.registerType(TYPE, ZerobusBatchNode);
-}
-
-/** Hand-over targets (zerobus-out nodes) wired straight to the batch output: nothing in between would be skipped. */
-function directTargets(node: Node): HandoverTarget[] {
-  const wires = (node as Node & { wires?: unknown }).wires;
-  const first = Array.isArray(wires) && Array.isArray(wires[0]) ? (wires[0] as unknown[]) : [];
-  const out: HandoverTarget[] = [];
-  for (const id of first) {
-    const target = typeof id === 'string' ? handoverBoard.target(id) : undefined;
-    if (target) out.push(target);
-  }
-  return out;
 }

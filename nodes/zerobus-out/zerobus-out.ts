@@ -7,11 +7,12 @@ import { decodeOtEventProto } from '../../lib/tags';
 import { ReceiptCoalescer } from '../../lib/sink/receipt-coalescer';
 import { StandingNotice, SummedReport } from '../../lib/rate-limit';
 import { NodeUpkeep } from '../shared/upkeep';
+import { shorten } from '../shared/status';
 import { redactorFor } from '../shared/redact';
 import { translator } from '../shared/i18n';
 import type { ZerobusConfigNode } from '../zerobus-config/zerobus-config';
 import { resolveOutSettings, TABLE_NAME_RE, type ZerobusOutDef, type ZerobusOutRuntimeSettings } from './settings';
-import { failureKind, shorten, statusFor } from './status-view';
+import { failureKind, statusFor } from './status-view';
 
 /** Receipts are summed and sent at most this often, so a dashboard is not flooded at 100k/s. */
 const RECEIPT_INTERVAL_MS = 1000;
