@@ -3,8 +3,8 @@ import { deliveryTracker, ticketsOf } from '../../lib/delivery/tickets';
 import { nextSinkInstance, sinkRegistry, type SinkSettingsView } from '../../lib/delivery/sinks';
 import { handoverBoard } from '../../lib/delivery/handover';
 import { ZerobusSink, isBackpressureError, type SinkFailure } from '../../lib/sink';
-import { decodeOtEventProto } from '../../lib/tags';
 import { ReceiptCoalescer } from '../../lib/sink/receipt-coalescer';
+import { decodeOtEventProto } from '../../lib/tags';
 import { StandingNotice, SummedReport } from '../../lib/rate-limit';
 import { NodeUpkeep } from '../shared/upkeep';
 import { shorten } from '../shared/status';
@@ -17,7 +17,9 @@ import { failureKind, statusFor } from './status-view';
 /** Receipts are summed and sent at most this often, so a dashboard is not flooded at 100k/s. */
 const RECEIPT_INTERVAL_MS = 1000;
 const STATUS_REFRESH_MS = 1000;
+/** Records dropped by a full spool (overflow drop-oldest) are summed into one warning this often. */
 const DROP_WARN_INTERVAL_MS = 10_000;
+/** While the sink is stuck in a final error, arriving messages report it to Catch at most this often. */
 const FAILED_REPORT_INTERVAL_MS = 10_000;
 /** Records quoted in a Catch message for records that can never fit (the rest are counted). */
 const MAX_REJECTED_IN_MSG = 100;
