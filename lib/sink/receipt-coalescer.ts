@@ -8,12 +8,10 @@ import type { SinkReceipt } from './types';
 export class ReceiptCoalescer {
   private pending: SinkReceipt | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private closed = false;
 
   constructor(private readonly intervalMs: number, private readonly emit: (sum: SinkReceipt) => void) {}
 
   add(r: SinkReceipt): void {
-    if (this.closed) return;
     this.pending = this.pending
       ? { acknowledged: this.pending.acknowledged + r.acknowledged, offset: r.offset, latencyMs: r.latencyMs, backlog: r.backlog }
       : { ...r };
@@ -22,12 +20,13 @@ export class ReceiptCoalescer {
     this.timer.unref?.();
   }
 
-  /** Stops: what is pending is not handed on. */
-  close(): void {
-    this.closed = true;
+  /**
+   * Cancels the interval under way (at a node's close). Receipts that still come (acks of the
+   * sink's drain at a close) start a new one, and their sum carries what was pending.
+   */
+  cancelInterval(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    this.pending = undefined;
   }
 
   private flush(): void {

@@ -201,7 +201,7 @@ export default function (RED: NodeAPI): void {
       closing = true;
       unregisterSink();
       upkeep.quiet();
-      receipts.close();
+      receipts.cancelInterval();
       const finish = async () => {
         // a fraction of the close budget waits for hand-overs, the rest drains and closes the spool
         const handovers = handoverBoard.settled(Math.min(HANDOVER_WAIT_MS, settings.closeTimeoutMs));

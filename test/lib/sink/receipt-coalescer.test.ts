@@ -24,14 +24,16 @@ describe('ReceiptCoalescer', () => {
     assert.deepEqual(sent.slice(1), [{ acknowledged: 1, offset: 3, latencyMs: 4, backlog: 0 }]);
   });
 
-  it('sends nothing after close, neither what was pending nor what comes later', () => {
+  it('after its interval is cancelled, sends nothing until a later receipt, whose sum carries what was pending', () => {
     const sent: SinkReceipt[] = [];
     const receipts = new ReceiptCoalescer(1000, (r) => sent.push(r));
-    receipts.add({ acknowledged: 10, offset: 1, latencyMs: 5, backlog: 0 });
-    receipts.close();
-    receipts.add({ acknowledged: 5, offset: 2, latencyMs: 5, backlog: 0 });
+    receipts.add({ acknowledged: 10, offset: 1, latencyMs: 5, backlog: 5 });
+    receipts.cancelInterval();
     clock.tick(5000);
     assert.deepEqual(sent, []);
     assert.equal(clock.countTimers(), 0);
+    receipts.add({ acknowledged: 5, offset: 2, latencyMs: 6, backlog: 0 }); // an ack of the drain at a close
+    clock.tick(1000);
+    assert.deepEqual(sent, [{ acknowledged: 15, offset: 2, latencyMs: 6, backlog: 0 }]);
   });
 });
