@@ -84,6 +84,23 @@ export class DeliveryTracker {
     for (const id of Object.keys(tickets)) this.settle(id, tickets[id], failure);
   }
 
+  /**
+   * Settles a message's tickets when `failed` of its events were refused. The counts do not say
+   * which events were refused, so the failures are charged to the tickets in order (exact for
+   * the usual one-ticket message) and the rest count as delivered.
+   */
+  settleWithFailures(tickets: TicketCounts | undefined, failed: number, reason: string): void {
+    if (!tickets) return;
+    let left = failed;
+    for (const id of Object.keys(tickets)) {
+      const count = tickets[id];
+      const charged = Math.min(count, left);
+      left -= charged;
+      if (charged > 0) this.settle(id, charged, reason);
+      if (count - charged > 0) this.settle(id, count - charged);
+    }
+  }
+
   /** Abandons every open ticket (their sources answer 503). */
   failAll(reason: string): void {
     for (const [id, t] of this.open) {

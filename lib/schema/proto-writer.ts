@@ -1,4 +1,5 @@
 import * as protobuf from 'protobufjs';
+import { varintSize, writeVarint } from '../varint';
 
 /**
  * Encoding of row objects as protobuf records, compiled once from the record's message type
@@ -39,25 +40,14 @@ const TWO_32 = 4294967296;
 const hasOwn = Object.prototype.hasOwnProperty;
 
 function varintBytes(n: number): number[] {
-  const out: number[] = [];
-  while (n >= 0x80) {
-    out.push((n & 0x7f) | 0x80);
-    n >>>= 7;
-  }
-  out.push(n);
-  return out;
+  const out = new Uint8Array(varintSize(n));
+  writeVarint(out, 0, n);
+  return [...out];
 }
 
 /** Writes a uint32 (0 ≤ n < 2^32) as a varint at w.len (room already ensured). */
 function writeVarint32(w: ByteSink, n: number): void {
-  const buf = w.buf;
-  let o = w.len;
-  while (n >= 0x80) {
-    buf[o++] = (n & 0x7f) | 0x80;
-    n >>>= 7;
-  }
-  buf[o++] = n;
-  w.len = o;
+  w.len = writeVarint(w.buf, w.len, n);
 }
 
 /** Writes the 64-bit value hi:lo (unsigned 32-bit halves) as a varint (room already ensured). */

@@ -32,23 +32,5 @@ export class RateMeter {
   }
 }
 
-/** The latest N latencies, for percentiles on demand. */
-export class LatencyWindow {
-  private readonly samples: number[] = [];
-  private next = 0;
-
-  constructor(private readonly size = 1024) {}
-
-  add(ms: number): void {
-    if (this.samples.length < this.size) this.samples.push(ms);
-    else this.samples[this.next] = ms;
-    this.next = (this.next + 1) % this.size;
-  }
-
-  percentiles(): { p50: number; p99: number; max: number } {
-    if (this.samples.length === 0) return { p50: 0, p99: 0, max: 0 };
-    const sorted = [...this.samples].sort((a, b) => a - b);
-    const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-    return { p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1] };
-  }
-}
+/** Latency percentiles have one home, shared with the stream. */
+export { LatencyWindow } from '../zerobus/metrics';

@@ -1,5 +1,7 @@
 import type { ZerobusClient, StreamOptions } from '../zerobus';
 import type { SpoolOptions } from '../spool';
+import { MAX_SENT_MESSAGE_BYTES } from '../zerobus/protocol';
+import { STREAM_DEFAULTS } from '../zerobus/types';
 
 export type SinkFormat = 'ot-event' | 'rows';
 export type SinkRecordType = 'proto' | 'json';
@@ -40,11 +42,15 @@ export interface ZerobusSinkOptions {
 export const SINK_DEFAULTS = {
   format: 'ot-event' as SinkFormat,
   recordType: 'proto' as SinkRecordType,
-  maxInflightRecords: 50_000,
+  // the client's defaults: a sink streams as a plain client would
+  maxInflightRecords: STREAM_DEFAULTS.maxInflightRecords,
   maxBatchRecords: 1_000,
-  maxBatchBytes: 4 * 1024 * 1024,
+  maxBatchBytes: STREAM_DEFAULTS.maxRequestBytes,
   failedRetryMs: 60_000,
 };
 
-/** Zerobus refuses any message above 10 MB; keep room for the request envelope. */
-export const MAX_REQUEST_BYTES = 10 * 1000 * 1000 - 64 * 1024;
+/** Margin kept below Zerobus's per-message limit (docs/DESIGN.md, zerobus-out's `batchBytes`). */
+const REQUEST_HEADROOM_BYTES = 64 * 1024;
+
+/** The largest ingest request the sink builds: Zerobus's per-message limit less the margin. */
+export const MAX_REQUEST_BYTES = MAX_SENT_MESSAGE_BYTES - REQUEST_HEADROOM_BYTES;

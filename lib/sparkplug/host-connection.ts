@@ -8,6 +8,7 @@
  */
 import { EventEmitter } from 'events';
 import * as mqtt from 'mqtt';
+import { Backoff, type BackoffOptions } from '../backoff';
 import { coveringFilters, parseStatePayload, stateTopic, statePayload } from './topic';
 
 export interface HostConnectionOptions {
@@ -27,7 +28,8 @@ export interface HostConnectionOptions {
   /** seconds, default 30 */
   keepalive?: number;
   connectTimeoutMs?: number;
-  backoff?: { initialMs?: number; maxMs?: number; multiplier?: number };
+  /** reconnection delays: default 1 s doubling up to 30 s, without jitter (one connection per broker) */
+  backoff?: Pick<BackoffOptions, 'initialMs' | 'maxMs' | 'multiplier'>;
   /** budget of close(): offline STATE + DISCONNECT, then the socket is destroyed (default 2000 ms) */
   closeTimeoutMs?: number;
   now?: () => number;
@@ -56,7 +58,9 @@ export class SparkplugHostConnection extends EventEmitter<HostConnectionEvents> 
   private subscribed = new Set<string>();
   private sessionTimestamp = 0;
   private retryTimer: NodeJS.Timeout | undefined;
-  private attempt = 0;
+  /** a connection was lost (or never made) and attempts have not succeeded since */
+  private retrying = false;
+  private readonly backoff: Backoff;
   private sessionUp = false;
   private closing = false;
   private readonly now: () => number;
@@ -66,6 +70,8 @@ export class SparkplugHostConnection extends EventEmitter<HostConnectionEvents> 
     super();
     this.now = opts.now ?? Date.now;
     this.topic = stateTopic(opts.hostId);
+    const { initialMs = 1000, maxMs = 30_000, multiplier = 2 } = opts.backoff ?? {};
+    this.backoff = new Backoff({ initialMs: Math.min(initialMs, maxMs), maxMs, multiplier, jitter: 0 });
   }
 
   get state(): HostConnectionState {
@@ -130,7 +136,7 @@ export class SparkplugHostConnection extends EventEmitter<HostConnectionEvents> 
   private connect(): void {
     const o = this.opts;
     this.sessionTimestamp = this.now();
-    this.setStatus({ state: this.attempt === 0 ? 'connecting' : 'reconnecting', error: this.status.error });
+    this.setStatus({ state: this.retrying ? 'reconnecting' : 'connecting', error: this.status.error });
     const options: mqtt.IClientOptions = {
       clientId: o.clientId,
       protocolVersion: o.protocolVersion ?? 4,
@@ -177,7 +183,8 @@ export class SparkplugHostConnection extends EventEmitter<HostConnectionEvents> 
   }
 
   private async online(client: mqtt.MqttClient): Promise<void> {
-    this.attempt = 0;
+    this.retrying = false;
+    this.backoff.reset();
     await client.subscribeAsync(this.topic, { qos: 1 });
     await this.syncSubscriptions();
     this.sessionUp = true;
@@ -224,10 +231,8 @@ export class SparkplugHostConnection extends EventEmitter<HostConnectionEvents> 
   }
 
   private scheduleReconnect(): void {
-    const b = this.opts.backoff ?? {};
-    const initial = b.initialMs ?? 1000;
-    const delay = Math.min(b.maxMs ?? 30_000, initial * (b.multiplier ?? 2) ** this.attempt);
-    this.attempt++;
+    const delay = this.backoff.next();
+    this.retrying = true;
     this.setStatus({ state: 'reconnecting', error: this.status.error, retryInMs: delay });
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;

@@ -12,6 +12,7 @@ import * as path from 'path';
 import * as protobuf from 'protobufjs';
 import * as descriptor from 'protobufjs/ext/descriptor';
 import { PROTO_DIR } from '../paths';
+import { writeVarint } from '../varint';
 import { RowMappingError, type OtEventRow } from './row';
 
 const root = new protobuf.Root().loadSync(path.join(PROTO_DIR, 'ot_event.proto'), { keepCase: true });
@@ -80,16 +81,6 @@ function writeString(buf: Buffer, pos: number, key: number, s: string): number {
   const len = Buffer.byteLength(s, 'utf8');
   pos = writeVarint(buf, pos, len);
   return pos + buf.write(s, pos, len, 'utf8');
-}
-
-/** Varint of a non-negative integer below 2^53. */
-function writeVarint(buf: Buffer, pos: number, v: number): number {
-  while (v > 127) {
-    buf[pos++] = (v & 127) | 128;
-    v = (v - (v & 127)) / 128;
-  }
-  buf[pos++] = v;
-  return pos;
 }
 
 /** int64 varint of any safe integer: negative values are 64-bit two's complement (10 bytes). */

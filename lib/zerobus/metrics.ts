@@ -1,6 +1,8 @@
 /**
  * Ack latency over a sliding window: a fixed ring of the most recent samples, sorted only when
- * somebody asks for percentiles (status updates, a few times a second at most).
+ * somebody asks for percentiles (status updates, a few times a second at most). The one home of
+ * the package's latency percentiles (the stream's and the sink's): nearest rank, so p99 of 100
+ * samples is the 99th smallest, never the maximum; values rounded to 0.01 ms.
  */
 export interface LatencySummary { p50: number; p90: number; p99: number; max: number }
 
@@ -24,6 +26,12 @@ export class LatencyWindow {
     const sorted = this.ring.slice(0, this.count).sort();
     const at = (q: number) => round(sorted[Math.min(this.count - 1, Math.ceil(q * this.count) - 1)]);
     return { p50: at(0.5), p90: at(0.9), p99: at(0.99), max: round(sorted[this.count - 1]) };
+  }
+
+  /** The short form a sink's stats carry. */
+  percentiles(): Pick<LatencySummary, 'p50' | 'p99' | 'max'> {
+    const { p50, p99, max } = this.summary();
+    return { p50, p99, max };
   }
 
   reset(): void {

@@ -12,8 +12,15 @@ export const EPHEMERAL_STREAM_PATH = '/databricks.zerobus.Zerobus/EphemeralStrea
 /** Wire values of the RecordType enum (not the official TS SDK's API enum). */
 export const WIRE_RECORD_TYPE = { UNSPECIFIED: 0, PROTO: 1, JSON: 2 } as const;
 
-/** The most one received gRPC message may hold on the server side. */
+/**
+ * The most one request may hold: Zerobus refuses a received gRPC message above "10 MB" with
+ * INVALID_ARGUMENT (docs/DESIGN.md §11), which the emulator enforces as 10 MiB, the lenient
+ * reading.
+ */
 export const MAX_MESSAGE_BYTES = 10 * 1024 * 1024;
+
+/** What the sink sends stays within the strict reading of "10 MB" too (10,000,000 bytes). */
+export const MAX_SENT_MESSAGE_BYTES = 10 * 1000 * 1000;
 
 // keepCase: the field names of the .proto (snake_case) are the names used in code.
 const root = new protobuf.Root().loadSync(path.join(PROTO_DIR, 'zerobus_service.proto'), { keepCase: true });

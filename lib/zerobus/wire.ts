@@ -7,9 +7,18 @@
  */
 import { ZerobusError } from './errors';
 import { grownBuffer } from '../buffer-growth';
+import { varintSize, writeVarint } from '../varint';
 
-/** Room reserved before the body: outer tag + length (≤5) + offset tag + offset varint (≤10). */
+/** A length-delimited field's own bytes: its tag and a length varint (≤ 5 bytes below 4 GiB). */
+const FIELD_HEADER_MAX = 1 + 5;
+/** Room reserved before the body: outer tag + length (≤5) + offset tag + offset varint (≤10), rounded up. */
 export const HEADER_ROOM = 20;
+/**
+ * What a request adds around one record's bytes at most: the header room, the batch wrapper and
+ * the record's own field header. A record fits a request of N bytes if it has at most
+ * N - RECORD_FRAMING_BYTES bytes.
+ */
+export const RECORD_FRAMING_BYTES = HEADER_ROOM + FIELD_HEADER_MAX + FIELD_HEADER_MAX;
 
 const TAG_INGEST_RECORD = 0x12; // EphemeralStreamRequest.ingest_record = 2, LEN
 const TAG_INGEST_BATCH = 0x1a; // EphemeralStreamRequest.ingest_record_batch = 3, LEN
@@ -29,29 +38,6 @@ export interface EncodedRequest {
   /** Encoded size of the body (what counts against in-flight bytes). */
   bytes: number;
   batch: boolean;
-}
-
-export function varintSize(n: number): number {
-  if (n < 0x80) return 1;
-  if (n < 0x4000) return 2;
-  if (n < 0x200000) return 3;
-  if (n < 0x10000000) return 4;
-  let size = 5;
-  let v = Math.floor(n / 0x800000000);
-  while (v > 0) {
-    size++;
-    v = Math.floor(v / 128);
-  }
-  return size;
-}
-
-function writeVarint(buf: Buffer, pos: number, n: number): number {
-  while (n >= 0x80) {
-    buf[pos++] = (n & 0x7f) | 0x80;
-    n = n >= 0x10000000 ? Math.floor(n / 128) : n >>> 7;
-  }
-  buf[pos++] = n;
-  return pos;
 }
 
 /** Why record i cannot travel on a stream of this type, or null. */
@@ -98,8 +84,7 @@ export function batchItemSize(len: number): number {
 
 /** Largest record payload that fits one request of `maxRequestBytes`. */
 export function maxRecordBytes(maxRequestBytes: number): number {
-  // header room + batch wrapper (tag + 5-byte length) + item tag + 5-byte length
-  return maxRequestBytes - HEADER_ROOM - 6 - 6;
+  return maxRequestBytes - RECORD_FRAMING_BYTES;
 }
 
 /**

@@ -1,5 +1,6 @@
+import type { Node } from 'node-red';
 import { deliveryTracker, type TicketCounts } from '../../lib/delivery/tickets';
-import type { HandoverTarget } from '../../lib/delivery/handover';
+import { handoverBoard, type HandoverTarget } from '../../lib/delivery/handover';
 
 export interface HeldBatch {
   events: unknown[];
@@ -25,4 +26,19 @@ export async function handOverBatches(batches: HeldBatch[], targets: HandoverTar
     }
   }
   return { count, reason };
+}
+
+/**
+ * The hand-over targets (zerobus-out nodes) wired straight to a node's first output: a node in
+ * between would be skipped by a hand-over, so only direct wires count.
+ */
+export function directHandoverTargets(node: Node): HandoverTarget[] {
+  const wires = (node as Node & { wires?: unknown }).wires;
+  const first = Array.isArray(wires) && Array.isArray(wires[0]) ? (wires[0] as unknown[]) : [];
+  const out: HandoverTarget[] = [];
+  for (const id of first) {
+    const target = typeof id === 'string' ? handoverBoard.target(id) : undefined;
+    if (target) out.push(target);
+  }
+  return out;
 }

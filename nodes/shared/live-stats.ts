@@ -34,6 +34,8 @@ export class LiveStats {
   private latest: LiveStatsPayload | (() => Omit<LiveStatsPayload, 'at'>) | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly topic: string;
+  private published = false;
+  private closed = false;
 
   constructor(private readonly RED: NodeAPI, node: Pick<Node, 'id'>, private readonly intervalMs = 1000) {
     this.topic = `${LIVE_STATS_TOPIC}/${node.id}`;
@@ -41,6 +43,7 @@ export class LiveStats {
 
   /** `stats` may be a function: called only when the figures are actually sent (≤ 1/s). */
   publish(stats: Omit<LiveStatsPayload, 'at'> | (() => Omit<LiveStatsPayload, 'at'>)): void {
+    if (this.closed) return; // a late refresh must not bring a closed node back into the sidebar
     this.latest = typeof stats === 'function' ? stats : { ...stats, at: Date.now() };
     if (this.timer) return;
     this.flush();
@@ -55,14 +58,18 @@ export class LiveStats {
     const latest = this.latest;
     this.latest = undefined;
     const data = typeof latest === 'function' ? { ...latest(), at: Date.now() } : latest;
-    if (data) this.RED.comms.publish(this.topic, data as unknown as object, true);
+    if (!data) return;
+    this.published = true;
+    this.RED.comms.publish(this.topic, data as unknown as object, true);
   }
 
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     this.latest = undefined;
     // a retained empty message removes the node from editors' sidebars
-    this.RED.comms.publish(this.topic, { removed: true } as object, true);
+    if (this.published) this.RED.comms.publish(this.topic, { removed: true } as object, true);
   }
 }

@@ -18,8 +18,13 @@ export const STATUS_MAX_CHARS = 44;
 /** A status text cut to STATUS_MAX_CHARS, on one line. */
 export function fitStatus(status: NodeStatus): NodeStatus {
   if (typeof status.text !== 'string') return status;
-  const text = status.text.replace(/\s+/g, ' ').trim();
-  return { ...status, text: text.length <= STATUS_MAX_CHARS ? text : `${text.slice(0, STATUS_MAX_CHARS - 1).trimEnd()}…` };
+  return { ...status, text: shorten(status.text, STATUS_MAX_CHARS) };
+}
+
+/** A text on one line, cut to at most `max` characters with an ellipsis. */
+export function shorten(text: string, max: number): string {
+  const oneLine = text.replace(/\s+/g, ' ').trim();
+  return oneLine.length <= max ? oneLine : `${oneLine.slice(0, max - 1).trimEnd()}…`;
 }
 
 export class StatusThrottle {

@@ -4,6 +4,7 @@
  */
 import { BATCH_DEFAULTS, BatcherOptionsError, type BatcherOptions, type CompressionRule } from '../../lib/batching';
 import { flag } from '../shared/flag';
+import { readNumber } from '../shared/number-property';
 
 export interface BatchNodeConfig {
   size?: number | string;
@@ -49,15 +50,11 @@ export const NODE_DEFAULTS = {
   statsInterval: 60,
 } as const;
 
-function blank(raw: unknown): boolean {
-  return raw === undefined || raw === null || (typeof raw === 'string' && raw.trim() === '');
-}
-
-function num(name: string, raw: number | string | undefined, fallback: number): number {
-  if (blank(raw)) return fallback;
-  raw = raw as number | string;
-  const n = typeof raw === 'number' ? raw : Number(raw.trim());
-  if (!Number.isFinite(n)) throw new BatcherOptionsError(name, `${name} must be a number (got "${String(raw)}")`);
+/** A number, the fallback when blank; text that is not a number is an error naming the property. */
+function num(name: string, raw: unknown, fallback: number): number {
+  const n = readNumber(raw);
+  if (n === undefined) return fallback;
+  if (Number.isNaN(n)) throw new BatcherOptionsError(name, `${name} must be a number (got "${String(raw)}")`);
   return n;
 }
 
@@ -109,7 +106,7 @@ export function rulesFromConfig(rows: unknown): CompressionRule[] {
       deadbandPercent: percent ? deadband : 0,
       dropRepeats: flag(r.dropRepeats, false),
       minIntervalMs: num(at('minInterval'), r.minInterval, 0),
-      deviation: blank(r.deviation) ? undefined : num(at('deviation'), r.deviation, 0),
+      deviation: readNumber(r.deviation) === undefined ? undefined : num(at('deviation'), r.deviation, 0),
       maxIntervalMs: num(at('maxInterval'), r.maxInterval, 0),
     };
   });

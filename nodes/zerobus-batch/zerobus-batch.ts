@@ -11,8 +11,10 @@ import { TagBatcher, type Batch, type BatcherStats } from '../../lib/batching';
 import type { BatchSettingsView } from '../../lib/ignition/config-route';
 import { deliveryTracker, TICKETS_PROPERTY, ticketsOf } from '../../lib/delivery/tickets';
 import { handoverBoard, type HandoverTarget } from '../../lib/delivery/handover';
-import { handOverBatches } from '../shared/handover';
-import { pluralKey, StatusThrottle } from '../shared/status';
+import { directHandoverTargets, handOverBatches } from '../shared/handover';
+import { pluralKey } from '../shared/status';
+import { NodeUpkeep } from '../shared/upkeep';
+import { NextInstanceHandover } from '../shared/next-instance';
 import { translator, type Translate } from '../shared/i18n';
 import { ReachableSinks } from '../shared/flow-sinks';
 import { settingsFromConfig, type BatchNodeConfig } from './config';
@@ -21,13 +23,8 @@ const TYPE = 'zerobus-batch';
 /** status refresh when nothing else happens (timers emit, windows end) */
 const STATUS_REFRESH_MS = 1000;
 
-/**
- * Batches a node held when it was closed without being removed (a deploy, or a flows restart),
- * by node id. On a full deploy the zerobus-out it feeds closes at the same moment, so emitting
- * then would lose them; the node's next instance sends them once the flows have started.
- * Whatever no instance takes by then belonged to a node that is gone (or Node-RED is stopping).
- */
-const handover = new Map<string, Batch<Origin>[]>();
+/** Batches held at a deploy or flows restart, for the node's next instance (not wired straight to a sink). */
+const nextInstance = new NextInstanceHandover<Batch<Origin>>();
 
 interface Origin {
   topic: unknown;
@@ -41,7 +38,8 @@ export default function (RED: NodeAPI): void {
   function ZerobusBatchNode(this: Node, config: BatchNodeDef): void {
     RED.nodes.createNode(this, config);
     const node = this;
-    const status = new StatusThrottle(node);
+    const upkeep = new NodeUpkeep(RED, node);
+    const { status } = upkeep;
 
     let batcher: TagBatcher<Origin> | undefined;
     let configError: Error | undefined;
@@ -71,8 +69,7 @@ export default function (RED: NodeAPI): void {
     /** set while closing for a redeploy: batches go to the next instance instead of the wires */
     let stash: Batch<Origin>[] | undefined;
     // batches an earlier instance of this node left: sent once every node of the new flows exists
-    const inherited = handover.get(node.id);
-    handover.delete(node.id);
+    const inherited = nextInstance.take(node.id);
     let inheritedSent = false;
     const sendInherited = () => {
       inheritedSent = true;
@@ -125,8 +122,8 @@ export default function (RED: NodeAPI): void {
       node.send([null, { topic: 'stats', payload }]);
     }
 
-    const statsTimer = batcher && statsIntervalMs > 0 ? setInterval(sendStats, statsIntervalMs) : undefined;
-    const statusTimer = batcher ? setInterval(showStatus, STATUS_REFRESH_MS) : undefined;
+    if (batcher && statsIntervalMs > 0) upkeep.every(statsIntervalMs, sendStats);
+    if (batcher) upkeep.every(STATUS_REFRESH_MS, showStatus);
     showStatus();
 
     node.on('input', (msg: NodeMessageInFlow, _send: unknown, done: (err?: Error) => void) => {
@@ -172,7 +169,7 @@ export default function (RED: NodeAPI): void {
     let closed = false;
     const lateHandovers = new Set<Promise<void>>();
     function handOverLate(payload: object, tickets: ReturnType<typeof ticketsOf>, done: (err?: Error) => void): void {
-      const targets = directTargets(node);
+      const targets = directHandoverTargets(node);
       if (targets.length === 0) {
         done(new Error(t('errors.closed')));
         return;
@@ -188,14 +185,13 @@ export default function (RED: NodeAPI): void {
 
     node.on('close', (removed: boolean, done: () => void) => {
       closed = true;
-      if (statsTimer) clearInterval(statsTimer);
-      if (statusTimer) clearInterval(statusTimer);
+      upkeep.quiet();
       if (inherited) RED.events.removeListener('flows:started', sendInherited);
       const finish = () => {
-        status.close({});
+        upkeep.end({});
         done();
       };
-      const targets = batcher ? directTargets(node) : [];
+      const targets = batcher ? directHandoverTargets(node) : [];
       if (batcher && targets.length > 0) {
         // wired straight to zerobus-out: what is held goes into its spool now, whatever kind of
         // stop this is (a restart, a full deploy, this node removed): see lib/delivery/handover.ts
@@ -208,26 +204,16 @@ export default function (RED: NodeAPI): void {
       }
       try {
         if (batcher && !removed) {
-          // redeploy or restart: the next instance of this node sends what is held (see handover)
+          // redeploy or restart: the next instance of this node sends what is held (nextInstance)
           // inherited batches not sent yet (closed again before the flows started) go on too
           stash = inherited && !inheritedSent ? [...inherited] : [];
           batcher.close(true);
           if (stash.length > 0) {
-            handover.set(node.id, stash);
-            const id = node.id;
-            const held = stash;
-            const count = held.reduce((n, b) => n + b.events.length, 0);
-            // Node-RED stopping: no next instance will come (the log still works in 'exit')
-            const onExit = () => {
-              if (handover.get(id) === held) node.warn(t('warn.lostAtStop', { count }));
-            };
-            process.once('exit', onExit);
-            RED.events.once('flows:started', () => {
-              process.removeListener('exit', onExit);
-              if (handover.get(id) !== held) return;
-              handover.delete(id);
+            const count = stash.reduce((n, b) => n + b.events.length, 0);
+            nextInstance.leave(node.id, stash, RED.events, {
+              lost: () => node.warn(t('warn.lostAtStop', { count })),
               // no instance came back: their tickets stay open, so durable senders resend
-              node.warn(t('warn.abandoned', { count }));
+              abandoned: () => node.warn(t('warn.abandoned', { count })),
             });
           }
         } else if (batcher) {
@@ -261,16 +247,4 @@ export default function (RED: NodeAPI): void {
   }
 
   RED.nodes.registerType(TYPE, ZerobusBatchNode);
-}
-
-/** Hand-over targets (zerobus-out nodes) wired straight to the batch output: nothing in between would be skipped. */
-function directTargets(node: Node): HandoverTarget[] {
-  const wires = (node as Node & { wires?: unknown }).wires;
-  const first = Array.isArray(wires) && Array.isArray(wires[0]) ? (wires[0] as unknown[]) : [];
-  const out: HandoverTarget[] = [];
-  for (const id of first) {
-    const target = typeof id === 'string' ? handoverBoard.target(id) : undefined;
-    if (target) out.push(target);
-  }
-  return out;
 }

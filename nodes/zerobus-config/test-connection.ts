@@ -145,10 +145,3 @@ export function failureKind(err: unknown): string {
   if (net) parts.push(net[1]);
   return parts.join(' · ');
 }
-
-/** Removes secrets and bearer tokens from a text that will be shown. */
-export function redact(text: string, secrets: string[]): string {
-  let out = text;
-  for (const s of secrets) out = out.split(s).join('***');
-  return out.replace(/(Bearer\s+)[A-Za-z0-9._~+/=-]+/gi, '$1***');
-}

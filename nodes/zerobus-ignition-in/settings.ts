@@ -11,6 +11,10 @@ import {
   normaliseBasePath,
   type AckMode,
 } from '../../lib/ignition';
+import { numberProperty, type NumberRule } from '../shared/number-property';
+
+const WHOLE_POSITIVE: NumberRule = { min: 1, integer: true };
+const WHOLE_NON_NEGATIVE: NumberRule = { min: 0, integer: true };
 
 /** The node's properties as saved in the flow (numbers may arrive as strings, e.g. from ${ENV}). */
 export interface IgnitionInDef extends NodeDef {
@@ -60,22 +64,12 @@ export function resolveSettings(def: IgnitionInDef, runtime: IgnitionInRuntimeSe
     path: normaliseBasePath(rawPath),
     pathError: BAD_PATH_CHARS.test(rawPath) ? rawPath : undefined,
     ack: def.ack === 'received' ? 'received' : 'durable',
-    maxBodyBytes: positiveInt(def.maxBodyBytes, DEFAULT_MAX_BODY_BYTES),
-    maxEvents: positiveInt(def.maxEvents, DEFAULT_MAX_EVENTS),
-    durableTimeoutMs: positiveInt(def.durableTimeout, DEFAULT_DURABLE_TIMEOUT_MS),
-    bodyTimeoutMs: positiveInt(def.bodyTimeout, DEFAULT_BODY_TIMEOUT_MS),
-    maxConcurrentBodies: positiveInt(def.maxConcurrentBodies, DEFAULT_MAX_CONCURRENT_BODIES),
-    dedupCapacity: nonNegativeInt(runtime.zerobusIgnitionInDedupWindow, DEFAULT_DEDUP_CAPACITY),
-    retryAfterSeconds: positiveInt(runtime.zerobusIgnitionInRetryAfter, DEFAULT_RETRY_AFTER_S),
+    maxBodyBytes: numberProperty(def.maxBodyBytes, DEFAULT_MAX_BODY_BYTES, WHOLE_POSITIVE),
+    maxEvents: numberProperty(def.maxEvents, DEFAULT_MAX_EVENTS, WHOLE_POSITIVE),
+    durableTimeoutMs: numberProperty(def.durableTimeout, DEFAULT_DURABLE_TIMEOUT_MS, WHOLE_POSITIVE),
+    bodyTimeoutMs: numberProperty(def.bodyTimeout, DEFAULT_BODY_TIMEOUT_MS, WHOLE_POSITIVE),
+    maxConcurrentBodies: numberProperty(def.maxConcurrentBodies, DEFAULT_MAX_CONCURRENT_BODIES, WHOLE_POSITIVE),
+    dedupCapacity: numberProperty(runtime.zerobusIgnitionInDedupWindow, DEFAULT_DEDUP_CAPACITY, WHOLE_NON_NEGATIVE),
+    retryAfterSeconds: numberProperty(runtime.zerobusIgnitionInRetryAfter, DEFAULT_RETRY_AFTER_S, WHOLE_POSITIVE),
   };
-}
-
-function positiveInt(v: unknown, fallback: number): number {
-  const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
-  return Number.isFinite(n) && n >= 1 ? Math.floor(n) : fallback;
-}
-
-function nonNegativeInt(v: unknown, fallback: number): number {
-  const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
-  return Number.isFinite(n) && n >= 0 ? Math.floor(n) : fallback;
 }

@@ -12,8 +12,8 @@ import {
   type ReceiverPath,
 } from '../../lib/ignition';
 import { PACKAGE_VERSION } from '../../lib/paths';
-import { LiveStats } from '../shared/live-stats';
-import { formatRate, StatusThrottle } from '../shared/status';
+import { formatRate } from '../shared/status';
+import { NodeUpkeep } from '../shared/upkeep';
 import { reachableWithoutAuth, unresolvedReference } from './exposure';
 import { translator } from '../shared/i18n';
 import { ReachableSinks } from '../shared/flow-sinks';
@@ -54,15 +54,15 @@ export default function (RED: NodeAPI): void {
     const runtime = RED.settings as unknown as IgnitionInRuntimeSettings;
     const settings = resolveSettings(def, runtime);
     const credentials = (node.credentials ?? {}) as { apiKey?: string };
-    const status = new StatusThrottle(node);
-    const live = new LiveStats(RED, node);
+    const upkeep = new NodeUpkeep(RED, node);
+    const { status } = upkeep;
     const shownPath = settings.path || '/';
 
     if (runtime.httpNodeRoot === false) {
       status.now({ fill: 'red', shape: 'ring', text: t('status.noHttp') });
       node.error(t('errors.noHttp'));
       node.on('close', (_removed: boolean, done: () => void) => {
-        status.close();
+        upkeep.end();
         done();
       });
       return;
@@ -71,7 +71,7 @@ export default function (RED: NodeAPI): void {
       status.now({ fill: 'red', shape: 'ring', text: t('status.badPath') });
       node.error(t('errors.badPath', { path: settings.pathError }));
       node.on('close', (_removed: boolean, done: () => void) => {
-        status.close();
+        upkeep.end();
         done();
       });
       return;
@@ -153,7 +153,7 @@ export default function (RED: NodeAPI): void {
       }
       // built only when shown (≤ 2/s): this runs after every answered request
       status.set(() => statusView(rate));
-      live.publish(() => {
+      upkeep.live.publish(() => {
         const readiness = readinessNow();
         return {
           id: node.id,
@@ -179,21 +179,19 @@ export default function (RED: NodeAPI): void {
       return { fill: 'green', shape: 'dot', text: t('status.receiving', { rate: formatRate(perSecond), path: shownPath }) + waiting + suffix };
     }
     refreshStatus();
-    const timer = setInterval(() => {
+    upkeep.every(STATUS_REFRESH_MS, () => {
       // requests count acknowledgements as they come; this also does while none come, so
       // that a sink redeployed meanwhile loses few of its acknowledgements from the count
       receiver.acknowledged.observe(readinessNow().sinks);
       refreshStatus();
-    }, STATUS_REFRESH_MS);
-    timer.unref?.();
+    });
 
     node.on('close', (_removed: boolean, done: () => void) => {
-      clearInterval(timer);
+      upkeep.quiet();
       // first, so that a redeployed node can claim the path; then answer what waits
       route.close();
       receiver.close();
-      live.close();
-      status.close({});
+      upkeep.end({});
       done();
     });
   }

@@ -1,7 +1,8 @@
 import * as os from 'os';
 import * as path from 'path';
 import type { NodeDef } from 'node-red';
-import type { SinkFormat, SinkRecordType, ZerobusSinkOptions } from '../../lib/sink';
+import { numberProperty } from '../shared/number-property';
+import { SINK_DEFAULTS, type SinkFormat, type SinkRecordType, type ZerobusSinkOptions } from '../../lib/sink';
 
 /** The zerobus-out node's properties as saved in the flow (numbers may be strings or ${ENV}). */
 export interface ZerobusOutDef extends NodeDef {
@@ -33,8 +34,8 @@ export interface ZerobusOutRuntimeSettings {
 
 export const OUT_DEFAULTS = {
   table: 'main.ot.tag_events',
-  maxInflight: 50_000,
-  batchBytes: 4 * 1024 * 1024,
+  maxInflight: SINK_DEFAULTS.maxInflightRecords,
+  batchBytes: SINK_DEFAULTS.maxBatchBytes,
   retryBackoffMax: 30,
   spoolMaxMB: 1024,
   memorySpoolMaxMB: 64,
@@ -64,12 +65,12 @@ export function resolveOutSettings(def: ZerobusOutDef, runtime: ZerobusOutRuntim
   const rowsAsJson = format === 'rows' && def.recordType !== 'json' && !schemaSql;
   const recordType: SinkRecordType = def.recordType === 'json' || rowsAsJson ? 'json' : 'proto';
   const memory = def.spool === 'memory';
-  const spoolMaxMB = num(def.spoolMaxMB, memory ? OUT_DEFAULTS.memorySpoolMaxMB : OUT_DEFAULTS.spoolMaxMB);
+  const spoolMaxMB = numberProperty(def.spoolMaxMB, memory ? OUT_DEFAULTS.memorySpoolMaxMB : OUT_DEFAULTS.spoolMaxMB);
   const spoolDir = memory ? undefined : spoolDirFor(def, runtime);
   return {
     table,
-    statsIntervalMs: Math.max(0, num(def.statsInterval, OUT_DEFAULTS.statsInterval)) * 1000,
-    closeTimeoutMs: Math.max(0, num(runtime.zerobusOutCloseTimeout, OUT_DEFAULTS.closeTimeoutMs)),
+    statsIntervalMs: Math.max(0, numberProperty(def.statsInterval, OUT_DEFAULTS.statsInterval)) * 1000,
+    closeTimeoutMs: Math.max(0, numberProperty(runtime.zerobusOutCloseTimeout, OUT_DEFAULTS.closeTimeoutMs)),
     spoolDir,
     rowsAsJson,
     sink: {
@@ -83,10 +84,10 @@ export function resolveOutSettings(def: ZerobusOutDef, runtime: ZerobusOutRuntim
         maxBytes: Math.max(1, Math.round(spoolMaxMB * 1024 * 1024)),
         overflow: def.overflow === 'drop-oldest' ? 'drop-oldest' : 'block',
       },
-      maxInflightRecords: Math.max(1, Math.round(num(def.maxInflight, OUT_DEFAULTS.maxInflight))),
-      maxBatchBytes: Math.max(1024, Math.round(num(def.batchBytes, OUT_DEFAULTS.batchBytes))),
-      backoff: { maxMs: Math.max(0.1, num(def.retryBackoffMax, OUT_DEFAULTS.retryBackoffMax)) * 1000 },
-      failedRetryMs: Math.max(0.01, num(def.failedRetryInterval, OUT_DEFAULTS.failedRetryInterval)) * 1000,
+      maxInflightRecords: Math.max(1, Math.round(numberProperty(def.maxInflight, OUT_DEFAULTS.maxInflight))),
+      maxBatchBytes: Math.max(1024, Math.round(numberProperty(def.batchBytes, OUT_DEFAULTS.batchBytes))),
+      backoff: { maxMs: Math.max(0.1, numberProperty(def.retryBackoffMax, OUT_DEFAULTS.retryBackoffMax)) * 1000 },
+      failedRetryMs: Math.max(0.01, numberProperty(def.failedRetryInterval, OUT_DEFAULTS.failedRetryInterval)) * 1000,
     },
   };
 }
@@ -112,10 +113,4 @@ export function spoolRootFor(runtime: ZerobusOutRuntimeSettings): string {
 /** A node id as a file name. */
 export function safeFileName(id: string): string {
   return id.replace(/[^A-Za-z0-9_.-]/g, '_');
-}
-
-function num(value: unknown, fallback: number): number {
-  if (value === undefined || value === null || value === '') return fallback;
-  const n = typeof value === 'number' ? value : Number(String(value).trim());
-  return Number.isFinite(n) ? n : fallback;
 }

@@ -1,6 +1,6 @@
 import type { NodeStatus } from 'node-red';
 import type { SinkFailure, SinkStats, SinkStatus } from '../../lib/sink';
-import { formatRate, STATUS_MAX_CHARS } from '../shared/status';
+import { formatRate, shorten, STATUS_MAX_CHARS } from '../shared/status';
 import type { Translate } from '../shared/i18n';
 
 /** Catalog key of the short label for a final error, by lib error code. */
@@ -49,11 +49,6 @@ export function statusFor(status: SinkStatus, stats: SinkStats, accepting: boole
     default:
       return {};
   }
-}
-
-export function shorten(text: string, max: number): string {
-  const oneLine = text.replace(/\s+/g, ' ').trim();
-  return oneLine.length <= max ? oneLine : `${oneLine.slice(0, max - 1)}…`;
 }
 
 /** HH:MM:SS in the server's time zone: when the next attempt is due. */

@@ -1,21 +1,25 @@
 import type { Node, NodeAPI, NodeMessage, NodeMessageInFlow } from 'node-red';
-import { deliveryTracker, ticketsOf, type TicketCounts } from '../../lib/delivery/tickets';
+import { deliveryTracker, ticketsOf } from '../../lib/delivery/tickets';
 import { nextSinkInstance, sinkRegistry, type SinkSettingsView } from '../../lib/delivery/sinks';
 import { handoverBoard } from '../../lib/delivery/handover';
-import { ZerobusSink, isBackpressureError, type SinkFailure, type SinkReceipt } from '../../lib/sink';
+import { ZerobusSink, isBackpressureError, type SinkFailure } from '../../lib/sink';
+import { ReceiptCoalescer } from '../../lib/sink/receipt-coalescer';
 import { decodeOtEventProto } from '../../lib/tags';
-import { LiveStats } from '../shared/live-stats';
-import { StatusThrottle } from '../shared/status';
-import { redact } from '../zerobus-config/test-connection';
+import { StandingNotice, SummedReport } from '../../lib/rate-limit';
+import { NodeUpkeep } from '../shared/upkeep';
+import { shorten } from '../shared/status';
+import { redactorFor } from '../shared/redact';
 import { translator } from '../shared/i18n';
 import type { ZerobusConfigNode } from '../zerobus-config/zerobus-config';
 import { resolveOutSettings, TABLE_NAME_RE, type ZerobusOutDef, type ZerobusOutRuntimeSettings } from './settings';
-import { failureKind, shorten, statusFor } from './status-view';
+import { failureKind, statusFor } from './status-view';
 
 /** Receipts are summed and sent at most this often, so a dashboard is not flooded at 100k/s. */
 const RECEIPT_INTERVAL_MS = 1000;
 const STATUS_REFRESH_MS = 1000;
+/** Records dropped by a full spool (overflow drop-oldest) are summed into one warning this often. */
 const DROP_WARN_INTERVAL_MS = 10_000;
+/** While the sink is stuck in a final error, arriving messages report it to Catch at most this often. */
 const FAILED_REPORT_INTERVAL_MS = 10_000;
 /** Records quoted in a Catch message for records that can never fit (the rest are counted). */
 const MAX_REJECTED_IN_MSG = 100;
@@ -34,18 +38,17 @@ export default function (RED: NodeAPI): void {
     const node = this;
     const runtime = RED.settings as unknown as ZerobusOutRuntimeSettings;
     const settings = resolveOutSettings(def, runtime);
-    const status = new StatusThrottle(node);
-    const live = new LiveStats(RED, node);
+    const upkeep = new NodeUpkeep(RED, node);
+    const { status } = upkeep;
     const config = def.connection ? (RED.nodes.getNode(def.connection) as ZerobusConfigNode | null) : null;
-    const secrets = secretsOf(config);
-    const clean = (text: string) => redact(text, secrets);
-    const timers: NodeJS.Timeout[] = [];
+    const clean = redactorFor(config?.credentials);
     let setupError: string | undefined;
     let sink: ZerobusSink | undefined;
     let registeredWithConfig = false;
-    /** the final failure the sink is stuck in, and when a message last took it to Catch */
-    let failedText: string | undefined;
-    let failedReportedAt = 0;
+    /** the final failure the sink is stuck in: arriving messages take it to Catch too, rate-limited */
+    const stuckFailure = new StandingNotice<string>(FAILED_REPORT_INTERVAL_MS);
+    const receipts = new ReceiptCoalescer(RECEIPT_INTERVAL_MS, (payload) => node.send({ topic: 'receipt', payload }));
+    const drops = new SummedReport(DROP_WARN_INTERVAL_MS, (count) => node.warn(t('errors.dropped', { count })));
 
     try {
       if (!config) throw new Error(t('errors.noConnection'));
@@ -89,7 +92,7 @@ export default function (RED: NodeAPI): void {
       const refresh = () => {
         const stats = s.stats();
         status.set(statusFor(s.state, stats, s.accepting, t));
-        live.publish({
+        upkeep.live.publish({
           id: node.id,
           type: 'zerobus-out',
           name: node.name || settings.table,
@@ -112,33 +115,23 @@ export default function (RED: NodeAPI): void {
           status.now(statusFor(st, s.stats(), s.accepting, t));
           return;
         }
-        failedText = undefined; // out of the final error: arriving messages no longer report it
+        stuckFailure.clear(); // out of the final error: arriving messages no longer report it
         refresh();
       });
       s.on('failure', (failure) => reportFailure(failure));
       s.on('warning', (text) => node.warn(clean(text)));
-      s.on('receipt', (r) => addReceipt(r));
+      s.on('receipt', (r) => receipts.add(r));
       s.on('rejected', ({ seq, reason, record }) => {
         // A spooled record the table refused on its own (rows sent without a schema): to Catch, with the record.
         const value = readableRecord(record, settings.sink.format ?? 'ot-event', settings.sink.recordType ?? 'proto');
         const why = clean(reason);
         node.error(t('errors.refusedByTable', { table: settings.table, reason: why }), { topic: 'rejected', payload: value, rejected: [{ seq, reason: why, record: value }] });
       });
-      let droppedSinceWarn = 0;
-      let lastDropWarn = 0;
-      s.on('drop', ({ records }) => {
-        droppedSinceWarn += records;
-        if (Date.now() - lastDropWarn >= DROP_WARN_INTERVAL_MS) {
-          node.warn(t('errors.dropped', { count: droppedSinceWarn }));
-          droppedSinceWarn = 0;
-          lastDropWarn = Date.now();
-        }
-      });
-      timers.push(setInterval(refresh, STATUS_REFRESH_MS));
+      s.on('drop', ({ records }) => drops.add(records));
+      upkeep.every(STATUS_REFRESH_MS, refresh);
       if (settings.statsIntervalMs > 0) {
-        timers.push(setInterval(() => node.send({ topic: 'stats', payload: { ...s.stats(), lastError: cleanFailure(s.stats().lastError), node: node.id } }), settings.statsIntervalMs));
+        upkeep.every(settings.statsIntervalMs, () => node.send({ topic: 'stats', payload: { ...s.stats(), lastError: cleanFailure(s.stats().lastError), node: node.id } }));
       }
-      for (const timer of timers) timer.unref?.();
       refresh();
       s.start().catch(() => undefined); // reported through 'failure'
     }
@@ -149,33 +142,12 @@ export default function (RED: NodeAPI): void {
       const hint = failure.hint ? clean(failure.hint) : undefined;
       const text = t(`errors.final.${failureKind(failure)}`, { table: settings.table, reason: message }) + (hint ? ` ${hint}` : '');
       const msg = { topic: 'error', payload: { state: 'failed', code: failure.code, message, hint, table: settings.table, backlog: sink?.stats().backlog ?? 0 } };
-      failedText = text;
-      failedReportedAt = 0; // the next message reports it too, whenever it comes
+      stuckFailure.raise(text); // the next message reports it too, whenever it comes
       node.error(text, msg);
     }
 
     function cleanFailure(f: SinkFailure | undefined): SinkFailure | undefined {
       return f && { ...f, message: clean(f.message), hint: f.hint && clean(f.hint) };
-    }
-
-    // Receipts: summed per interval.
-    let pending: SinkReceipt | undefined;
-    let receiptTimer: NodeJS.Timeout | undefined;
-    function addReceipt(r: SinkReceipt): void {
-      pending = pending
-        ? { acknowledged: pending.acknowledged + r.acknowledged, offset: r.offset, latencyMs: r.latencyMs, backlog: r.backlog }
-        : { ...r };
-      if (!receiptTimer) {
-        receiptTimer = setTimeout(flushReceipt, RECEIPT_INTERVAL_MS);
-        receiptTimer.unref?.();
-      }
-    }
-    function flushReceipt(): void {
-      receiptTimer = undefined;
-      if (!pending) return;
-      const payload = pending;
-      pending = undefined;
-      node.send({ topic: 'receipt', payload });
     }
 
     node.on('input', (msg: NodeMessageInFlow, _send: (m: NodeMessage) => void, done: (err?: Error) => void) => {
@@ -204,16 +176,12 @@ export default function (RED: NodeAPI): void {
             deliveryTracker.settleAll(tickets);
             // Spooled, but not going anywhere until the cause is fixed: messages that arrive
             // meanwhile tell Catch so too (rate-limited, the failure is the stream's, not theirs).
-            if (failedText !== undefined && Date.now() - failedReportedAt >= FAILED_REPORT_INTERVAL_MS) {
-              failedReportedAt = Date.now();
-              done(new Error(failedText));
-              return;
-            }
-            done();
+            const stuck = stuckFailure.due();
+            done(stuck === undefined ? undefined : new Error(stuck));
             return;
           }
           const first = result.rejected[0].reason;
-          settleWithFailures(tickets, result.rejected.length, first);
+          deliveryTracker.settleWithFailures(tickets, result.rejected.length, first);
           (msg as Record<string, unknown>).rejected = result.rejected
             .slice(0, MAX_REJECTED_IN_MSG)
             .map((r) => ({ index: r.index, reason: r.reason, record: items[r.index] }));
@@ -232,10 +200,8 @@ export default function (RED: NodeAPI): void {
     node.on('close', (_removed: boolean, done: () => void) => {
       closing = true;
       unregisterSink();
-      live.close();
-      for (const timer of timers) clearInterval(timer);
-      if (receiptTimer) clearTimeout(receiptTimer);
-      receiptTimer = undefined;
+      upkeep.quiet();
+      receipts.cancelInterval();
       const finish = async () => {
         // a fraction of the close budget waits for hand-overs, the rest drains and closes the spool
         const handovers = handoverBoard.settled(Math.min(HANDOVER_WAIT_MS, settings.closeTimeoutMs));
@@ -248,7 +214,7 @@ export default function (RED: NodeAPI): void {
       const complete = () => {
         if (finished) return;
         finished = true;
-        status.close({});
+        upkeep.end({});
         done();
       };
       // The sink bounds its own close; this guard keeps the node under Node-RED's 15 s whatever happens.
@@ -271,22 +237,6 @@ function itemsOf(payload: unknown): unknown[] | undefined {
   if (Array.isArray(payload)) return payload;
   if (payload !== null && typeof payload === 'object' && !Buffer.isBuffer(payload)) return [payload];
   return undefined;
-}
-
-/**
- * A message's ticket counts do not say which events were rejected; the failures are charged to
- * the tickets in order (exact for the usual one-ticket message) and the rest count as delivered.
- */
-function settleWithFailures(tickets: TicketCounts | undefined, failed: number, reason: string): void {
-  if (!tickets) return;
-  let left = failed;
-  for (const id of Object.keys(tickets)) {
-    const count = tickets[id];
-    const f = Math.min(count, left);
-    left -= f;
-    if (f > 0) deliveryTracker.settle(id, f, reason);
-    if (count - f > 0) deliveryTracker.settle(id, count - f);
-  }
 }
 
 /** A spooled record as the user wrote it (JSON), or as the OT event row it encodes, else base64. */
@@ -315,9 +265,4 @@ function settingsView(settings: ReturnType<typeof resolveOutSettings>, config: Z
     overflow: s.spool?.overflow ?? 'block',
     maxInflightRecords: s.maxInflightRecords ?? 0,
   };
-}
-
-function secretsOf(config: ZerobusConfigNode | null): string[] {
-  const c = config?.credentials ?? {};
-  return [c.clientSecret, c.token].filter((s): s is string => typeof s === 'string' && s.length >= 4);
 }

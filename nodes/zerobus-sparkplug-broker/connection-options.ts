@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import type { HostConnectionOptions } from '../../lib/sparkplug';
 import { flag } from '../shared/flag';
+import { numberProperty } from '../shared/number-property';
 
 export interface BrokerSettings {
   url: string;
@@ -24,6 +25,9 @@ export interface BrokerCredentials {
 }
 
 export type BuildResult = { ok: true; options: HostConnectionOptions } | { ok: false; problem: 'url' | 'hostId' | 'tlsFile'; detail?: string };
+
+/** MQTT keepalive when none is set (seconds), as mqtt.js and the editor default. */
+const DEFAULT_KEEPALIVE_S = 30;
 
 const URL_RE = /^(mqtts?|wss?):\/\/[^\s/]+/i;
 
@@ -52,7 +56,7 @@ export function hostConnectionOptions(s: BrokerSettings, c: BrokerCredentials): 
     clientId: (s.clientId ?? '').trim() || `nr-zerobus-${hostId}-${Math.random().toString(16).slice(2, 10)}`,
     hostId,
     protocolVersion: Number(s.protocolVersion) === 5 ? 5 : 4,
-    keepalive: Number(s.keepalive) > 0 ? Number(s.keepalive) : 30,
+    keepalive: numberProperty(s.keepalive, DEFAULT_KEEPALIVE_S, { above: 0 }),
     rejectUnauthorized: flag(s.rejectUnauthorized, true),
   };
   if (c.username) options.username = c.username;

@@ -3,6 +3,7 @@ import {
   SparkplugHostConnection, topicMatches, type HostConnectionStatus,
 } from '../../lib/sparkplug';
 import { translator } from '../shared/i18n';
+import { numberProperty } from '../shared/number-property';
 import type { SparkplugBrokerNode, SparkplugBrokerUser } from './broker-api';
 import { hostConnectionOptions, hostIdOf, type BrokerCredentials, type BrokerSettings } from './connection-options';
 
@@ -15,6 +16,9 @@ interface BrokerRuntimeSettings {
   /** budget for the offline STATE + DISCONNECT on close, default 2000 ms */
   zerobusSparkplugBrokerCloseTimeoutMs?: number;
 }
+
+/** Budget for the offline STATE + DISCONNECT at close when settings.js sets none. */
+const DEFAULT_CLOSE_TIMEOUT_MS = 2000;
 
 export default function (RED: NodeAPI): void {
   const t = translator(RED, 'zerobus-sparkplug-broker');
@@ -44,7 +48,7 @@ export default function (RED: NodeAPI): void {
       }
       const settings = RED.settings as unknown as BrokerRuntimeSettings;
       const backoff = settings.zerobusSparkplugBrokerBackoff;
-      const closeTimeoutMs = Number(settings.zerobusSparkplugBrokerCloseTimeoutMs) || 2000;
+      const closeTimeoutMs = numberProperty(settings.zerobusSparkplugBrokerCloseTimeoutMs, DEFAULT_CLOSE_TIMEOUT_MS, { above: 0 });
       connection = new SparkplugHostConnection({ ...built.options, backoff, closeTimeoutMs });
       connection.on('status', fanStatus);
       connection.on('message', (topic, payload, receivedAt) => {

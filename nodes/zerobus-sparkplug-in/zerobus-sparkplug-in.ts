@@ -4,10 +4,11 @@ import {
   DEFAULT_MAX_STATE_BYTES, DEFAULT_TAG_PATH_TEMPLATE, SparkplugHost, groupFilter, isValidId,
   type HostConnectionStatus, type HostIssue, type HostResult, type RebirthAction,
 } from '../../lib/sparkplug';
-import { formatRate, pluralKey, StatusThrottle } from '../shared/status';
-import { LiveStats } from '../shared/live-stats';
+import { formatRate, pluralKey } from '../shared/status';
+import { NodeUpkeep } from '../shared/upkeep';
 import { translator } from '../shared/i18n';
 import { flag } from '../shared/flag';
+import { numberProperty, type NumberRule } from '../shared/number-property';
 import type { SparkplugBrokerNode, SparkplugBrokerUser } from '../zerobus-sparkplug-broker/broker-api';
 
 interface SparkplugInDef extends NodeDef {
@@ -29,16 +30,8 @@ interface SparkplugInDef extends NodeDef {
 const WARN_ISSUES = new Set(['LIMIT', 'NOT_SPARKPLUG']);
 
 const MB = 1024 * 1024;
-
-function positive(v: string | number | undefined, fallback: number): number {
-  const n = num(v, fallback);
-  return n > 0 ? n : fallback;
-}
-
-function num(v: string | number | undefined, fallback: number): number {
-  const n = Number(v);
-  return v === undefined || v === '' || !Number.isFinite(n) || n < 0 ? fallback : n;
-}
+const NON_NEGATIVE: NumberRule = { min: 0 };
+const POSITIVE: NumberRule = { above: 0 };
 
 export default function (RED: NodeAPI): void {
   const t = translator(RED, 'zerobus-sparkplug-in');
@@ -48,8 +41,8 @@ export default function (RED: NodeAPI): void {
     const node = this;
     const group = (def.group ?? '').trim() || '+';
     const outputMode = def.outputMode === 'event' ? 'event' : 'message';
-    const status = new StatusThrottle(node);
-    const live = new LiveStats(RED, node);
+    const upkeep = new NodeUpkeep(RED, node);
+    const { status } = upkeep;
     const broker = def.broker ? (RED.nodes.getNode(def.broker) as SparkplugBrokerNode | null) : null;
     let connection: HostConnectionStatus | undefined;
     let messagesThisSecond = 0;
@@ -63,13 +56,13 @@ export default function (RED: NodeAPI): void {
       host = new SparkplugHost({
         tagPathTemplate: (def.tagPathTemplate ?? '').trim() || DEFAULT_TAG_PATH_TEMPLATE,
         rebirthEnabled: flag(def.rebirth, true),
-        rebirthMinIntervalMs: num(def.rebirthInterval, 5) * 1000,
-        reorderTimeoutMs: num(def.reorderTimeout, 0),
+        rebirthMinIntervalMs: numberProperty(def.rebirthInterval, 5, NON_NEGATIVE) * 1000,
+        reorderTimeoutMs: numberProperty(def.reorderTimeout, 0, NON_NEGATIVE),
         includeTransient: flag(def.includeTransient, false),
         templateParameters: flag(def.templateParameters, true),
-        maxEdgeNodes: positive(def.maxEdgeNodes, 10_000),
-        maxMetrics: positive(def.maxMetrics, 1_000_000),
-        maxStateBytes: positive(def.maxStateMB, DEFAULT_MAX_STATE_BYTES / MB) * MB,
+        maxEdgeNodes: numberProperty(def.maxEdgeNodes, 10_000, POSITIVE),
+        maxMetrics: numberProperty(def.maxMetrics, 1_000_000, POSITIVE),
+        maxStateBytes: numberProperty(def.maxStateMB, DEFAULT_MAX_STATE_BYTES / MB, POSITIVE) * MB,
         onDeferredAction: (action, issue) => {
           logIssue(issue);
           dispatch([action]);
@@ -152,7 +145,7 @@ export default function (RED: NodeAPI): void {
       }
       if (now) status.now(st);
       else status.set(st);
-      live.publish({
+      upkeep.live.publish({
         id: node.id, type: 'zerobus-sparkplug-in', name: node.name || 'sparkplug in',
         state: broker ? (connection?.state ?? 'idle') : 'decoding', eventsPerSec: rate, totalIn: messagesTotal,
         ...(connection?.error ? { lastError: connection.error } : {}),
@@ -160,12 +153,11 @@ export default function (RED: NodeAPI): void {
       });
     }
 
-    const ticker = setInterval(() => {
+    upkeep.every(1000, () => {
       rate = messagesThisSecond;
       messagesThisSecond = 0;
       showStatus();
-    }, 1000);
-    ticker.unref?.();
+    });
 
     const user: SparkplugBrokerUser = {
       id: node.id,
@@ -217,10 +209,9 @@ export default function (RED: NodeAPI): void {
 
     node.on('close', (_removed: boolean, done: () => void) => {
       closed = true;
-      clearInterval(ticker);
+      upkeep.quiet();
       host.close();
-      status.close();
-      live.close();
+      upkeep.end();
       if (broker) broker.deregister(user).then(done, done);
       else done();
     });

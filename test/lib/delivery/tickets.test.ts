@@ -48,4 +48,15 @@ describe('delivery tickets', () => {
     tracker.failAll('shutting down');
     await assert.rejects(settled, /shutting down/);
   });
+
+  it('charges refused events to a message\'s tickets in order and settles the rest as delivered', async () => {
+    const tracker = new DeliveryTracker();
+    const a = tracker.openTicket(3, 1000);
+    const b = tracker.openTicket(4, 1000);
+    tracker.settleWithFailures({ [a.id]: 3, [b.id]: 4 }, 5, 'too large');
+    assert.deepEqual(await a.settled, { delivered: 0, failed: 3, errors: ['too large'] });
+    assert.deepEqual(await b.settled, { delivered: 2, failed: 2, errors: ['too large'] });
+    tracker.settleWithFailures(undefined, 2, 'nothing to charge'); // a message without tickets
+    assert.equal(tracker.openCount, 0);
+  });
 });

@@ -169,6 +169,21 @@ describe('SparkplugHostConnection (aedes + plain MQTT observer)', () => {
     assert.ok(states.includes('reconnecting'));
   });
 
+  it('waits twice as long after each failed attempt, up to the cap, without jitter', async () => {
+    const port = broker.port;
+    await broker.close();
+    const c = host({ url: `mqtt://127.0.0.1:${port}`, backoff: { initialMs: 20, maxMs: 80 } });
+    const delays: number[] = [];
+    c.on('status', (s) => {
+      if (s.retryInMs !== undefined) delays.push(s.retryInMs);
+    });
+    c.start();
+    await waitFor(() => delays.length >= 5, 5000, 'five retries');
+    assert.deepEqual(delays.slice(0, 5), [20, 40, 80, 80, 80]);
+    await c.close();
+    broker = await startBroker();
+  });
+
   it('close is bounded when the broker is unreachable and never throws', async () => {
     const port = broker.port;
     await broker.close();

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { decodeRequest, encodeRequest as protobufEncode, toNumber } from '../../../lib/zerobus/protocol';
-import { encodeRequest, frameRequest, recordLengths, varintSize } from '../../../lib/zerobus/wire';
+import { encodeRequest, frameRequest, recordLengths } from '../../../lib/zerobus/wire';
+import { varintSize } from '../../../lib/varint';
 
 describe('zerobus request encoder', () => {
   it('produces the same bytes as protobufjs for single records and batches, at any offset', () => {
