@@ -15,8 +15,11 @@ describe('zerobus-out node', function () {
   let emu: Emulator;
   let spool: { dir: string; remove: () => void };
 
+  /** what the emulator logged: refused stream attempts show there as `... ends: <code>` */
+  let emuLog: string[];
   beforeEach(async () => {
-    emu = await startTestEmulator();
+    emuLog = [];
+    emu = await startTestEmulator({ log: (line) => emuLog.push(line) });
     spool = tempDir('zb-out');
     helper.settings({ zerobusOutCloseTimeout: 1000 });
     await helper.startServer();
@@ -162,7 +165,8 @@ describe('zerobus-out node', function () {
     const late = () => caught.filter((m) => m.topic !== 'error');
     await waitFor(() => completed.length + late().length === 5, 'spooled messages complete (disk spool)');
     await waitFor(() => caught.length - late().length === 1, 'one Catch message for the failure');
-    await delay(300); // many retries at 50 ms
+    const mark = emuLog.length;
+    await waitFor(() => emuLog.slice(mark).filter((l) => /ends: PERMISSION_DENIED/.test(l)).length >= 3, 'three more refused attempts (retries at 50 ms)');
     assert.equal(caught.length - late().length, 1, 'reported once, not per retry');
     assert.ok(late().length <= 1, 'not per message');
     caught.sort((a, b) => (a.topic === 'error' ? -1 : b.topic === 'error' ? 1 : 0));
@@ -308,7 +312,7 @@ describe('zerobus-out node', function () {
     assert.equal(sinkRegistry.get('out'), undefined, 'removed from the sink registry');
     for (const s of sockets) s.destroy();
     await new Promise<void>((resolve) => hung.close(() => resolve()));
-    await delay(100);
+    await waitFor(() => Object.keys(leakedSince(before)).length === 0, 'every handle closed').catch(() => undefined);
     assert.deepEqual(leakedSince(before), {}, 'no handle left');
   });
 });

@@ -4,7 +4,7 @@ import type { Emulator } from '../../../lib/emulator';
 import { BackpressureError, SinkConfigError, ZerobusSink, type SinkFailure, type ZerobusSinkOptions } from '../../../lib/sink';
 import { ZerobusClient } from '../../../lib/zerobus';
 import {
-  activeHandles, clientFor, delay, FAST_BACKOFF, leakedSince, numericEvents, OT_EVENTS_SQL, OT_TABLE, READINGS_SQL, READINGS_TABLE,
+  activeHandles, clientFor, FAST_BACKOFF, leakedSince, numericEvents, OT_EVENTS_SQL, OT_TABLE, READINGS_SQL, READINGS_TABLE,
   startTestEmulator, tempDir, waitFor,
 } from './helpers';
 
@@ -15,8 +15,11 @@ describe('lib/sink ZerobusSink reliability', function () {
   const sinks: ZerobusSink[] = [];
   const cleanups: (() => void)[] = [];
 
+  /** what the emulator logged: refused stream attempts show there as `... ends: <code>` */
+  let emuLog: string[];
   beforeEach(async () => {
-    emu = await startTestEmulator();
+    emuLog = [];
+    emu = await startTestEmulator({ log: (line) => emuLog.push(line) });
     client = clientFor(emu);
   });
   afterEach(async () => {
@@ -94,7 +97,8 @@ describe('lib/sink ZerobusSink reliability', function () {
       await s.accept(events); // disk spool: accepted while the stream is refused
       await waitFor(() => s.state.state === 'failed', `state failed (${code})`);
       assert.equal(s.state.error?.code, code);
-      await delay(250); // several slow retries happen meanwhile
+      const mark = emuLog.length;
+      await waitFor(() => emuLog.slice(mark).filter((l) => / ends: [A-Z_]+ /.test(l)).length >= 3, 'three more refused attempts');
       assert.equal(failures.length, 1, 'reported once, not per retry');
       assert.equal(failures[0].code, code);
       assert.ok(failures[0].hint, 'with a hint for the user');
@@ -238,7 +242,7 @@ describe('lib/sink ZerobusSink reliability', function () {
 
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => hung.close(() => resolve()));
-      await delay(100);
+      await waitFor(() => Object.keys(leakedSince(before)).length === 0, 'every handle closed').catch(() => undefined);
       assert.deepEqual(leakedSince(before), {}, 'no timer, socket or file left');
     });
 
