@@ -98,16 +98,21 @@ describe('stream supervisor (fake sessions, fake timers)', () => {
     await done;
   });
 
-  it('ends on a final error: reported once, no further attempt', async () => {
-    const r = rig();
-    const done = r.supervisor.run();
-    await clock.tickAsync(0);
-    r.sessions[0].end({ kind: 'error', error: final() });
-    await done;
-    await clock.tickAsync(60_000);
-    assert.equal(r.sessions.length, 1);
-    assert.deepEqual(r.failures.map((e) => e.code), ['NOT_FOUND']);
-  });
+  for (const c of [
+    { name: 'a final error ends supervision, reported once', drained: false, error: final(), failures: ['NOT_FOUND'] },
+    { name: 'a retryable error while closing with nothing left to deliver ends it quietly', drained: true, error: retryable(), failures: [] },
+  ]) {
+    it(c.name, async () => {
+      const r = rig({ drained: c.drained });
+      const done = r.supervisor.run();
+      await clock.tickAsync(0);
+      r.sessions[0].end({ kind: 'error', error: c.error });
+      await done;
+      await clock.tickAsync(60_000);
+      assert.equal(r.sessions.length, 1, 'no further attempt');
+      assert.deepEqual(r.failures.map((e) => e.code), c.failures);
+    });
+  }
 
   it('retries a refused cached token at once with a fresh one, then backs off', async () => {
     const r = rig();
@@ -158,17 +163,6 @@ describe('stream supervisor (fake sessions, fake timers)', () => {
     await doneB;
     await clock.tickAsync(10_000);
     assert.equal(b.sessions.length, 1, 'no attempt after close');
-  });
-
-  it('does not retry when closing with nothing left to deliver', async () => {
-    const r = rig({ drained: true });
-    const done = r.supervisor.run();
-    await clock.tickAsync(0);
-    r.sessions[0].end({ kind: 'error', error: retryable() });
-    await done;
-    await clock.tickAsync(10_000);
-    assert.equal(r.sessions.length, 1);
-    assert.equal(r.failures.length, 0);
   });
 
   it('probes a down connection during a long backoff and retries as soon as it is back', async () => {
