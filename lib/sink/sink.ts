@@ -1,45 +1,21 @@
 import { EventEmitter } from 'events';
 import { createSpool, SPOOL_DEFAULTS, SpoolDiskFullError, SpoolFullError, type Spool } from '../spool';
-import type { StreamState, ZerobusClient, ZerobusStream } from '../zerobus';
+import type { FinalErrorPolicy, StreamState, ZerobusClient, ZerobusError, ZerobusStream } from '../zerobus';
 import { isAuthFailure } from '../zerobus/auth';
 import { authRetryBackoff, type Backoff } from '../zerobus/backoff';
+import { AckWaiters } from './ack-waiters';
 import { BackpressureError, SinkConfigError } from './errors';
+import { bounded, diskFull, spoolFull, SpoolReadError, toFailure } from './failure';
+import { InflightWindow, type InflightBatch } from './inflight';
+import { RecordIsolation } from './isolation';
 import { LatencyWindow, RateMeter } from './meters';
 import { MAX_REQUEST_BYTES, SINK_DEFAULTS, type SinkFormat, type SinkRecordType, type ZerobusSinkOptions } from './options';
 import { createRecordEncoder, type RecordEncoder } from './record-encoder';
+import { SpoolAcker } from './spool-acker';
 import { prepareSpoolFormat, type RecordConverter } from './spool-format';
 import type { AcceptResult, RejectedRecord, SinkFailure, SinkReceipt, SinkStats, SinkStatus } from './types';
 
-/** Records handed to the stream in one ingest request, in spool order. */
-interface InflightBatch {
-  lastSeq: number;
-  count: number;
-  sentAt: number;
-  acked: boolean;
-  /** the record itself, kept only while isolating (one record per request) */
-  data?: Buffer;
-}
-
-/**
- * Without a schema the sink cannot check rows before sending, and Zerobus ends the whole stream
- * when one record does not fit (INVALID_ARGUMENT). The records of the failed range are then
- * sent one per request: a record refused alone is a suspect, confirmed as "never fits" (and
- * released from the spool) only once a later record was accepted — so a table that refuses
- * everything (a schema mismatch) never loses data: after a few suspects in a row it is a final
- * error like any other.
- */
-interface Isolation {
-  untilSeq: number;
-  suspects: { seq: number; reason: string; data: Buffer }[];
-}
-const MAX_SUSPECTS_IN_A_ROW = 5;
-
-/** accept() in memory mode waits for the acknowledgement of its last record. */
-interface AckWaiter {
-  seq: number;
-  resolve: () => void;
-  reject: (err: Error) => void;
-}
+export { toFailure } from './failure';
 
 export interface ZerobusSinkEvents {
   state: [SinkStatus];
@@ -97,29 +73,27 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
 
   private convert: RecordConverter = (_seq, data) => data;
   private stream: ZerobusStream | undefined;
-  /** bumped whenever a stream is abandoned: callbacks of older generations are ignored */
-  private generation = 0;
+  /** what is in flight belongs to this sending epoch: a rewind aborts it, its late callbacks are ignored */
+  private epoch = new AbortController();
   private cursor = 0;
   private ackedSeq = 0;
   private appendedSeq = 0;
-  private inflight: InflightBatch[] = [];
-  private inflightRecords = 0;
+  private readonly inflight = new InflightWindow();
   private wakeSender: (() => void) | undefined;
-  private waiters: AckWaiter[] = [];
-  private retryTimer: NodeJS.Timeout | undefined;
+  private readonly waiters = new AckWaiters();
   /** delays between attempts after an authentication failure: from a few seconds up to failedRetryMs */
   private readonly authBackoff: Backoff;
   private inFailureEpisode = false;
   /** set once the spool starts closing: hand-overs (acceptHeld) are refused from then on */
   private spoolClosing = false;
-  private isolation: Isolation | undefined;
-  /** state of the current generation's stream before its latest change */
-  private streamState: StreamState | undefined;
+  private isolation: RecordIsolation | undefined;
   private lastFailure: SinkFailure | undefined;
-
-  private spoolAckTarget = 0;
-  private spoolAckDone = 0;
-  private spoolAcking: Promise<void> | undefined;
+  private readonly spoolAcker: SpoolAcker;
+  /** set when close() gave up waiting for acknowledgements */
+  private sendingStopped = false;
+  /** resolves when close() begins: ends a wait after a spool read error */
+  private closeBegins!: () => void;
+  private readonly closeBegun = new Promise<void>((resolve) => (this.closeBegins = resolve));
 
   private recordsIn = 0;
   private recordsOut = 0;
@@ -157,6 +131,7 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
     this.spoolMaxBytes = opts.spool?.maxBytes ?? (opts.spool?.dir ? SPOOL_DEFAULTS.diskMaxBytes : SPOOL_DEFAULTS.memoryMaxBytes);
     this.memory = !opts.spool?.dir;
     this.spool.on('drop', (info: { records: number; bytes: number }) => this.onSpoolDrop(info));
+    this.spoolAcker = new SpoolAcker(this.spool, (text) => this.emit('warning', text));
     this.client = opts.client ?? opts.clientFactory!();
     this.ownsClient = !opts.client;
     this.streamOptions = {
@@ -168,6 +143,7 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
       backoff: opts.backoff,
       ackTimeoutMs: opts.ackTimeoutMs,
       createTimeoutMs: opts.createTimeoutMs,
+      finalErrors: (err, attempt) => this.afterFinalError(err, attempt.wasOpen),
     };
   }
 
@@ -205,7 +181,7 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
       throw new BackpressureError('failed', `not accepting records: the memory spool cannot keep them while Zerobus refuses the stream (${this.lastFailure?.message ?? 'failed'})`);
     }
     const result = await this.store(items);
-    if (this.memory && result.lastSeq !== undefined) await this.waitForAck(result.lastSeq);
+    if (this.memory && result.lastSeq !== undefined) await this.waiters.waitFor(result.lastSeq, this.ackedSeq);
     return result;
   }
 
@@ -243,12 +219,12 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
     if (records.length === 0) return { accepted: 0, rejected };
 
     this.lastAcceptBytes = bytes;
-    if (!this.spool.canAppend(bytes)) throw this.spool.stats().diskFull ? diskFull(this.spool) : this.spoolFull();
+    if (!this.spool.canAppend(bytes)) throw this.spool.stats().diskFull ? diskFull(this.spool) : spoolFull(this.spool, this.spoolMaxBytes);
     let seqs: { firstSeq: number; lastSeq: number };
     try {
       seqs = await this.spool.append(records);
     } catch (err) {
-      if (err instanceof SpoolFullError) throw this.spoolFull();
+      if (err instanceof SpoolFullError) throw spoolFull(this.spool, this.spoolMaxBytes);
       if (err instanceof SpoolDiskFullError) throw diskFull(this.spool);
       throw err;
     }
@@ -275,7 +251,7 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
       rateOut: this.rateOut.perSecond(),
       backlog: spool?.backlogRecords ?? 0,
       backlogBytes: spool?.backlogBytes ?? 0,
-      inFlight: this.inflightRecords,
+      inFlight: this.inflight.records,
       latencyMs: this.latencies.percentiles(),
       reconnects: this.reconnects,
       dropped: this.dropped,
@@ -307,41 +283,35 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
         where: this.memory ? 'the spool' : 'the spool folder',
       });
       const stats = this.spool.stats();
-      this.ackedSeq = this.spoolAckDone = this.spoolAckTarget = stats.ackedSeq;
+      this.ackedSeq = stats.ackedSeq;
+      this.spoolAcker.startAt(stats.ackedSeq);
       this.appendedSeq = stats.lastSeq;
     } catch (err) {
       this.startError = err as Error;
       this.fail(err);
       throw err;
     }
-    if (!this.closing) this.startStream();
+    if (!this.closing) this.openStream();
   }
 
-  private startStream(): void {
-    const gen = ++this.generation;
-    this.cursor = this.ackedSeq;
-    this.inflight = [];
-    this.inflightRecords = 0;
-    this.streamState = undefined;
+  /** The sink's one stream: its supervisor retries everything, asking afterFinalError after a final error. */
+  private openStream(): void {
     let stream: ZerobusStream;
     try {
       stream = this.client.createStream(this.streamOptions);
     } catch (err) {
-      this.enterFailed(gen, err);
+      this.fail(err); // a closed client or options it refuses: no later attempt can differ
       return;
     }
     this.stream = stream;
-    stream.on('state', (state: StreamState, detail?: { retryInMs?: number; error?: Error }) => this.onStreamState(gen, state, detail));
-    stream.on('error', (err: Error) => this.enterFailed(gen, err));
-    if (stream.state === 'open') this.setStatus({ state: 'streaming' });
-    else if (!this.inFailureEpisode) this.setStatus({ state: 'connecting' });
-    void this.sendLoop(gen);
+    stream.on('state', (state: StreamState, detail?: { retryInMs?: number; error?: Error }) => this.onStreamState(state, detail));
+    stream.on('error', () => undefined); // the stream fails only while the sink closes
+    if (!this.inFailureEpisode) this.setStatus({ state: 'connecting' });
+    void this.sendLoop();
   }
 
-  private onStreamState(gen: number, state: StreamState, detail?: { retryInMs?: number; error?: Error }): void {
-    if (gen !== this.generation || this.closing) return;
-    const previous = this.streamState;
-    this.streamState = state;
+  private onStreamState(state: StreamState, detail?: { retryInMs?: number; error?: Error }): void {
+    if (this.closing) return;
     switch (state) {
       case 'idle':
       case 'connecting':
@@ -354,75 +324,54 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
         if (this.lastFailure?.code !== 'INVALID_ARGUMENT') this.inFailureEpisode = false;
         this.authBackoff.reset();
         this.setStatus({ state: 'streaming' });
+        this.wake();
         break;
       case 'reconnecting':
         this.reconnects++;
         this.setStatus({ state: 'reconnecting', retryInMs: detail?.retryInMs, error: detail?.error ? toFailure(detail.error) : undefined });
-        break;
-      case 'failed':
-        this.onStreamFailed(gen, detail?.error ?? new Error('the Zerobus stream failed'), previous === 'open' || previous === 'paused');
         break;
       default:
         break;
     }
   }
 
-  /** A final error of the stream: records the table refuses are isolated, anything else fails the sink. */
-  private onStreamFailed(gen: number, err: Error, wasOpen: boolean): void {
-    const recordLevel = (err as { code?: unknown }).code === 'INVALID_ARGUMENT' && wasOpen && this.inflight.length > 0;
-    if (!recordLevel) {
-      this.isolation = undefined;
-      this.enterFailed(gen, err);
-      return;
-    }
-    if (!this.isolation) {
-      this.isolation = { untilSeq: this.cursor, suspects: [] };
-      this.emit('warning', `Zerobus refused a request for ${this.table} (${err.message}); resending its records one by one to find those the table refuses`);
-    } else {
-      const batch = this.inflight[0];
-      this.isolation.suspects.push({ seq: batch.lastSeq, reason: err.message, data: batch.data ?? Buffer.alloc(0) });
-      if (this.isolation.suspects.length >= MAX_SUSPECTS_IN_A_ROW) {
-        // Everything is refused: the table does not match the records. Keep them all.
-        this.isolation = undefined;
-        this.enterFailed(gen, err);
-        return;
-      }
-    }
-    this.abandonStream();
-    this.startStream();
-  }
-
   /**
-   * A final error: abandon the stream, keep everything spooled, and try a fresh stream (new
-   * token, new channel state) every failedRetryMs in case an operator fixes the cause.
+   * The stream's final-error policy. Records the table refuses are isolated: everything in
+   * flight is dropped and resent from the spool one record per request, at once. Any other
+   * final error keeps everything spooled and tries a new stream (new token) every
+   * failedRetryMs in case an operator fixes the cause.
    */
-  private enterFailed(gen: number, err: unknown): void {
-    if (gen !== this.generation || this.closing) return;
-    this.abandonStream();
+  private afterFinalError(err: ZerobusError, wasOpen: boolean): ReturnType<FinalErrorPolicy> {
+    if (this.closing) return undefined;
+    if (err.code === 'INVALID_ARGUMENT' && wasOpen && this.inflight.length > 0 && this.isolate(err)) {
+      this.rewind();
+      return { retryInMs: 0, discard: true };
+    }
+    this.isolation = undefined;
+    this.rewind();
     // A 401/403 right after a secret rotation or a grant change is often transient: retried
     // soon, then less and less often; any other final error waits the full interval.
-    const delay = isAuthFailure((err as { code?: unknown })?.code) ? this.authBackoff.next() : this.failedRetryMs;
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined;
-      if (!this.closing) this.startStream();
-    }, delay);
-    this.retryTimer.unref?.();
+    const delay = isAuthFailure(err.code) ? this.authBackoff.next() : this.failedRetryMs;
     this.fail(err, delay);
+    return { retryInMs: delay, discard: true };
   }
 
-  /** Drops the current stream; its late callbacks are ignored; sending restarts at the oldest unacked record. */
-  private abandonStream(): void {
-    this.generation++;
-    const old = this.stream;
-    this.stream = undefined;
-    if (old) {
-      old.removeAllListeners('state');
-      old.removeAllListeners('error');
-      old.on('error', () => undefined);
-      old.close(1).catch(() => undefined); // close(0) would mean: flush without a time limit
+  /** false when isolation gives up: everything is refused, the table does not match the records. */
+  private isolate(err: ZerobusError): boolean {
+    if (!this.isolation) {
+      this.isolation = new RecordIsolation(this.cursor);
+      this.emit('warning', `Zerobus refused a request for ${this.table} (${err.message}); resending its records one by one to find those the table refuses`);
+      return true;
     }
-    this.inflight = [];
-    this.inflightRecords = 0;
+    const batch = this.inflight.first!;
+    return this.isolation.addSuspect({ seq: batch.lastSeq, reason: err.message, data: batch.data ?? Buffer.alloc(0) });
+  }
+
+  /** Sending starts again at the oldest unacked record; callbacks of what was in flight are ignored. */
+  private rewind(): void {
+    this.epoch.abort();
+    this.epoch = new AbortController();
+    this.inflight.clear();
     this.cursor = this.ackedSeq;
     this.wake();
   }
@@ -440,44 +389,56 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
 
   // ---- sending -----------------------------------------------------------------------------
 
-  private async sendLoop(gen: number): Promise<void> {
-    try {
-      while (gen === this.generation) {
-        const stream = this.stream;
-        const isolating = !!this.isolation;
-        const room = (isolating ? 1 : this.maxInflight) - this.inflightRecords;
-        if (!stream || room <= 0 || this.cursor >= this.appendedSeq) {
-          await this.sleep();
-          continue;
-        }
-        const records = await this.spool.readAfter(this.cursor, isolating ? 1 : Math.min(room, this.maxBatchRecords), this.maxBatchBytes);
-        if (gen !== this.generation) return;
-        if (records.length === 0) {
-          // The spool has nothing past the cursor yet (an append still in progress): wait for it.
-          await this.sleep(20);
-          continue;
-        }
-        if (isolating && this.isolation!.suspects.some((x) => x.seq === records[0].seq)) {
-          this.cursor = records[0].seq; // refused alone already: not sent again
-          continue;
-        }
-        const batch: InflightBatch = { lastSeq: records[records.length - 1].seq, count: records.length, sentAt: this.now(), acked: false };
-        if (isolating) batch.data = records[0].data;
-        this.cursor = batch.lastSeq;
-        const payload = this.payloadOf(records);
-        this.inflight.push(batch);
-        this.inflightRecords += batch.count;
-        if (payload.length === 0) {
-          this.onBatchAcked(gen, batch);
-          continue;
-        }
-        stream.ingest(payload as Buffer[]).then(
-          () => this.onBatchAcked(gen, batch),
-          (err: unknown) => this.enterFailed(gen, err),
-        );
+  /** Streams spooled records in order, while the stream is not waiting out a final error. */
+  private async sendLoop(): Promise<void> {
+    while (!this.sendingStopped) {
+      const { signal } = this.epoch;
+      const stream = this.stream!;
+      const isolating = !!this.isolation;
+      const room = (isolating ? 1 : this.maxInflight) - this.inflight.records;
+      if (room <= 0 || this.cursor >= this.appendedSeq || this.status.state === 'failed') {
+        await this.sleep();
+        continue;
       }
-    } catch (err) {
-      if (gen === this.generation && !this.closing) this.enterFailed(gen, new SpoolReadError(err as Error));
+      let records: { seq: number; data: Buffer }[];
+      try {
+        records = await this.spool.readAfter(this.cursor, isolating ? 1 : Math.min(room, this.maxBatchRecords), this.maxBatchBytes);
+      } catch (err) {
+        if (!this.closing) await this.spoolReadFailed(err as Error);
+        continue;
+      }
+      if (signal.aborted) continue;
+      if (records.length === 0) {
+        await this.sleep(); // the records past the cursor were dropped: wait for the next append
+        continue;
+      }
+      if (this.isolation?.isSuspect(records[0].seq)) {
+        this.cursor = records[0].seq; // refused alone already: not sent again
+        continue;
+      }
+      const batch: InflightBatch = { lastSeq: records[records.length - 1].seq, count: records.length, sentAt: this.now(), acked: false };
+      if (isolating) batch.data = records[0].data;
+      this.cursor = batch.lastSeq;
+      const payload = this.payloadOf(records);
+      this.inflight.push(batch);
+      if (payload.length === 0) {
+        this.onBatchAcked(signal, batch);
+        continue;
+      }
+      stream.ingest(payload as Buffer[]).then(
+        () => this.onBatchAcked(signal, batch),
+        () => undefined, // rejected only when dropped by a rewind (signal aborted) or at the close
+      );
+    }
+  }
+
+  /** The spool could not be read: shown like a final error, read again after failedRetryMs. */
+  private async spoolReadFailed(err: Error): Promise<void> {
+    this.rewind();
+    this.fail(new SpoolReadError(err), this.failedRetryMs);
+    await bounded(this.closeBegun, this.failedRetryMs);
+    if (!this.closing && this.status.state === 'failed' && this.lastFailure?.code === 'SPOOL') {
+      this.setStatus({ state: this.stream?.state === 'open' ? 'streaming' : 'connecting' });
     }
   }
 
@@ -497,29 +458,17 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
     return out as Buffer[] | string[];
   }
 
-  /** Acknowledgements are cumulative and arrive in order; release everything acked in front. */
-  private onBatchAcked(gen: number, batch: InflightBatch): void {
-    if (gen !== this.generation) return;
-    batch.acked = true;
-    let upto = -1;
-    let count = 0;
-    let latencyMs = 0;
-    const at = this.now();
-    while (this.inflight.length > 0 && this.inflight[0].acked) {
-      const done = this.inflight.shift()!;
-      upto = done.lastSeq;
-      count += done.count;
-      latencyMs = at - done.sentAt;
-      this.latencies.add(latencyMs);
-    }
-    if (upto < 0) return;
-    this.inflightRecords -= count;
+  private onBatchAcked(signal: AbortSignal, batch: InflightBatch): void {
+    if (signal.aborted) return;
+    const acked = this.inflight.ack(batch, this.now(), (ms) => this.latencies.add(ms));
+    if (!acked) return;
+    const { upto, count, latencyMs } = acked;
     if (this.isolation) this.confirmSuspects(upto);
     this.ackedSeq = upto;
     this.recordsOut += count;
     this.rateOut.add(count);
-    this.resolveWaiters(upto);
-    this.ackSpool(upto);
+    this.waiters.resolveUpTo(upto);
+    this.spoolAcker.ack(upto);
     this.inFailureEpisode = false;
     if (this.status.state !== 'streaming' && !this.closing) {
       this.setStatus({ state: 'streaming' });
@@ -530,38 +479,16 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
 
   /** A record after the suspects was accepted: the suspects never fit; the ack releases them. */
   private confirmSuspects(upto: number): void {
-    const iso = this.isolation!;
-    for (const suspect of iso.suspects.filter((x) => x.seq < upto)) {
+    const { refused, done } = this.isolation!.confirm(upto);
+    for (const suspect of refused) {
       this.rejected++;
       this.emit('rejected', { seq: suspect.seq, reason: suspect.reason, record: suspect.data });
     }
-    iso.suspects = iso.suspects.filter((x) => x.seq > upto);
-    if (upto >= iso.untilSeq && iso.suspects.length === 0) {
-      this.isolation = undefined;
-      this.wake();
-    }
+    if (done) this.isolation = undefined;
   }
 
-  /** One spool.ack at a time, always for the newest acknowledged sequence. */
-  private ackSpool(upto: number): void {
-    this.spoolAckTarget = Math.max(this.spoolAckTarget, upto);
-    if (this.spoolAcking) return;
-    this.spoolAcking = (async () => {
-      while (this.spoolAckTarget > this.spoolAckDone) {
-        const target = this.spoolAckTarget;
-        await this.spool.ack(target);
-        this.spoolAckDone = target;
-      }
-    })()
-      .catch((err: Error) => {
-        this.emit('warning', `could not release acknowledged records from the spool: ${err.message}`);
-      })
-      .finally(() => {
-        this.spoolAcking = undefined;
-      });
-  }
-
-  private sleep(fallbackMs?: number): Promise<void> {
+  /** Waits for wake() (an append, an ack, a state change, the close) or `timeoutMs`. */
+  private sleep(timeoutMs?: number): Promise<void> {
     return new Promise((resolve) => {
       let timer: NodeJS.Timeout | undefined;
       const done = () => {
@@ -569,7 +496,7 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
         if (this.wakeSender === done) this.wakeSender = undefined;
         resolve();
       };
-      if (fallbackMs) timer = setTimeout(done, fallbackMs);
+      if (timeoutMs) timer = setTimeout(done, timeoutMs);
       this.wakeSender = done;
     });
   }
@@ -578,29 +505,12 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
     this.wakeSender?.();
   }
 
-  // ---- memory-mode acknowledgement waits ---------------------------------------------------
-
-  private waitForAck(seq: number): Promise<void> {
-    if (seq <= this.ackedSeq) return Promise.resolve();
-    return new Promise((resolve, reject) => this.waiters.push({ seq, resolve, reject }));
-  }
-
-  private resolveWaiters(upto: number): void {
-    while (this.waiters.length > 0 && this.waiters[0].seq <= upto) this.waiters.shift()!.resolve();
-  }
-
-  private rejectWaiters(err: Error, below = Infinity): void {
-    const keep: AckWaiter[] = [];
-    for (const w of this.waiters) (w.seq < below ? w.reject(err) : keep.push(w));
-    this.waiters = keep;
-  }
-
   private onSpoolDrop(info: { records: number; bytes: number }): void {
     this.dropped += info.records;
     this.emit('drop', info);
     if (this.waiters.length > 0) {
       const first = this.spool.stats().firstSeq;
-      this.rejectWaiters(new Error('the records were dropped from the full memory spool (overflow: drop-oldest) before Zerobus acknowledged them'), first);
+      this.waiters.rejectBelow(new Error('the records were dropped from the full memory spool (overflow: drop-oldest) before Zerobus acknowledged them'), first);
     }
   }
 
@@ -608,19 +518,21 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
 
   private async doClose(timeoutMs: number, handovers?: Promise<void>): Promise<void> {
     this.closing = true;
+    this.closeBegins();
     const deadline = Date.now() + Math.max(0, timeoutMs);
     const left = () => Math.max(0, deadline - Date.now());
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    this.retryTimer = undefined;
+    // a stream waiting out a final error will not deliver within the bound
+    const waitingOutFailure = this.status.state === 'failed';
     this.setStatus({ state: 'closing' });
     await bounded(this.startPromise?.catch(() => undefined), left());
     // upstream nodes closing at the same moment hand their held events over first
     await bounded(handovers, Math.max(left(), 1000));
 
-    if (this.stream && this.ackedSeq < this.appendedSeq) {
-      await bounded(this.waitForAck(this.appendedSeq).catch(() => undefined), left());
+    if (this.stream && this.ackedSeq < this.appendedSeq && !waitingOutFailure) {
+      await bounded(this.waiters.waitFor(this.appendedSeq, this.ackedSeq).catch(() => undefined), left());
     }
-    this.generation++;
+    this.sendingStopped = true;
+    this.epoch.abort();
     this.wake();
     const stream = this.stream;
     this.stream = undefined;
@@ -630,14 +542,14 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
       stream.on('error', () => undefined);
       await bounded(stream.close(Math.max(1, Math.min(left(), 1000))).catch(() => undefined), Math.max(left(), 200));
     }
-    this.rejectWaiters(new BackpressureError('closing', 'the sink closed before Zerobus acknowledged the records; resend them'));
+    this.waiters.rejectBelow(new BackpressureError('closing', 'the sink closed before Zerobus acknowledged the records; resend them'));
     this.spoolClosing = true;
     const unsent = this.spoolOpen ? this.spool.stats().backlogRecords : 0;
     if (this.memory && unsent > 0) {
       this.emit('warning', `${unsent} records in the memory spool for ${this.table} were not acknowledged by Zerobus before the close and are lost (a disk spool keeps them for the next start)`);
     }
     // The spool must close on every path (file handles); give it a short grace past the deadline.
-    await bounded(this.spoolAcking, Math.max(left(), 200));
+    await bounded(this.spoolAcker.running, Math.max(left(), 200));
     await bounded(this.spool.close().catch((err: Error) => this.emit('warning', `closing the spool failed: ${err.message}`)), Math.max(left(), 1000));
     this.spoolOpen = false;
     if (this.ownsClient) await bounded(this.client.close().catch(() => undefined), Math.max(left(), 200));
@@ -650,13 +562,6 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
     if (this.closing) throw new BackpressureError('closing', 'not accepting records: the node is closing');
   }
 
-  private spoolFull(): BackpressureError {
-    const s = this.spool.stats();
-    const records = s.backlogRecords + (s.pendingRecords ?? 0);
-    const mb = (this.spoolMaxBytes / (1024 * 1024)).toFixed(1);
-    return new BackpressureError('spool-full', `spool full (${records} records waiting, limit ${mb} MB): records not accepted, resend later`);
-  }
-
   private setStatus(status: SinkStatus): void {
     const prev = this.status;
     if (prev.state === status.state && prev.retryInMs === status.retryInMs && prev.retryAt === status.retryAt && prev.error?.message === status.error?.message) return;
@@ -665,39 +570,5 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
   }
 }
 
-function diskFull(spool: Spool): BackpressureError {
-  return new BackpressureError('disk-full', `the disk of the spool is full (${spool.stats().backlogRecords} records waiting to be sent free space once acknowledged): records not accepted, resend later`);
-}
-
 /** Request envelope around one record (header room, batch and item tags, lengths), with margin. */
 const RECORD_FRAMING_BYTES = 64;
-
-/** The spool could not be read: reported like a final error, retried like one. */
-class SpoolReadError extends Error {
-  readonly code = 'SPOOL';
-  readonly retryable = false;
-  readonly hint = 'Check the spool folder (disk full, permissions, removed folder).';
-  constructor(cause: Error) {
-    super(`reading the spool failed: ${cause.message}`);
-    this.name = 'SpoolReadError';
-  }
-}
-
-/** Failure in words for the node; ZerobusError carries code, hint and retryability. */
-export function toFailure(err: unknown): SinkFailure {
-  const e = (err ?? {}) as { code?: unknown; message?: unknown; hint?: unknown; retryable?: unknown };
-  return {
-    code: typeof e.code === 'string' ? e.code : 'ERROR',
-    message: typeof e.message === 'string' && e.message ? e.message : String(err),
-    hint: typeof e.hint === 'string' && e.hint ? e.hint : undefined,
-    retryable: e.retryable === true,
-  };
-}
-
-/** Waits for `promise` at most `ms`; never rejects, never leaves a timer behind. */
-async function bounded(promise: Promise<unknown> | undefined, ms: number): Promise<void> {
-  if (!promise) return;
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([promise.catch(() => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
-  if (timer) clearTimeout(timer);
-}

@@ -64,7 +64,8 @@ export class ZerobusStream extends EventEmitter {
   /** Bytes per encoded row so far: sizes ingestRows' buffers. */
   private rowBytesHint = 256;
 
-  constructor(private readonly context: StreamContext, private readonly opts: StreamOptions) {
+  /** `openSession`: how an attempt is made (tests pass fake sessions; default: gRPC). */
+  constructor(private readonly context: StreamContext, private readonly opts: StreamOptions, openSession?: SessionFactory) {
     super();
     this.table = parseTableName(opts.table).full;
     if (opts.recordType !== 'proto' && opts.recordType !== 'json') throw configError(`recordType must be 'proto' or 'json', got ${String(opts.recordType)}`);
@@ -92,11 +93,12 @@ export class ZerobusStream extends EventEmitter {
       closeSignalMaxWaitMs: opts.closeSignalMaxWaitMs,
       errorContext: { ...context.errorContext, table: this.table },
     };
-    const openSession: SessionFactory = (freshToken, hooks, signal) => new StreamSession(context, { ...params, freshToken }, hooks, signal);
+    openSession ??= (freshToken, hooks, signal) => new StreamSession(context, { ...params, freshToken }, hooks, signal);
     this.supervisor = new StreamSupervisor(this.supervised(), openSession, opts.backoff);
     // Connect asynchronously so the caller can attach listeners first.
     setImmediate(() => {
-      if (this._state === 'idle') void this.supervisor.run();
+      if (this._state !== 'idle') return;
+      this.supervisor.run().catch((err: Error) => this.fail(new ZerobusError('INTERNAL', `the stream supervisor stopped: ${err.message}`, { retryable: false })));
     });
   }
 
@@ -329,6 +331,13 @@ export class ZerobusStream extends EventEmitter {
       state: (state, detail) => {
         if (state !== 'open') this.session = undefined;
         if (!this.isStopped()) this.setState(state, detail);
+      },
+      retryFinal: (err, wasOpen) => {
+        const next = this.opts.finalErrors?.(err, { wasOpen });
+        if (!next) return undefined;
+        this.session = undefined;
+        if (next.discard) this.rejectEverything(err);
+        return next.retryInMs;
       },
       failed: (err) => this.fail(err),
       drained: () => !!this.closing && this.lz.length === 0,

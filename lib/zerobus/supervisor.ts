@@ -6,12 +6,13 @@
  *   3. when the session opens, the landing zone side replays what is unacknowledged on it;
  *   4. wait for the attempt's one outcome;
  *   5. classify it: a rollover goes again at once, a retryable error after a backoff (a refused
- *      cached token once at once), a final error ends supervision.
- * Nothing else retries, so every resend comes from the landing zone through step 3.
+ *      cached token once at once); a final error ends supervision, unless the stream's owner
+ *      has a final-error policy (the sink: slow retry, record isolation), which names the delay.
+ * Nothing else retries, so every resend goes through step 3.
  */
 import { Backoff, waitForRetry, type BackoffOptions } from './backoff';
 import type { ZerobusError } from './errors';
-import type { Session, SessionFactory, SessionHooks } from './session';
+import type { Session, SessionEnd, SessionFactory, SessionHooks } from './session';
 import type { StreamState } from './types';
 
 export interface StateDetail { retryInMs?: number; error?: ZerobusError }
@@ -21,6 +22,8 @@ export interface SupervisedStream extends Omit<SessionHooks, 'opened'> {
   /** step 3: the attempt's session is open; resend what is unacknowledged on it */
   opened(session: Session, streamId: string): void;
   state(state: StreamState, detail?: StateDetail): void;
+  /** a final error: the delay before trying again (the owner's policy), or undefined to end */
+  retryFinal?(error: ZerobusError, wasOpen: boolean): number | undefined;
   /** a final error: supervision has ended */
   failed(error: ZerobusError): void;
   /** the stream is closing and nothing is left to deliver: a failure then ends supervision */
@@ -51,9 +54,11 @@ export class StreamSupervisor {
   /** Runs the loop until a final error or stop(). */
   async run(): Promise<void> {
     let delay: number | undefined;
+    let afterFinal = false;
     while (!this.stopped) {
-      if (delay !== undefined && !(await this.waitRetry(delay))) return;
-      const end = await this.runAttempt();
+      if (delay !== undefined && !(await this.waitRetry(delay, !afterFinal))) return;
+      const { end, wasOpen } = await this.runAttempt(afterFinal);
+      afterFinal = false;
       if (this.stopped || end.kind === 'aborted') return;
       if (end.kind === 'rollover') {
         this.freshTokenNext = true; // the server rotates streams to make clients refresh tokens
@@ -65,6 +70,12 @@ export class StreamSupervisor {
       const { error } = end;
       this.lastError = { code: error.code, message: error.message, at: Date.now() };
       if (!error.retryable) {
+        delay = this.target.retryFinal?.(error, wasOpen);
+        if (delay !== undefined && !this.stopped) {
+          afterFinal = true; // the next attempt starts like a new stream
+          this.backoff.reset();
+          continue;
+        }
         this.stopped = true;
         this.target.failed(error);
         return;
@@ -88,14 +99,16 @@ export class StreamSupervisor {
   }
 
   /** Steps 2 to 4. */
-  private async runAttempt(): Promise<Awaited<Session['ended']>> {
+  private async runAttempt(afterFinal: boolean): Promise<{ end: SessionEnd; wasOpen: boolean }> {
     const attempt = new AbortController();
     this.attempt = attempt;
-    this.target.state(this.reconnects > 0 || this.streamId ? 'reconnecting' : 'connecting');
+    let wasOpen = false;
+    this.target.state(!afterFinal && (this.reconnects > 0 || this.streamId) ? 'reconnecting' : 'connecting');
     const fresh = this.freshTokenNext;
     this.freshTokenNext = false;
     const hooks: SessionHooks = {
       opened: (streamId) => {
+        wasOpen = true;
         this.streamId = streamId;
         this.backoff.reset();
         this.target.opened(session, streamId);
@@ -112,14 +125,14 @@ export class StreamSupervisor {
       this.lingering.add(session);
       void session.settled.then(() => this.lingering.delete(session));
     }
-    return end;
+    return { end, wasOpen };
   }
 
-  /** Step 1: false when stopped while waiting. */
-  private waitRetry(delayMs: number): Promise<boolean> {
-    const probe = delayMs > 0 && this.target.connectionDown?.() ? this.target.connectionReady : undefined;
+  /** Step 1: false when stopped while waiting. `probe`: the connection may be the cause. */
+  private waitRetry(delayMs: number, probe: boolean): Promise<boolean> {
+    const ready = probe && delayMs > 0 && this.target.connectionDown?.() ? this.target.connectionReady : undefined;
     return new Promise<boolean>((resolve) => {
-      const cancel = waitForRetry(delayMs, probe, () => {
+      const cancel = waitForRetry(delayMs, ready, () => {
         this.cancelWait = undefined;
         resolve(!this.stopped);
       });
