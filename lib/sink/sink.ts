@@ -5,13 +5,13 @@ import { isAuthFailure } from '../zerobus/auth';
 import { authRetryBackoff, type Backoff } from '../zerobus/backoff';
 import { AckWaiters } from './ack-waiters';
 import { BackpressureError, SinkConfigError } from './errors';
-import { bounded, diskFull, spoolFull, SpoolReadError, toFailure } from './failure';
-import { InflightWindow, type InflightBatch } from './inflight';
-import { RecordIsolation } from './isolation';
+import { bounded, diskFull, spoolFull, SpoolReadError } from './failure';
 import { LatencyWindow, RateMeter } from './meters';
 import { MAX_REQUEST_BYTES, SINK_DEFAULTS, type SinkFormat, type SinkRecordType, type ZerobusSinkOptions } from './options';
 import { createRecordEncoder, type RecordEncoder } from './record-encoder';
+import { SpoolSender, type SenderHost } from './sender';
 import { SpoolAcker } from './spool-acker';
+import { StatusBoard } from './status-board';
 import { prepareSpoolFormat, type RecordConverter } from './spool-format';
 import type { AcceptResult, RejectedRecord, SinkFailure, SinkReceipt, SinkStats, SinkStatus } from './types';
 
@@ -33,12 +33,14 @@ export interface ZerobusSinkEvents {
 /**
  * The store-and-forward pipeline behind zerobus-out, free of Node-RED.
  *
- * accept() encodes items and appends them to the spool; a sender loop reads the spool in
- * order, keeps several ingest requests in flight on ONE stream, and releases spool space only
- * when Zerobus acknowledged the records. The spool is the single source of truth for what
- * still has to be sent: whenever a stream is replaced (final error, restart, crash) the
- * sender starts again from the oldest unacknowledged record, so nothing is skipped and
- * duplicates (at-least-once) carry the same event_id.
+ * accept() encodes items and appends them to the spool; the sender (sender.ts) reads the
+ * spool in order, keeps several ingest requests in flight on ONE stream, and spool space is
+ * released only when Zerobus acknowledged the records. The stream's supervisor
+ * (lib/zerobus/supervisor.ts) runs every attempt and, after a final error, asks this sink's
+ * policy (`afterFinalError`) what follows: a slow retry, or resending a refused range record
+ * by record. The spool is the single source of truth for what still has to be sent: after a
+ * final error, a restart or a crash the sender starts again from the oldest unacknowledged
+ * record, so nothing is skipped and duplicates (at-least-once) carry the same event_id.
  *
  * Durability of accept(): with a disk spool it resolves once the records are fsync'd; with a
  * memory spool (nothing survives a restart) it resolves only when Zerobus acknowledged them.
@@ -62,7 +64,7 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
   private readonly now: () => number;
   private readonly streamOptions: Parameters<ZerobusClient['createStream']>[0];
 
-  private status: SinkStatus = { state: 'starting' };
+  private readonly board: StatusBoard;
   private startPromise: Promise<void> | undefined;
   private startError: Error | undefined;
   private closePromise: Promise<void> | undefined;
@@ -73,31 +75,21 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
 
   private convert: RecordConverter = (_seq, data) => data;
   private stream: ZerobusStream | undefined;
-  /** what is in flight belongs to this sending epoch: a rewind aborts it, its late callbacks are ignored */
-  private epoch = new AbortController();
-  private cursor = 0;
+  private sender: SpoolSender | undefined;
   private ackedSeq = 0;
   private appendedSeq = 0;
-  private readonly inflight = new InflightWindow();
-  private wakeSender: (() => void) | undefined;
   private readonly waiters = new AckWaiters();
   /** delays between attempts after an authentication failure: from a few seconds up to failedRetryMs */
   private readonly authBackoff: Backoff;
-  private inFailureEpisode = false;
   /** set once the spool starts closing: hand-overs (acceptHeld) are refused from then on */
   private spoolClosing = false;
-  private isolation: RecordIsolation | undefined;
-  private lastFailure: SinkFailure | undefined;
   private readonly spoolAcker: SpoolAcker;
-  /** set when close() gave up waiting for acknowledgements */
-  private sendingStopped = false;
   /** resolves when close() begins: ends a wait after a spool read error */
   private closeBegins!: () => void;
   private readonly closeBegun = new Promise<void>((resolve) => (this.closeBegins = resolve));
 
   private recordsIn = 0;
   private recordsOut = 0;
-  private reconnects = 0;
   private dropped = 0;
   private rejected = 0;
   private readonly rateIn: RateMeter;
@@ -111,6 +103,7 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
     this.format = opts.format ?? SINK_DEFAULTS.format;
     this.recordType = opts.recordType ?? SINK_DEFAULTS.recordType;
     this.now = opts.now ?? Date.now;
+    this.board = new StatusBoard({ state: (status) => this.emit('state', status), failure: (failure) => this.emit('failure', failure) }, this.now);
     this.maxInflight = Math.max(1, opts.maxInflightRecords ?? SINK_DEFAULTS.maxInflightRecords);
     this.maxBatchRecords = Math.max(1, opts.maxBatchRecords ?? SINK_DEFAULTS.maxBatchRecords);
     this.maxBatchBytes = Math.min(MAX_REQUEST_BYTES, Math.max(1024, opts.maxBatchBytes ?? SINK_DEFAULTS.maxBatchBytes));
@@ -154,7 +147,7 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
   }
 
   get state(): SinkStatus {
-    return this.status;
+    return this.board.status;
   }
 
   /** false when new data (a call like the latest one) would be refused now: spool full under 'block', closing, failed to start. */
@@ -162,7 +155,7 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
     if (this.closing || this.startError) return false;
     // accept() waits for the spool to open: a sink still starting takes data (a POST right after deploy)
     if (!this.spoolOpen) return true;
-    if (this.memory && this.status.state === 'failed') return false;
+    if (this.memory && this.board.failed) return false;
     return this.spool.canAppend(Math.max(1, this.lastAcceptBytes));
   }
 
@@ -177,8 +170,8 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
     await this.start().catch(() => undefined);
     this.refuseIfClosing();
     if (this.startError) throw new BackpressureError('failed', `not accepting records: ${this.startError.message}`);
-    if (this.memory && this.status.state === 'failed') {
-      throw new BackpressureError('failed', `not accepting records: the memory spool cannot keep them while Zerobus refuses the stream (${this.lastFailure?.message ?? 'failed'})`);
+    if (this.memory && this.board.failed) {
+      throw new BackpressureError('failed', `not accepting records: the memory spool cannot keep them while Zerobus refuses the stream (${this.board.lastFailure?.message ?? 'failed'})`);
     }
     const result = await this.store(items);
     if (this.memory && result.lastSeq !== undefined) await this.waiters.waitFor(result.lastSeq, this.ackedSeq);
@@ -237,13 +230,13 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
 
   /** What a readiness check needs, per request: stats() without its latency percentiles. */
   brief(): Pick<SinkStats, 'state' | 'backlog' | 'lastError' | 'recordsOut'> {
-    return { state: this.status.state, backlog: this.spoolOpen ? this.spool.stats().backlogRecords : 0, lastError: this.lastFailure, recordsOut: this.recordsOut };
+    return { state: this.board.status.state, backlog: this.spoolOpen ? this.spool.stats().backlogRecords : 0, lastError: this.board.lastFailure, recordsOut: this.recordsOut };
   }
 
   stats(): SinkStats {
     const spool = this.spoolOpen ? this.spool.stats() : undefined;
     return {
-      state: this.status.state,
+      state: this.board.status.state,
       table: this.table,
       recordsIn: this.recordsIn,
       recordsOut: this.recordsOut,
@@ -251,13 +244,13 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
       rateOut: this.rateOut.perSecond(),
       backlog: spool?.backlogRecords ?? 0,
       backlogBytes: spool?.backlogBytes ?? 0,
-      inFlight: this.inflight.records,
+      inFlight: this.sender?.inFlightRecords ?? 0,
       latencyMs: this.latencies.percentiles(),
-      reconnects: this.reconnects,
+      reconnects: this.board.reconnects,
       dropped: this.dropped,
       rejected: this.rejected,
       spoolMode: this.memory ? 'memory' : 'disk',
-      lastError: this.lastFailure,
+      lastError: this.board.lastFailure,
     };
   }
 
@@ -288,7 +281,7 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
       this.appendedSeq = stats.lastSeq;
     } catch (err) {
       this.startError = err as Error;
-      this.fail(err);
+      this.board.fail(err);
       throw err;
     }
     if (!this.closing) this.openStream();
@@ -300,39 +293,26 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
     try {
       stream = this.client.createStream(this.streamOptions);
     } catch (err) {
-      this.fail(err); // a closed client or options it refuses: no later attempt can differ
+      this.board.fail(err); // a closed client or options it refuses: no later attempt can differ
       return;
     }
     this.stream = stream;
     stream.on('state', (state: StreamState, detail?: { retryInMs?: number; error?: Error }) => this.onStreamState(state, detail));
     stream.on('error', () => undefined); // the stream fails only while the sink closes
-    if (!this.inFailureEpisode) this.setStatus({ state: 'connecting' });
-    void this.sendLoop();
+    this.board.connecting();
+    this.sender = new SpoolSender(this.spool, stream, this.senderHost(), {
+      recordType: this.recordType,
+      maxInflight: this.maxInflight,
+      maxBatchRecords: this.maxBatchRecords,
+      maxBatchBytes: this.maxBatchBytes,
+    });
+    void this.sender.run();
   }
 
   private onStreamState(state: StreamState, detail?: { retryInMs?: number; error?: Error }): void {
-    if (this.closing) return;
-    switch (state) {
-      case 'idle':
-      case 'connecting':
-        // A retry after a final error keeps showing the error until it proves fixed.
-        if (this.status.state !== 'reconnecting' && !this.inFailureEpisode) this.setStatus({ state: 'connecting' });
-        break;
-      case 'open':
-      case 'paused':
-        // An open stream proves credentials, grants and table fixed; refused records need an ack.
-        if (this.lastFailure?.code !== 'INVALID_ARGUMENT') this.inFailureEpisode = false;
-        this.authBackoff.reset();
-        this.setStatus({ state: 'streaming' });
-        this.wake();
-        break;
-      case 'reconnecting':
-        this.reconnects++;
-        this.setStatus({ state: 'reconnecting', retryInMs: detail?.retryInMs, error: detail?.error ? toFailure(detail.error) : undefined });
-        break;
-      default:
-        break;
-    }
+    if (this.closing || !this.board.streamState(state, detail)) return;
+    this.authBackoff.reset();
+    this.wake();
   }
 
   /**
@@ -342,167 +322,68 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
    * failedRetryMs in case an operator fixes the cause.
    */
   private afterFinalError(err: ZerobusError, wasOpen: boolean): ReturnType<FinalErrorPolicy> {
+    const sender = this.sender!;
     if (this.closing) return undefined;
-    if (err.code === 'INVALID_ARGUMENT' && wasOpen && this.inflight.length > 0 && this.isolate(err)) {
-      this.rewind();
+    if (err.code === 'INVALID_ARGUMENT' && wasOpen && sender.isolate(err, this.table)) {
+      sender.rewind();
       return { retryInMs: 0, discard: true };
     }
-    this.isolation = undefined;
-    this.rewind();
+    sender.endIsolation();
+    sender.rewind();
     // A 401/403 right after a secret rotation or a grant change is often transient: retried
     // soon, then less and less often; any other final error waits the full interval.
     const delay = isAuthFailure(err.code) ? this.authBackoff.next() : this.failedRetryMs;
-    this.fail(err, delay);
+    this.board.fail(err, delay);
     return { retryInMs: delay, discard: true };
-  }
-
-  /** false when isolation gives up: everything is refused, the table does not match the records. */
-  private isolate(err: ZerobusError): boolean {
-    if (!this.isolation) {
-      this.isolation = new RecordIsolation(this.cursor);
-      this.emit('warning', `Zerobus refused a request for ${this.table} (${err.message}); resending its records one by one to find those the table refuses`);
-      return true;
-    }
-    const batch = this.inflight.first!;
-    return this.isolation.addSuspect({ seq: batch.lastSeq, reason: err.message, data: batch.data ?? Buffer.alloc(0) });
-  }
-
-  /** Sending starts again at the oldest unacked record; callbacks of what was in flight are ignored. */
-  private rewind(): void {
-    this.epoch.abort();
-    this.epoch = new AbortController();
-    this.inflight.clear();
-    this.cursor = this.ackedSeq;
-    this.wake();
-  }
-
-  /** `retryInMs`: when a new stream is tried (none: not retried). */
-  private fail(err: unknown, retryInMs?: number): void {
-    const failure = toFailure(err);
-    this.lastFailure = failure;
-    this.setStatus({ state: 'failed', error: failure, retryInMs, retryAt: retryInMs === undefined ? undefined : this.now() + retryInMs });
-    if (!this.inFailureEpisode) {
-      this.inFailureEpisode = true;
-      this.emit('failure', failure);
-    }
   }
 
   // ---- sending -----------------------------------------------------------------------------
 
-  /** Streams spooled records in order, while the stream is not waiting out a final error. */
-  private async sendLoop(): Promise<void> {
-    while (!this.sendingStopped) {
-      const { signal } = this.epoch;
-      const stream = this.stream!;
-      const isolating = !!this.isolation;
-      const room = (isolating ? 1 : this.maxInflight) - this.inflight.records;
-      if (room <= 0 || this.cursor >= this.appendedSeq || this.status.state === 'failed') {
-        await this.sleep();
-        continue;
-      }
-      let records: { seq: number; data: Buffer }[];
-      try {
-        records = await this.spool.readAfter(this.cursor, isolating ? 1 : Math.min(room, this.maxBatchRecords), this.maxBatchBytes);
-      } catch (err) {
-        if (!this.closing) await this.spoolReadFailed(err as Error);
-        continue;
-      }
-      if (signal.aborted) continue;
-      if (records.length === 0) {
-        await this.sleep(); // the records past the cursor were dropped: wait for the next append
-        continue;
-      }
-      if (this.isolation?.isSuspect(records[0].seq)) {
-        this.cursor = records[0].seq; // refused alone already: not sent again
-        continue;
-      }
-      const batch: InflightBatch = { lastSeq: records[records.length - 1].seq, count: records.length, sentAt: this.now(), acked: false };
-      if (isolating) batch.data = records[0].data;
-      this.cursor = batch.lastSeq;
-      const payload = this.payloadOf(records);
-      this.inflight.push(batch);
-      if (payload.length === 0) {
-        this.onBatchAcked(signal, batch);
-        continue;
-      }
-      stream.ingest(payload as Buffer[]).then(
-        () => this.onBatchAcked(signal, batch),
-        () => undefined, // rejected only when dropped by a rewind (signal aborted) or at the close
-      );
-    }
+  private senderHost(): SenderHost {
+    return {
+      ackedSeq: () => this.ackedSeq,
+      appendedSeq: () => this.appendedSeq,
+      // nothing is sent while a final error is waited out
+      paused: () => this.board.failed,
+      convert: (seq, data) => this.convert(seq, data),
+      acked: (ack) => this.onAcked(ack),
+      latency: (ms) => this.latencies.add(ms),
+      refused: (suspect) => {
+        this.rejected++;
+        this.emit('rejected', { seq: suspect.seq, reason: suspect.reason, record: suspect.data });
+      },
+      skipped: (seq, err) => {
+        this.rejected++;
+        this.emit('warning', `skipped spooled record ${seq}: it cannot be converted to ${this.recordType.toUpperCase()} (${err.message})`);
+      },
+      warning: (text) => this.emit('warning', text),
+      readFailed: (err) => this.spoolReadFailed(err),
+      now: this.now,
+    };
   }
 
   /** The spool could not be read: shown like a final error, read again after failedRetryMs. */
   private async spoolReadFailed(err: Error): Promise<void> {
-    this.rewind();
-    this.fail(new SpoolReadError(err), this.failedRetryMs);
+    if (this.closing) return;
+    this.board.fail(new SpoolReadError(err), this.failedRetryMs);
     await bounded(this.closeBegun, this.failedRetryMs);
-    if (!this.closing && this.status.state === 'failed' && this.lastFailure?.code === 'SPOOL') {
-      this.setStatus({ state: this.stream?.state === 'open' ? 'streaming' : 'connecting' });
+    if (!this.closing && this.board.failed && this.board.lastFailure?.code === 'SPOOL') {
+      this.board.set({ state: this.stream?.state === 'open' ? 'streaming' : 'connecting' });
     }
   }
 
-  /** Records in the stream's type; a record the converter cannot read is skipped (and counted). */
-  private payloadOf(records: { seq: number; data: Buffer }[]): Buffer[] | string[] {
-    const json = this.recordType === 'json';
-    const out: (Buffer | string)[] = [];
-    for (const record of records) {
-      try {
-        const data = this.convert(record.seq, record.data);
-        out.push(json ? data.toString('utf8') : data);
-      } catch (err) {
-        this.rejected++;
-        this.emit('warning', `skipped spooled record ${record.seq}: it cannot be converted to ${this.recordType.toUpperCase()} (${(err as Error).message})`);
-      }
-    }
-    return out as Buffer[] | string[];
-  }
-
-  private onBatchAcked(signal: AbortSignal, batch: InflightBatch): void {
-    if (signal.aborted) return;
-    const acked = this.inflight.ack(batch, this.now(), (ms) => this.latencies.add(ms));
-    if (!acked) return;
-    const { upto, count, latencyMs } = acked;
-    if (this.isolation) this.confirmSuspects(upto);
+  private onAcked({ upto, count, latencyMs }: { upto: number; count: number; latencyMs: number }): void {
     this.ackedSeq = upto;
     this.recordsOut += count;
     this.rateOut.add(count);
     this.waiters.resolveUpTo(upto);
     this.spoolAcker.ack(upto);
-    this.inFailureEpisode = false;
-    if (this.status.state !== 'streaming' && !this.closing) {
-      this.setStatus({ state: 'streaming' });
-    }
+    if (!this.closing) this.board.acknowledged();
     this.emit('receipt', { acknowledged: count, offset: upto, latencyMs, backlog: Math.max(0, this.appendedSeq - upto) });
-    this.wake();
-  }
-
-  /** A record after the suspects was accepted: the suspects never fit; the ack releases them. */
-  private confirmSuspects(upto: number): void {
-    const { refused, done } = this.isolation!.confirm(upto);
-    for (const suspect of refused) {
-      this.rejected++;
-      this.emit('rejected', { seq: suspect.seq, reason: suspect.reason, record: suspect.data });
-    }
-    if (done) this.isolation = undefined;
-  }
-
-  /** Waits for wake() (an append, an ack, a state change, the close) or `timeoutMs`. */
-  private sleep(timeoutMs?: number): Promise<void> {
-    return new Promise((resolve) => {
-      let timer: NodeJS.Timeout | undefined;
-      const done = () => {
-        if (timer) clearTimeout(timer);
-        if (this.wakeSender === done) this.wakeSender = undefined;
-        resolve();
-      };
-      if (timeoutMs) timer = setTimeout(done, timeoutMs);
-      this.wakeSender = done;
-    });
   }
 
   private wake(): void {
-    this.wakeSender?.();
+    this.sender?.wake();
   }
 
   private onSpoolDrop(info: { records: number; bytes: number }): void {
@@ -522,8 +403,8 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
     const deadline = Date.now() + Math.max(0, timeoutMs);
     const left = () => Math.max(0, deadline - Date.now());
     // a stream waiting out a final error will not deliver within the bound
-    const waitingOutFailure = this.status.state === 'failed';
-    this.setStatus({ state: 'closing' });
+    const waitingOutFailure = this.board.failed;
+    this.board.set({ state: 'closing' });
     await bounded(this.startPromise?.catch(() => undefined), left());
     // upstream nodes closing at the same moment hand their held events over first
     await bounded(handovers, Math.max(left(), 1000));
@@ -531,9 +412,7 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
     if (this.stream && this.ackedSeq < this.appendedSeq && !waitingOutFailure) {
       await bounded(this.waiters.waitFor(this.appendedSeq, this.ackedSeq).catch(() => undefined), left());
     }
-    this.sendingStopped = true;
-    this.epoch.abort();
-    this.wake();
+    this.sender?.stop();
     const stream = this.stream;
     this.stream = undefined;
     if (stream) {
@@ -553,20 +432,13 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
     await bounded(this.spool.close().catch((err: Error) => this.emit('warning', `closing the spool failed: ${err.message}`)), Math.max(left(), 1000));
     this.spoolOpen = false;
     if (this.ownsClient) await bounded(this.client.close().catch(() => undefined), Math.max(left(), 200));
-    this.setStatus({ state: 'closed' });
+    this.board.set({ state: 'closed' });
   }
 
   // ---- helpers -----------------------------------------------------------------------------
 
   private refuseIfClosing(): void {
     if (this.closing) throw new BackpressureError('closing', 'not accepting records: the node is closing');
-  }
-
-  private setStatus(status: SinkStatus): void {
-    const prev = this.status;
-    if (prev.state === status.state && prev.retryInMs === status.retryInMs && prev.retryAt === status.retryAt && prev.error?.message === status.error?.message) return;
-    this.status = status;
-    this.emit('state', status);
   }
 }
 

@@ -7,6 +7,7 @@
  */
 import { EventEmitter } from 'events';
 import { performance } from 'perf_hooks';
+import { AdmissionQueue, measureRecords, type Admission, type AdmissionLimits } from './admission';
 import { closedError, configError, ZerobusError } from './errors';
 import { parseTableName } from './endpoint';
 import { LandingZone, type IngestTicket, type PendingRequest } from './landing-zone';
@@ -15,20 +16,10 @@ import { encodeRequest as encodeProtoRequest, WIRE_RECORD_TYPE, MAX_MESSAGE_BYTE
 import { StreamSession, type Session, type SessionFactory, type StreamContext } from './session';
 import { StreamSupervisor, type StateDetail, type SupervisedStream } from './supervisor';
 import { STREAM_DEFAULTS, type StreamMetrics, type StreamOptions, type StreamState } from './types';
-import { batchItemSize, checkRecordTypes, encodeRequest, frameRequest, HEADER_ROOM, maxRecordBytes, recordLengths, type EncodedRequest, type WireRecord } from './wire';
+import { checkRecordTypes, frameRequest, HEADER_ROOM, type EncodedRequest } from './wire';
 import { encodeRows, jsonRowWriter, protoRowWriter, writeRecordAsIs, type RowWriter } from './row-encoding';
 
 export type { StreamContext } from './session';
-
-interface Admission {
-  records: number;
-  bytes: number;
-  ticket: IngestTicket;
-  /** ingest(): the records, encoded into requests once admitted. */
-  raw?: { records: readonly WireRecord[]; lens: Int32Array };
-  /** ingestRows(): the requests, encoded at the call. */
-  encoded?: EncodedRequest[];
-}
 
 interface FlushWaiter { seq: number; resolve(): void; reject(err: Error): void; timer?: NodeJS.Timeout }
 
@@ -39,10 +30,10 @@ export class ZerobusStream extends EventEmitter {
   private readonly maxRecords: number;
   private readonly maxBytes: number;
   private readonly maxBodyBytes: number;
+  private readonly limits: AdmissionLimits;
 
   private readonly lz = new LandingZone();
-  private readonly waiting: Admission[] = [];
-  private waitingHead = 0;
+  private readonly admission: AdmissionQueue;
   private readonly flushWaiters: FlushWaiter[] = [];
   private capacityWaiters: (() => void)[] = [];
   private nextSeq = 1;
@@ -77,6 +68,8 @@ export class ZerobusStream extends EventEmitter {
     this.maxBytes = Math.max(1, opts.maxInflightBytes ?? STREAM_DEFAULTS.maxInflightBytes);
     const maxRequest = Math.min(MAX_MESSAGE_BYTES, Math.max(1024, opts.maxRequestBytes ?? STREAM_DEFAULTS.maxRequestBytes));
     this.maxBodyBytes = maxRequest - HEADER_ROOM;
+    this.limits = { maxRecords: this.maxRecords, maxBytes: this.maxBytes, maxBodyBytes: this.maxBodyBytes, json: this.json };
+    this.admission = new AdmissionQueue(this.lz, this.limits, () => this.pump());
     const createRequest = encodeProtoRequest({
       create_stream: {
         table_name: this.table,
@@ -124,28 +117,15 @@ export class ZerobusStream extends EventEmitter {
       }
       return this.offerEncoded(records.length, encoded);
     }
-    let lens: Int32Array;
+    let measured: Pick<Admission, 'bytes' | 'raw'>;
     try {
-      lens = recordLengths(records, this.json);
+      measured = measureRecords(records, this.limits);
     } catch (err) {
       return Promise.reject(err);
     }
-    const limit = maxRecordBytes(this.maxBodyBytes + HEADER_ROOM);
-    let bytes = 0;
-    for (let i = 0; i < lens.length; i++) {
-      if (lens[i] > limit) {
-        return Promise.reject(
-          new ZerobusError('INVALID_ARGUMENT', `record ${i} is ${lens[i]} bytes, more than one request may carry (${limit})`, {
-            retryable: false,
-            hint: 'Zerobus accepts at most 10 MB per request; split or shrink the record.',
-          }),
-        );
-      }
-      bytes += batchItemSize(lens[i]);
-    }
     return new Promise<void>((resolve, reject) => {
       const ticket: IngestTicket = { seq: this.nextSeq++, remaining: 0, resolve, reject };
-      this.offer({ records: records.length, bytes, ticket, raw: { records, lens } });
+      this.admission.offer({ records: records.length, ticket, ...measured });
     });
   }
 
@@ -175,18 +155,13 @@ export class ZerobusStream extends EventEmitter {
     this.rowBytesHint = Math.ceil(bytes / records);
     return new Promise<void>((resolve, reject) => {
       const ticket: IngestTicket = { seq: this.nextSeq++, remaining: 0, resolve, reject };
-      this.offer({ records, bytes, ticket, encoded });
+      this.admission.offer({ records, bytes, ticket, encoded });
     });
-  }
-
-  private offer(admission: Admission): void {
-    if (this.waitingHead === this.waiting.length && this.hasRoom(admission.records, admission.bytes)) this.admit(admission);
-    else this.waiting.push(admission);
   }
 
   hasCapacity(): boolean {
     return (
-      !this.closing && !this.finalError && this._state !== 'closed' && this.waitingHead === this.waiting.length &&
+      !this.closing && !this.finalError && this._state !== 'closed' && this.admission.idle &&
       this.lz.records < this.maxRecords && this.lz.bytes < this.maxBytes
     );
   }
@@ -223,7 +198,7 @@ export class ZerobusStream extends EventEmitter {
     const m: StreamMetrics = {
       recordsSent: this.recordsSent,
       recordsAcked: this.recordsAcked,
-      recordsInFlight: this.lz.records + this.waitingRecords(),
+      recordsInFlight: this.lz.records + this.admission.waitingRecords(),
       bytesInFlight: this.lz.bytes,
       requestsSent: this.requestsSent,
       reconnects: this.supervisor.reconnects,
@@ -234,65 +209,6 @@ export class ZerobusStream extends EventEmitter {
     if (lastError) m.lastError = { ...lastError };
     if (streamId) m.streamId = streamId;
     return m;
-  }
-
-  // ---------------------------------------------------------------- admission
-
-  private waitingRecords(): number {
-    let n = 0;
-    for (let i = this.waitingHead; i < this.waiting.length; i++) n += this.waiting[i].records;
-    return n;
-  }
-
-  private hasRoom(records: number, bytes: number): boolean {
-    if (this.lz.length === 0) return true; // an oversize call still goes alone
-    return this.lz.records + records <= this.maxRecords && this.lz.bytes + bytes <= this.maxBytes;
-  }
-
-  /** Encode an ingest call into requests of at most maxRequestBytes each. */
-  private admit(a: Admission): void {
-    const { ticket } = a;
-    if (a.encoded) {
-      for (const req of a.encoded) this.enqueue(req, ticket);
-      this.pump();
-      return;
-    }
-    const { records, lens } = a.raw!;
-    const budget = this.maxBodyBytes - 6; // batch wrapper tag + length
-    let from = 0;
-    let size = 0;
-    for (let i = 0; i < records.length; i++) {
-      const item = batchItemSize(lens[i]);
-      if (i > from && size + item > budget) {
-        this.enqueue(encodeRequest(records, lens, from, i, this.json), ticket);
-        from = i;
-        size = 0;
-      }
-      size += item;
-    }
-    this.enqueue(encodeRequest(records, lens, from, records.length, this.json), ticket);
-    this.pump();
-  }
-
-  private enqueue(req: ReturnType<typeof encodeRequest>, ticket: IngestTicket): void {
-    ticket.remaining++;
-    const pending = req as PendingRequest;
-    pending.ticket = ticket;
-    pending.sentAt = 0;
-    this.lz.push(pending);
-  }
-
-  private admitWaiting(): void {
-    while (this.waitingHead < this.waiting.length) {
-      const a = this.waiting[this.waitingHead];
-      if (!this.hasRoom(a.records, a.bytes)) break;
-      this.waiting[this.waitingHead++] = undefined as unknown as Admission;
-      this.admit(a);
-    }
-    if (this.waitingHead === this.waiting.length && this.waitingHead > 0) {
-      this.waiting.length = 0;
-      this.waitingHead = 0;
-    }
   }
 
   // ---------------------------------------------------------------- supervision
@@ -388,7 +304,7 @@ export class ZerobusStream extends EventEmitter {
     });
     this.recordsAcked += records;
     if (this.listenerCount('ack') > 0) this.emit('ack', { records, latencyMs: latency, offset: ack });
-    if (this.waitingHead < this.waiting.length) this.admitWaiting();
+    if (!this.admission.idle) this.admission.admitWaiting();
     if (this.capacityWaiters.length > 0 && this.hasCapacity()) this.releaseCapacityWaiters();
     this.settleFlushWaiters();
     if (this.lz.sentCount === 0) this.session?.stopAckClock();
@@ -430,9 +346,7 @@ export class ZerobusStream extends EventEmitter {
         req.ticket.reject(err);
       }
     }
-    for (let i = this.waitingHead; i < this.waiting.length; i++) this.waiting[i].ticket.reject(err);
-    this.waiting.length = 0;
-    this.waitingHead = 0;
+    this.admission.rejectAll(err);
     for (const w of this.flushWaiters.splice(0)) {
       clearTimeout(w.timer);
       w.reject(err);
@@ -441,7 +355,7 @@ export class ZerobusStream extends EventEmitter {
   }
 
   private async doClose(timeoutMs: number): Promise<void> {
-    if (!this.isStopped() && (this.lz.length > 0 || this.waitingHead < this.waiting.length)) {
+    if (!this.isStopped() && (this.lz.length > 0 || !this.admission.idle)) {
       await this.flush(timeoutMs).catch(() => undefined);
     }
     const wasFailed = this._state === 'failed';
