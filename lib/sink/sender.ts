@@ -7,6 +7,7 @@
  */
 import type { Spool } from '../spool';
 import type { ZerobusError, ZerobusStream } from '../zerobus';
+import { SpoolReadError } from './failure';
 import { InflightWindow, type InflightBatch } from './inflight';
 import { RecordIsolation, type Suspect } from './isolation';
 import type { SinkRecordType } from './options';
@@ -29,8 +30,8 @@ export interface SenderHost {
   /** a spooled record that cannot be converted to the stream's type: skipped */
   skipped(seq: number, err: Error): void;
   warning(text: string): void;
-  /** the spool could not be read: resolves when reading may be tried again */
-  readFailed(err: Error): Promise<void>;
+  /** the spool could not be read, or the stream refused a batch outright: resolves when sending may go on */
+  sendFailed(err: Error): Promise<void>;
   now(): number;
 }
 
@@ -72,7 +73,7 @@ export class SpoolSender {
       } catch (err) {
         if (this.stopped) return;
         this.rewind();
-        await this.host.readFailed(err as Error);
+        await this.host.sendFailed(new SpoolReadError(err as Error));
         continue;
       }
       if (signal.aborted) continue;
@@ -95,7 +96,12 @@ export class SpoolSender {
       }
       this.stream.ingest(payload as Buffer[]).then(
         () => this.onBatchAcked(signal, batch),
-        () => undefined, // rejected only when dropped by a rewind (signal aborted) or at the close
+        (err: Error) => {
+          // dropped by a rewind or at the close: expected; anything else pauses sending
+          if (signal.aborted || this.stopped) return;
+          this.rewind();
+          void this.host.sendFailed(err);
+        },
       );
     }
   }

@@ -5,7 +5,7 @@ import { isAuthFailure } from '../zerobus/auth';
 import { authRetryBackoff, type Backoff } from '../zerobus/backoff';
 import { AckWaiters } from './ack-waiters';
 import { BackpressureError, SinkConfigError } from './errors';
-import { bounded, diskFull, spoolFull, SpoolReadError } from './failure';
+import { bounded, diskFull, spoolFull } from './failure';
 import { LatencyWindow, RateMeter } from './meters';
 import { MAX_REQUEST_BYTES, SINK_DEFAULTS, type SinkFormat, type SinkRecordType, type ZerobusSinkOptions } from './options';
 import { createRecordEncoder, type RecordEncoder } from './record-encoder';
@@ -357,19 +357,17 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
         this.emit('warning', `skipped spooled record ${seq}: it cannot be converted to ${this.recordType.toUpperCase()} (${err.message})`);
       },
       warning: (text) => this.emit('warning', text),
-      readFailed: (err) => this.spoolReadFailed(err),
+      sendFailed: (err) => this.pauseSending(err),
       now: this.now,
     };
   }
 
-  /** The spool could not be read: shown like a final error, read again after failedRetryMs. */
-  private async spoolReadFailed(err: Error): Promise<void> {
+  /** The spool could not be read (or a batch was refused outright): shown like a final error, tried again after failedRetryMs. */
+  private async pauseSending(err: Error): Promise<void> {
     if (this.closing) return;
-    this.board.fail(new SpoolReadError(err), this.failedRetryMs);
+    const failure = this.board.fail(err, this.failedRetryMs);
     await bounded(this.closeBegun, this.failedRetryMs);
-    if (!this.closing && this.board.failed && this.board.lastFailure?.code === 'SPOOL') {
-      this.board.set({ state: this.stream?.state === 'open' ? 'streaming' : 'connecting' });
-    }
+    if (!this.closing && this.board.status.error === failure) this.board.set({ state: this.stream?.state === 'open' ? 'streaming' : 'connecting' });
   }
 
   private onAcked({ upto, count, latencyMs }: { upto: number; count: number; latencyMs: number }): void {

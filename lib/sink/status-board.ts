@@ -33,7 +33,7 @@ export class StatusBoard {
   }
 
   /** `retryInMs`: when a new stream is tried (none: not retried). */
-  fail(err: unknown, retryInMs?: number): void {
+  fail(err: unknown, retryInMs?: number): SinkFailure {
     const failure = toFailure(err);
     this.lastFailure = failure;
     this.set({ state: 'failed', error: failure, retryInMs, retryAt: retryInMs === undefined ? undefined : this.now() + retryInMs });
@@ -41,6 +41,7 @@ export class StatusBoard {
       this.inFailureEpisode = true;
       this.events.failure(failure);
     }
+    return failure;
   }
 
   /** A stream is being created: shown unless a final error is still unproven fixed. */

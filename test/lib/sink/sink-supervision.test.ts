@@ -113,6 +113,16 @@ describe('lib/sink ZerobusSink supervision (scripted sessions, fake timers)', ()
     return sink;
   }
 
+  /** Starts a sink on a table that does not exist yet and accepts `n` rows: the sink fails. */
+  async function failOnMissingTable(n: number) {
+    server.refuse = new ZerobusError('NOT_FOUND', 'no such table', { retryable: false });
+    start();
+    const a = offer(rows(0, n));
+    await clock.tickAsync(10);
+    assert.equal(sink.state.state, 'failed');
+    return a;
+  }
+
   /** Accepts rows (memory spool: resolves once acknowledged); the outcome is read later. */
   function offer(items: object[]): { settled: () => 'resolved' | 'rejected' | 'pending'; error?: unknown } {
     let state: 'resolved' | 'rejected' | 'pending' = 'pending';
@@ -140,11 +150,7 @@ describe('lib/sink ZerobusSink supervision (scripted sessions, fake timers)', ()
   });
 
   it('a final error waits failedRetryInterval, keeps the data, then replays it from the spool', async () => {
-    server.refuse = new ZerobusError('NOT_FOUND', 'no such table', { retryable: false });
-    start();
-    const a = offer(rows(0, 10));
-    await clock.tickAsync(10);
-    assert.equal(sink.state.state, 'failed');
+    const a = await failOnMissingTable(10);
     assert.equal(sink.state.retryInMs, FAILED_RETRY_MS);
     assert.equal(server.sessions.length, 1);
     server.refuse = undefined; // an operator creates the table
@@ -231,11 +237,7 @@ describe('lib/sink ZerobusSink supervision (scripted sessions, fake timers)', ()
   });
 
   it('close while waiting out a final error: prompt, no new attempt, unacknowledged accepts told to resend', async () => {
-    server.refuse = new ZerobusError('NOT_FOUND', 'no such table', { retryable: false });
-    start();
-    const a = offer(rows(0, 3));
-    await clock.tickAsync(10);
-    assert.equal(sink.state.state, 'failed');
+    const a = await failOnMissingTable(3);
     const closed = sink.close(5000);
     await clock.tickAsync(1000);
     await closed;
