@@ -37,7 +37,7 @@ class FakeSession implements Session {
 const retryable = (code = 'UNAVAILABLE') => new ZerobusError(code, `${code} now`, { retryable: true });
 const final = (code = 'NOT_FOUND') => new ZerobusError(code, `${code} for good`, { retryable: false });
 
-function rig(opts: { drained?: boolean; down?: () => boolean; ready?: () => boolean; initialMs?: number } = {}) {
+function rig(opts: { drained?: boolean; down?: () => boolean; ready?: () => boolean; initialMs?: number; retryFinal?: SupervisedStream['retryFinal'] } = {}) {
   const sessions: FakeSession[] = [];
   const states: [StreamState, StateDetail | undefined][] = [];
   const failures: ZerobusError[] = [];
@@ -52,6 +52,7 @@ function rig(opts: { drained?: boolean; down?: () => boolean; ready?: () => bool
     failed: (err) => failures.push(err),
     drained: () => opts.drained ?? false,
     ...(opts.down ? { connectionDown: opts.down, connectionReady: opts.ready } : {}),
+    ...(opts.retryFinal ? { retryFinal: opts.retryFinal } : {}),
   };
   const supervisor = new StreamSupervisor(
     target,
@@ -113,6 +114,30 @@ describe('stream supervisor (fake sessions, fake timers)', () => {
       assert.deepEqual(r.failures.map((e) => e.code), c.failures);
     });
   }
+
+  it("after a final error, the owner's policy names the delay; the next attempt starts like a new stream", async () => {
+    const asked: [string, boolean][] = [];
+    const r = rig({ retryFinal: (err, wasOpen) => (asked.push([err.code, wasOpen]), 5000) });
+    const done = r.supervisor.run();
+    await clock.tickAsync(0);
+    r.sessions[0].end({ kind: 'error', error: retryable() });
+    await clock.tickAsync(100);
+    r.sessions[1].end({ kind: 'error', error: retryable() });
+    await clock.tickAsync(200);
+    r.sessions[2].end({ kind: 'error', error: final('INVALID_ARGUMENT') });
+    await clock.tickAsync(4999);
+    assert.equal(r.sessions.length, 3, 'not before the delay the policy named');
+    await clock.tickAsync(1);
+    assert.equal(r.sessions.length, 4);
+    assert.deepEqual(asked, [['INVALID_ARGUMENT', false]]);
+    assert.equal(r.failures.length, 0, 'the stream did not fail');
+    assert.deepEqual(r.states.at(-1), ['connecting', undefined]);
+    r.sessions[3].end({ kind: 'error', error: retryable() });
+    await clock.tickAsync(100);
+    assert.equal(r.sessions.length, 5, 'the backoff starts over (100 ms, not 400)');
+    await r.supervisor.stop();
+    await done;
+  });
 
   it('retries a refused cached token at once with a fresh one, then backs off', async () => {
     const r = rig();
