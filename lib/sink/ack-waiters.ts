@@ -25,7 +25,10 @@ export class AckWaiters {
 
   rejectBelow(err: Error, below = Infinity): void {
     const keep: AckWaiter[] = [];
-    for (const w of this.waiters) (w.seq < below ? w.reject(err) : keep.push(w));
+    for (const w of this.waiters) {
+      if (w.seq < below) w.reject(err);
+      else keep.push(w);
+    }
     this.waiters = keep;
   }
 }

@@ -89,7 +89,7 @@ export class StreamSession implements Session {
   private pauseTimer?: NodeJS.Timeout;
   private graceTimer?: NodeJS.Timeout;
 
-  constructor(private readonly context: StreamContext, private readonly p: SessionParams, private readonly hooks: SessionHooks, private readonly signal: AbortSignal) {
+  constructor(private readonly context: StreamContext, private readonly p: SessionParams, private readonly hooks: SessionHooks, signal: AbortSignal) {
     this.ended = new Promise((resolve) => (this.resolveEnded = resolve));
     this.settled = new Promise((resolve) => (this.resolveSettled = resolve));
     signal.addEventListener('abort', () => this.finish({ kind: 'aborted' }, 'graceful'), { once: true });

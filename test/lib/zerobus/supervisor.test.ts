@@ -117,7 +117,12 @@ describe('stream supervisor (fake sessions, fake timers)', () => {
 
   it("after a final error, the owner's policy names the delay; the next attempt starts like a new stream", async () => {
     const asked: [string, boolean][] = [];
-    const r = rig({ retryFinal: (err, wasOpen) => (asked.push([err.code, wasOpen]), 5000) });
+    const r = rig({
+      retryFinal: (err, wasOpen) => {
+        asked.push([err.code, wasOpen]);
+        return 5000;
+      },
+    });
     const done = r.supervisor.run();
     await clock.tickAsync(0);
     r.sessions[0].end({ kind: 'error', error: retryable() });
