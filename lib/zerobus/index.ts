@@ -5,6 +5,6 @@ export { ZerobusError, isRetryable, fromGrpcStatus } from './errors';
 export { descriptorProtoFromType } from './descriptor';
 export { parseEndpoint, parseWorkspaceUrl, parseTableName, type ZerobusEndpoint, type TableName } from './endpoint';
 export { OAuthTokenProvider, FixedTokenProvider, type TokenProvider } from './auth';
-export type { ZerobusAuth, ZerobusClientOptions, StreamOptions, StreamState, StreamMetrics } from './types';
+export type { ZerobusAuth, ZerobusClientOptions, StreamOptions, StreamState, StreamMetrics, FinalErrorPolicy } from './types';
 export { STREAM_DEFAULTS } from './types';
 export type { BackoffOptions } from './backoff';

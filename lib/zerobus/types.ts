@@ -2,6 +2,7 @@
 import type { ChannelOptions } from '@grpc/grpc-js';
 import type { BackoffOptions } from './backoff';
 import type { LatencySummary } from './metrics';
+import type { ZerobusError } from './errors';
 
 export type ZerobusAuth = { type: 'oauth'; clientId: string; clientSecret: string } | { type: 'token'; token: string };
 
@@ -32,7 +33,15 @@ export interface StreamOptions {
   closeGraceMs?: number;
   /** Upper bound of the pause after a CloseStreamSignal (default: the signalled duration). */
   closeSignalMaxWaitMs?: number;
+  /**
+   * What follows a final error (default: the stream fails). The ZerobusSink retries slowly and
+   * isolates refused records from its spool: it names the delay before the next attempt and
+   * whether the requests still unacknowledged are dropped (rejected with the error) first.
+   */
+  finalErrors?: FinalErrorPolicy;
 }
+
+export type FinalErrorPolicy = (error: ZerobusError, attempt: { wasOpen: boolean }) => { retryInMs: number; discard: boolean } | undefined;
 
 export type StreamState = 'idle' | 'connecting' | 'open' | 'paused' | 'reconnecting' | 'failed' | 'closed';
 
