@@ -54,9 +54,9 @@ async function runOnce(opts: BenchOptions, label: string, nodeArgs: string[]): P
     { id: 'bl-in', type: 'zerobus-ignition-in', z: 'bl-tab', path: '/bench/backlog', ack: 'durable', maxBodyBytes: 10485760, maxEvents: 10000, wires: [['bl-out']] },
     { id: 'bl-out', type: 'zerobus-out', z: 'bl-tab', connection: 'bl-cfg', table: 'main.ot.tag_events', format: 'ot-event', recordType: 'proto', sourceSystem: 'bench', spool: 'disk', spoolDir: path.join(dir, 'spool'), spoolMaxMB: 2048, statsInterval: 0, wires: [[]] },
   ];
-  // the split of the peak: JavaScript heap vs Buffers outside it (bench/memory-probe.cjs)
+  // the split of the peak: JavaScript heap vs Buffers outside it (bench/memory-probe.js)
   const probeFile = path.join(dir, 'memory-at-peak.json');
-  const probeArgs = ['--require', path.join(__dirname, 'memory-probe.cjs')];
+  const probeArgs = ['--require', path.join(__dirname, 'memory-probe.js')];
   const nodeRed = new NodeRedProcess({ userDir: path.join(dir, 'node-red'), flows, nodeArgs: [...nodeArgs, ...probeArgs], env: { MEMORY_PROBE_FILE: probeFile }, settings: { apiMaxLength: '11mb', logging: { console: { level: 'info' } } } });
   const results: BenchResult[] = [];
   try {
