@@ -35,7 +35,11 @@ const CONFIGS: [string, string[]][] = [
 
 export async function run(opts: BenchOptions): Promise<BenchResult[]> {
   const results: BenchResult[] = [];
-  for (const [label, nodeArgs] of CONFIGS) results.push(...(await runOnce(opts, label, nodeArgs)));
+  // BENCH_BACKLOG_HEAP=default measures the default heap only; BENCH_NODE_RED_ARGS (e.g.
+  // "--heap-prof" or "--require ./probe.js") is added to both for profiling
+  const only = process.env.BENCH_BACKLOG_HEAP === 'default' ? CONFIGS.slice(0, 1) : CONFIGS;
+  const extra = (process.env.BENCH_NODE_RED_ARGS ?? '').split(' ').filter(Boolean);
+  for (const [label, nodeArgs] of only) results.push(...(await runOnce(opts, label, [...nodeArgs, ...extra])));
   return results;
 }
 
@@ -50,7 +54,10 @@ async function runOnce(opts: BenchOptions, label: string, nodeArgs: string[]): P
     { id: 'bl-in', type: 'zerobus-ignition-in', z: 'bl-tab', path: '/bench/backlog', ack: 'durable', maxBodyBytes: 10485760, maxEvents: 10000, wires: [['bl-out']] },
     { id: 'bl-out', type: 'zerobus-out', z: 'bl-tab', connection: 'bl-cfg', table: 'main.ot.tag_events', format: 'ot-event', recordType: 'proto', sourceSystem: 'bench', spool: 'disk', spoolDir: path.join(dir, 'spool'), spoolMaxMB: 2048, statsInterval: 0, wires: [[]] },
   ];
-  const nodeRed = new NodeRedProcess({ userDir: path.join(dir, 'node-red'), flows, nodeArgs, settings: { apiMaxLength: '11mb', logging: { console: { level: 'info' } } } });
+  // the split of the peak: JavaScript heap vs Buffers outside it (bench/memory-probe.js)
+  const probeFile = path.join(dir, 'memory-at-peak.json');
+  const probeArgs = ['--require', path.join(__dirname, 'memory-probe.js')];
+  const nodeRed = new NodeRedProcess({ userDir: path.join(dir, 'node-red'), flows, nodeArgs: [...nodeArgs, ...probeArgs], env: { MEMORY_PROBE_FILE: probeFile }, settings: { apiMaxLength: '11mb', logging: { console: { level: 'info' } } } });
   const results: BenchResult[] = [];
   try {
     nodeRed.prepare();
@@ -67,7 +74,8 @@ async function runOnce(opts: BenchOptions, label: string, nodeArgs: string[]): P
     await new Promise((r) => setTimeout(r, 2000));
     const peakFill = fill.stop();
     const spooledRss = memoryMb(pid).rss;
-    results.push(withRatio({ scenario: `backlog ${target.toLocaleString('en-US')} events, emulator down (${label})`, metric: 'peak RSS while filling', value: peakFill, unit: 'MB', baseline: { name: 'idle Node-RED', value: idle }, notes: `spooled ${spooled} events in ${fillSeconds.toFixed(1)} s (${Math.round(spooled / fillSeconds)} events/s); RSS at rest ${Math.round(spooledRss)} MB` }));
+    const split = heapSplit(probeFile);
+    results.push(withRatio({ scenario: `backlog ${target.toLocaleString('en-US')} events, emulator down (${label})`, metric: 'peak RSS while filling', value: peakFill, unit: 'MB', baseline: { name: 'idle Node-RED', value: idle }, notes: `spooled ${spooled} events in ${fillSeconds.toFixed(1)} s (${Math.round(spooled / fillSeconds)} events/s); RSS at rest ${Math.round(spooledRss)} MB${split}` }));
 
     const drain = sampleRss(pid);
     const d0 = Date.now();
@@ -93,6 +101,14 @@ async function runOnce(opts: BenchOptions, label: string, nodeArgs: string[]): P
     fs.rmSync(dir, { recursive: true, force: true });
   }
   return results;
+}
+
+/** process.memoryUsage() at the peak RSS the probe saw, as a note ('' when it wrote none). */
+function heapSplit(file: string): string {
+  if (!fs.existsSync(file)) return '';
+  const m = JSON.parse(fs.readFileSync(file, 'utf8')) as NodeJS.MemoryUsage;
+  const mb = (n: number) => Math.round(n / (1024 * 1024));
+  return `; at peak: heap ${mb(m.heapUsed)} of ${mb(m.heapTotal)} MB, external ${mb(m.external)} MB (array buffers ${mb(m.arrayBuffers)} MB)`;
 }
 
 if (require.main === module) runDirectly('spool backlog memory', run);

@@ -45,11 +45,18 @@ const CHECKPOINT_FILE = 'checkpoint.json';
  * up reads records back moments after they were written, and serving those reads from the
  * bytes just written saves a thread-pool read and a CRC pass per record (the CRC guards against
  * damage on disk, which bytes that never left memory cannot have suffered).
+ *
+ * A sender that has fallen behind everything cached (Zerobus down, a backlog draining) reads
+ * from the files anyway; caching then only keeps each write alive long enough for V8 to move it
+ * to the old generation, where the dead writes pile up until a full collection (tens of MB of
+ * RSS while a backlog fills). So the cache pauses until a read reaches the committed end again.
  */
 interface CachedWrite {
   segment: SpoolSegment;
   /** file offset of buf[0] */
   at: number;
+  /** seq of the write's first record */
+  firstSeq: number;
   buf: Buffer;
 }
 const META_FILE = 'meta.json';
@@ -122,6 +129,10 @@ export class DiskSpool extends EventEmitter implements Spool {
   /** the latest committed writes, oldest first, contiguous per segment (see CachedWrite) */
   private tail: CachedWrite[] = [];
   private tailBytes = 0;
+  /** the highest seq a read has returned: where the sender is */
+  private readFront = 0;
+  /** seq of the first record of the latest write */
+  private latestWriteSeq = 0;
 
   private appendedRecords = 0;
   private droppedRecords = 0;
@@ -437,7 +448,7 @@ export class DiskSpool extends EventEmitter implements Spool {
         base += a.frames.buf.length;
       }
       seg.size = at + bytes;
-      this.cacheWrite(seg, at, buf);
+      this.cacheWrite(seg, at, this.nextSeq, buf);
       this.nextSeq = seq;
       this.lastSeq = seq - 1;
       this.appendedRecords += count;
@@ -545,15 +556,25 @@ export class DiskSpool extends EventEmitter implements Spool {
     } finally {
       held.forEach((s) => s.release());
     }
+    if (out.length > 0) this.readFront = Math.max(this.readFront, out[out.length - 1].seq);
     return out;
   }
 
   // ---- the tail cache ----
 
-  private cacheWrite(segment: SpoolSegment, at: number, buf: Buffer): void {
+  private cacheWrite(segment: SpoolSegment, at: number, firstSeq: number, buf: Buffer): void {
     const limit = this.o.tailCacheBytes;
+    // paused, the cache resumes once the sender has reached the write before this one
+    const oldest = this.tail.length > 0 ? this.tail[0].firstSeq : this.latestWriteSeq;
+    this.latestWriteSeq = firstSeq;
     if (buf.length > limit) return;
-    this.tail.push({ segment, at, buf });
+    if (this.readFront + 1 < oldest) {
+      // the sender is behind everything cached: pause until it catches up (see CachedWrite)
+      this.tail = [];
+      this.tailBytes = 0;
+      return;
+    }
+    this.tail.push({ segment, at, firstSeq, buf });
     this.tailBytes += buf.length;
     while (this.tailBytes > limit) this.tailBytes -= this.tail.shift()!.buf.length;
   }
