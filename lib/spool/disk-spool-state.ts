@@ -18,11 +18,18 @@ const CHECKPOINT_FILE = 'checkpoint.json';
  * up reads records back moments after they were written, and serving those reads from the
  * bytes just written saves a thread-pool read and a CRC pass per record (the CRC guards against
  * damage on disk, which bytes that never left memory cannot have suffered).
+ *
+ * A sender that has fallen behind everything cached (Zerobus down, a backlog draining) reads
+ * from the files anyway; caching then only keeps each write alive long enough for V8 to move it
+ * to the old generation, where the dead writes pile up until a full collection (tens of MB of
+ * RSS while a backlog fills). So the cache pauses until a read reaches the committed end again.
  */
 interface CachedWrite {
   segment: SpoolSegment;
   /** file offset of buf[0] */
   at: number;
+  /** seq of the write's first record */
+  firstSeq: number;
   buf: Buffer;
 }
 const META_FILE = 'meta.json';
@@ -95,6 +102,10 @@ export abstract class DiskSpoolState extends EventEmitter {
   /** the latest committed writes, oldest first, contiguous per segment (see CachedWrite) */
   protected tail: CachedWrite[] = [];
   protected tailBytes = 0;
+  /** the highest seq a read has returned: where the sender is */
+  protected readFront = 0;
+  /** seq of the first record of the latest write */
+  protected latestWriteSeq = 0;
 
   protected appendedRecords = 0;
   protected droppedRecords = 0;

@@ -100,7 +100,7 @@ export abstract class SpoolAppender extends SpoolReader {
         base += a.frames.buf.length;
       }
       seg.size = at + bytes;
-      this.cacheWrite(seg, at, buf);
+      this.cacheWrite(seg, at, this.nextSeq, buf);
       this.nextSeq = seq;
       this.lastSeq = seq - 1;
       this.appendedRecords += count;

@@ -70,15 +70,25 @@ export abstract class SpoolReader extends SpoolRetention {
     } finally {
       held.forEach((s) => s.release());
     }
+    if (out.length > 0) this.readFront = Math.max(this.readFront, out[out.length - 1].seq);
     return out;
   }
 
   // ---- the tail cache ----
 
-  protected cacheWrite(segment: SpoolSegment, at: number, buf: Buffer): void {
+  protected cacheWrite(segment: SpoolSegment, at: number, firstSeq: number, buf: Buffer): void {
     const limit = this.o.tailCacheBytes;
+    // paused, the cache resumes once the sender has reached the write before this one
+    const oldest = this.tail.length > 0 ? this.tail[0].firstSeq : this.latestWriteSeq;
+    this.latestWriteSeq = firstSeq;
     if (buf.length > limit) return;
-    this.tail.push({ segment, at, buf });
+    if (this.readFront + 1 < oldest) {
+      // the sender is behind everything cached: pause until it catches up (see CachedWrite)
+      this.tail = [];
+      this.tailBytes = 0;
+      return;
+    }
+    this.tail.push({ segment, at, firstSeq, buf });
     this.tailBytes += buf.length;
     while (this.tailBytes > limit) this.tailBytes -= this.tail.shift()!.buf.length;
   }

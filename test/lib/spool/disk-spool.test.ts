@@ -157,9 +157,10 @@ describe('disk spool', () => {
     const faulty = new FaultyFs();
     // a small cache and small segments: reads hit cached, partly cached and evicted ranges
     const spool = await openSpool({ segmentBytes: 3000, fs: faulty, tailCacheBytes: 2500 });
-    const appends: Promise<unknown>[] = [];
-    for (let seq = 1; seq <= 400; seq += 8) appends.push(spool.append(payloads(seq, 8, 20 + (seq % 50))));
-    await Promise.all(appends);
+    for (let seq = 1; seq <= 400; seq += 8) {
+      await spool.append(payloads(seq, 8, 20 + (seq % 50)));
+      await spool.readAfter(seq + 6, 1, 1 << 20); // a sender keeping up: the cache stays on
+    }
     const readsBefore = faulty.reads;
     const records = await readAll(spool, 13);
     assert.equal(records.length, 400);
@@ -173,6 +174,25 @@ describe('disk spool', () => {
     const newest = await spool.readAfter(395, 5, 1 << 20);
     assert.deepEqual(newest.map((r) => r.seq), [396, 397, 398, 399, 400]);
     assert.equal(faulty.reads, tailReads);
+  });
+
+  it('pauses the tail cache while the sender is behind everything cached, and resumes once it caught up', async () => {
+    const faulty = new FaultyFs();
+    const spool = await openSpool({ segmentBytes: 1 << 20, fs: faulty, tailCacheBytes: 2500 });
+    // nobody reads: after the cache's first eviction it holds nothing
+    for (let seq = 1; seq <= 400; seq += 8) await spool.append(payloads(seq, 8, 40));
+    let reads = faulty.reads;
+    assert.deepEqual((await spool.readAfter(399, 1, 1 << 20)).map((r) => r.seq), [400]);
+    assert.equal(faulty.reads, reads + 1, 'the newest record came from the file: nothing was cached');
+    // a write after the sender caught up is cached again
+    assert.equal((await readAll(spool, 50)).length, 400);
+    await spool.append(payloads(401, 8, 40));
+    await spool.append(payloads(409, 8, 40));
+    reads = faulty.reads;
+    const fresh = await spool.readAfter(400, 16, 1 << 20);
+    assert.deepEqual(fresh.map((r) => r.seq), Array.from({ length: 16 }, (_, i) => 401 + i));
+    for (const r of fresh) assert.deepEqual(r.data, payloadFor(r.seq, 40));
+    assert.equal(faulty.reads, reads, 'served from memory');
   });
 
   describe('group commit', () => {
