@@ -228,18 +228,24 @@ describe('disk spool', () => {
       let release!: () => void;
       faulty.datasyncGate = new Promise<void>((resolve) => (release = resolve));
       const spool = await openSpool({ fs: faulty });
-      let resolved = false;
+      const order: string[] = [];
+      const syncStarted = new Promise<void>((resolve) => {
+        faulty.onDatasync = (phase) => {
+          order.push(`datasync ${phase}`);
+          if (phase === 'started') resolve();
+        };
+      });
       const appended = spool.append(payloads(1, 3)).then((r) => {
-        resolved = true;
+        order.push('append resolved');
         return r;
       });
-      while (faulty.calls.datasync === 0) await new Promise((r) => setImmediate(r));
-      await new Promise((r) => setTimeout(r, 20));
-      assert.equal(resolved, false, 'resolved before fsync completed');
+      await syncStarted;
+      // held in its fsync: not visible to readers yet
       assert.deepEqual(await spool.readAfter(0, 10, 1 << 20), [], 'readable before it was durable');
       assert.equal(spool.stats().pendingRecords, 3);
       release();
       assert.deepEqual(await appended, { firstSeq: 1, lastSeq: 3 });
+      assert.deepEqual(order, ['datasync started', 'datasync done', 'append resolved'], 'resolved before fsync completed');
       assert.equal((await spool.readAfter(0, 10, 1 << 20)).length, 3);
     });
   });

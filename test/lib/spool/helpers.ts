@@ -68,6 +68,8 @@ export class FaultyFs implements SpoolFs {
   private faults: Fault[] = [];
   /** while set, every datasync waits for it */
   datasyncGate: Promise<void> | undefined;
+  /** told when a datasync is called (before its gate) and when the real one has completed */
+  onDatasync: ((phase: 'started' | 'done') => void) | undefined;
   /** while set, every read waits for it */
   readGate: Promise<void> | undefined;
   /** while set, every write to a segment file waits for it (an append held in the middle of its commit) */
@@ -132,9 +134,11 @@ export class FaultyFs implements SpoolFs {
       },
       datasync: async () => {
         const f = this.take('datasync');
+        this.onDatasync?.('started');
         if (this.datasyncGate) await this.datasyncGate;
         if (f) throw errnoError(f.code);
-        return file.datasync();
+        await file.datasync();
+        this.onDatasync?.('done');
       },
       truncate: async (length) => {
         const f = this.take('truncate');
