@@ -13,8 +13,9 @@
  * - sendCloseSignal(ms): every open stream gets CloseStreamSignal{ms}, then ends with UNAVAILABLE
  *   after ms (as the real server does every ~15 minutes).
  * - withholdAcks(true): records are still stored but no ack is sent until withholdAcks(false),
- *   which sends the outstanding acks.
- * - ackDelayMs(ms): every ack is sent ms after its records became durable.
+ *   which sends the outstanding acks. Each stream logs the first ack it holds back.
+ * - ackDelayMs(ms): every ack is sent ms after its records became durable. Each stream logs the
+ *   first ack it delays (and again when the delay changes).
  * - tokenEndpointStatus(status): the token endpoint answers every request with that HTTP status.
  * - expireTokens(): every token issued so far is expired (UNAUTHENTICATED on the next create).
  * - revokeGrant(table, on): creates for that table get PERMISSION_DENIED while on.

@@ -97,6 +97,9 @@ export class StreamSession {
   private durableOffset = -1;
   private ackedOffset = -1;
   private ackScheduled = false;
+  /** the withhold and delay faults are logged once per stream, when they first hold an ack back */
+  private withholdLogged = false;
+  private delayLogged = 0;
   private pendingWrites = 0;
   private pendingRows = 0;
   /** Requests beyond the quota, in order, each stored when the quota allows it. */
@@ -147,6 +150,7 @@ export class StreamSession {
 
   /** Sends acks that were held back by the withhold fault. */
   acksResumed(): void {
+    this.withholdLogged = false;
     if (this.durableOffset > this.ackedOffset) this.scheduleAck();
   }
 
@@ -310,8 +314,15 @@ export class StreamSession {
     if (this.state === 'closed') return;
     if (offset > this.durableOffset) this.durableOffset = offset;
     const delay = this.ctx.faults.ackDelay;
-    if (delay > 0) this.after(delay, () => this.scheduleAck(offset));
-    else this.scheduleAck();
+    if (delay > 0) {
+      if (delay !== this.delayLogged) {
+        this.delayLogged = delay;
+        this.ctx.log(`stream ${this.streamId} delays its ack of offset ${offset} by ${delay} ms (fault)`);
+      }
+      this.after(delay, () => this.scheduleAck(offset));
+    } else {
+      this.scheduleAck();
+    }
   }
 
   /** Coalesces acks: one per event-loop turn, for everything durable (or up to `upTo`). */
@@ -328,7 +339,15 @@ export class StreamSession {
   }
 
   private flushAck(): void {
-    if (this.state === 'closed' || this.ctx.faults.withholding) return;
+    if (this.state === 'closed') return;
+    if (this.ctx.faults.withholding) {
+      // logged where the ack would have gone out, once per withholding period
+      if (!this.withholdLogged && this.durableOffset > this.ackedOffset) {
+        this.withholdLogged = true;
+        this.ctx.log(`stream ${this.streamId} withholds its ack up to offset ${this.durableOffset} (fault)`);
+      }
+      return;
+    }
     if (this.ctx.faults.ackDelay === 0) this.ackable = this.durableOffset;
     if (this.ackable > this.ackedOffset) {
       this.ackedOffset = this.ackable;

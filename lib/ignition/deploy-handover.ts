@@ -16,7 +16,7 @@
  * are added once, and it reads the runtime as the node's latest load passed it.
  */
 import { REDEPLOY_HOLD_MS, ROUTE_PARK_MS } from './limits';
-import { isReceiverRoute, vacantRouteHandler } from './receiver';
+import { isReceiverRoute, vacantRouteHandler } from './receiver-routes';
 import { claimRoute, reserveRoute, type Claim, type Middleware, type MiddlewareApp, type RouteHandler, type VacancyHold } from './route-registry';
 
 /** The runtime's deploy events, as far as the hand-over listens to them. */

@@ -11,7 +11,7 @@ import type { TagEvent } from '../tags/event';
 // from its module, not the lib/tags index, whose CommonJS re-exports are getters (read per event)
 import { normaliseOrReason } from '../tags/normalise';
 import { dedupKey } from './dedup-key';
-import { deliveryTracker, type DeliveryTracker, type TicketCounts, type TicketOutcome } from '../delivery/tickets';
+import { deliveryTracker, type DeliveryTracker, type TicketOutcome } from '../delivery/tickets';
 import { checkContentType } from './content-type';
 import { BodyConsumedError, BodyTimeoutError, BodyTooLargeError, getRequestBody, wasPreParsed, type BodyRequest } from './body';
 import { JsonBodyError, parseJsonBody } from './tolerant-json';
@@ -19,129 +19,24 @@ import { checkBodyShape, checkItem, type BodyRoute } from './shape';
 import { DedupWindow, type PendingDelivery } from './dedup';
 import { DedupStore, PersistedDedupWindow } from './dedup-store';
 import { createApiKeyCheck, type ApiKeyCheck } from './api-key';
-import { AcknowledgedTally, PRE_PARSED_EXPLANATION, ReceiverCounters } from './diagnostics';
-import { CONFIG_READ_ONLY_MESSAGE, effectiveConfig, MIGRATION_GUIDE, type Downstream } from './config-route';
+import { AcknowledgedTally, ReceiverCounters } from './diagnostics';
+import { diagnosticsBody } from './diagnostics-body';
+import { CONFIG_READ_ONLY_MESSAGE, effectiveConfig, MIGRATION_GUIDE } from './config-route';
 import { requestSourceSystem } from './request-source';
-import type { SinkState } from '../delivery/sinks';
 import type { Readiness } from './readiness';
-import type { RouteHandler } from './route-registry';
+import { CLOSING_BODY, PendingReply, type Json } from './reply';
+import { ROUTES } from './receiver-routes';
+import type { IngestResult, ReceiverOptions } from './receiver-options';
 import {
   DEFAULT_BODY_TIMEOUT_MS,
   DEFAULT_DEDUP_CAPACITY,
   DEFAULT_MAX_CONCURRENT_BODIES,
   DEFAULT_RETRY_AFTER_S,
   MAX_LISTED_ERRORS,
-  type AckMode,
 } from './limits';
 
-export interface ItemError {
-  /** position of the event in the request; null when a sink refused it after it left this node */
-  index: number | null;
-  message: string;
-}
-
-export interface IngestResult {
-  received: number;
-  accepted: number;
-  rejected: number;
-  duplicates: number;
-  errors: ItemError[];
-}
-
-/** What one request hands downstream. */
-export interface IngestBatch {
-  route: BodyRoute;
-  events: TagEvent[];
-  /** `ack: durable` only: the message must carry these under TICKETS_PROPERTY */
-  tickets?: TicketCounts;
-  result: IngestResult;
-  remoteAddress?: string;
-}
-
-export interface ReceiverOptions {
-  /** the base path, for messages and diagnostics */
-  path: string;
-  ack: AckMode;
-  maxBodyBytes: number;
-  maxEvents: number;
-  durableTimeoutMs: number;
-  /** deadline for a request body to arrive (408 past it); default DEFAULT_BODY_TIMEOUT_MS */
-  bodyTimeoutMs?: number;
-  /** bodies read at once (503 + Retry-After beyond); default DEFAULT_MAX_CONCURRENT_BODIES */
-  maxConcurrentBodies?: number;
-  apiKey?: string;
-  /** a configuration error (e.g. an unresolved `${VAR}` as the API key): every route answers 503 */
-  configError?: string;
-  dedupCapacity?: number;
-  /** keeps the duplicate window in this file across restarts and deploys (lib/ignition/dedup-store.ts) */
-  dedupFile?: string;
-  /** a failed save of the duplicate window (the window itself keeps working) */
-  onDedupSaveError?: (err: Error) => void;
-  retryAfterSeconds?: number;
-  version: string;
-  emit: (batch: IngestBatch) => void;
-  readiness: () => Readiness;
-  /** the sinks running when the receiver starts: acknowledgements they made before are not counted */
-  sinksAtStart?: SinkState[];
-  /** the settings of the nodes downstream, for `GET {path}/config` */
-  downstream?: () => Downstream;
-  /** called after every answered request (status updates) */
-  onResponse?: (status: number, info: { preParsed: boolean }) => void;
-  tracker?: DeliveryTracker;
-  now?: () => number;
-}
-
-export const ROUTES = ['/ingest/batch', '/ingest', '/health', '/diagnostics', '/config'] as const;
-export type ReceiverRoute = (typeof ROUTES)[number];
-
-type Json = Record<string, unknown>;
-
-/** One request's answer, given exactly once. */
-class PendingReply {
-  answered = false;
-  constructor(
-    readonly res: ServerResponse,
-    private readonly onAnswer: (reply: PendingReply, status: number) => void,
-  ) {}
-
-  send(status: number, body: Json, headers: Record<string, string> = {}): void {
-    if (this.answered) return;
-    this.answered = true;
-    sendJson(this.res, status, body, headers);
-    this.onAnswer(this, status);
-  }
-}
-
-function sendJson(res: ServerResponse, status: number, body: Json, headers: Record<string, string>): void {
-  if (res.headersSent || res.writableEnded || res.destroyed) return;
-  const text = JSON.stringify(body);
-  res.statusCode = status;
-  res.setHeader('Content-Type', 'application/json; charset=utf-8');
-  res.setHeader('Cache-Control', 'no-store');
-  res.setHeader('Content-Length', Buffer.byteLength(text));
-  for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
-  res.end(text);
-}
-
-/** Is `subPath` (after the base path) one of the receiver's routes? */
-export function isReceiverRoute(subPath: string): boolean {
-  return ROUTES.some((r) => r === subPath);
-}
-
-const CLOSING_BODY = { error: 'closing', message: 'the receiver is being redeployed or stopped; send again' };
-
-/**
- * Serves the base path while no receiver is behind it (between a node's close and its
- * redeployed successor's start): 503 with Retry-After on the receiver's routes, so that a client
- * keeps its events and sends them again; other sub-paths fall through as before.
- */
-export function vacantRouteHandler(retryAfterSeconds: number = DEFAULT_RETRY_AFTER_S): RouteHandler {
-  const headers = { 'Retry-After': String(retryAfterSeconds) };
-  return (_req, res, next, subPath) => {
-    if (!ROUTES.some((r) => r === subPath)) return next();
-    sendJson(res, 503, CLOSING_BODY, headers);
-  };
-}
+export type { IngestBatch, IngestResult, ItemError, ReceiverOptions } from './receiver-options';
+export { ROUTES, isReceiverRoute, vacantRouteHandler, type ReceiverRoute } from './receiver-routes';
 
 interface DeliveryWait {
   ok: boolean;
@@ -252,49 +147,20 @@ export class IgnitionReceiver {
    * names, types and meanings, then the package's own.
    */
   diagnosticsSnapshot(): Json {
-    const c = this.counters;
-    const readiness = this.safeReadiness();
-    const sinkBacklog = readiness.sinks.reduce((sum, s) => sum + s.backlog, 0);
-    return {
-      moduleVersion: this.opts.version,
+    const readiness = this.safeReadiness(); // first: it counts the sinks' new acknowledgements
+    return diagnosticsBody({
+      opts: this.opts,
+      counters: this.counters,
+      acknowledged: this.acknowledged.total,
+      readiness,
       enabled: !this.closed,
-      zerobusConnected: readiness.sinks.length > 0 && readiness.sinks.every((s) => s.connected),
-      totalEventsReceived: c.totalEventsReceived,
-      totalEventsSent: this.acknowledged.total,
-      totalEventsFailed: c.totalEventsFailed,
-      queueSize: c.eventsAwaitingSpool + sinkBacklog,
-      lastEventTime: c.lastEventTime === null ? null : new Date(c.lastEventTime).toISOString(),
-      path: this.opts.path,
-      version: this.opts.version,
-      ack: this.opts.ack,
-      startedAt: new Date(this.startedAt).toISOString(),
-      totalEventsEmitted: c.totalEventsEmitted,
-      totalEventsSpooled: c.totalEventsSpooled,
-      eventsAwaitingSpool: c.eventsAwaitingSpool,
-      sinkBacklog,
-      lastEventTimeMs: c.lastEventTime,
-      ready: readiness.ready,
-      notReadyReason: readiness.reason ?? null,
-      duplicatesDropped: c.duplicatesDropped,
-      rejected: c.rejected,
+      startedAt: this.startedAt,
       pendingRequests: this.pending.size,
-      requestsByStatus: { ...c.requestsByStatus },
-      lastRefusal: c.lastRefusal,
-      bodyPreParsed: c.bodyPreParsed > 0,
-      bodyPreParsedCount: c.bodyPreParsed,
-      bodyPreParsedExplanation: c.bodyPreParsed > 0 ? PRE_PARSED_EXPLANATION : null,
-      dedupWindow: { size: this.dedup.size, capacity: this.dedup.capacity },
-      limits: {
-        maxBodyBytes: this.opts.maxBodyBytes,
-        maxEvents: this.opts.maxEvents,
-        durableTimeoutMs: this.opts.durableTimeoutMs,
-        bodyTimeoutMs: this.bodyTimeoutMs,
-        maxConcurrentBodies: this.maxConcurrentBodies,
-      },
+      dedup: this.dedup,
+      bodyTimeoutMs: this.bodyTimeoutMs,
+      maxConcurrentBodies: this.maxConcurrentBodies,
       apiKeyRequired: this.keyCheck !== undefined,
-      sinks: readiness.sinks.map((s) => ({ ...s })),
-      sinkScope: readiness.scope,
-    };
+    });
   }
 
   private answered(reply: PendingReply, status: number, req: IncomingMessage): void {

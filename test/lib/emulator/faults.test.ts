@@ -11,9 +11,12 @@ async function faultOverHttp(emu: Emulator, action: string, args: unknown[] = []
 describe('emulator: fault controls', () => {
   let emu: Emulator;
   let client: RawClient;
+  /** the emulator's log, each line with the time it was written */
+  let log: { line: string; at: number }[];
 
   beforeEach(async () => {
-    emu = await startEmulator({ grpcPort: 0, httpPort: 0, schemaSql: [OT_SQL] });
+    log = [];
+    emu = await startEmulator({ grpcPort: 0, httpPort: 0, schemaSql: [OT_SQL], log: (line) => log.push({ line, at: Date.now() }) });
     client = new RawClient(emu.endpoint);
   });
   afterEach(async () => {
@@ -29,6 +32,23 @@ describe('emulator: fault controls', () => {
 
   function single(s: RawStream, offset: number, i = offset): void {
     s.write({ ingest_record: { offset_id: offset, proto_encoded_record: otProto(i) } });
+  }
+
+  function logged(pattern: RegExp): Promise<{ line: string; at: number }> {
+    return waitFor(`the emulator to log ${pattern}`, () => log.find((l) => pattern.test(l.line)));
+  }
+
+  /**
+   * Proves that no ack went out before now: the emulator logged that it held the ack back at the
+   * moment it would have sent it, then a close signal (long enough not to end the stream during
+   * the test) goes out on the same stream; once the client has it, an ack sent before it has
+   * arrived too.
+   */
+  async function noAckBeforeSignal(s: RawStream, sendSignal: () => Promise<unknown> | void): Promise<void> {
+    await logged(/withholds its ack/);
+    await sendSignal();
+    await s.waitFor((m) => m.close_stream_signal != null, 'close signal');
+    assert.deepEqual(s.acks(), [], 'no ack before the close signal that followed the withheld one');
   }
 
   it('refuseCreate: the next creates fail with the code, then creates work again', async () => {
@@ -93,9 +113,8 @@ describe('emulator: fault controls', () => {
     emu.faults.withholdAcks(true);
     single(s, 0);
     single(s, 1);
-    await new Promise((r) => setTimeout(r, 80));
-    assert.equal(emu.allRows(OT_TABLE).length, 2);
-    assert.deepEqual(s.acks(), []);
+    await waitFor('both records stored', () => emu.allRows(OT_TABLE).length === 2);
+    await noAckBeforeSignal(s, () => emu.faults.sendCloseSignal(60_000));
     emu.faults.withholdAcks(false);
     await s.ackedUpTo(1);
     s.end();
@@ -105,13 +124,13 @@ describe('emulator: fault controls', () => {
   it('ackDelayMs: acks come that long after the records became durable', async () => {
     const s = await opened();
     emu.faults.ackDelayMs(150);
-    const t0 = Date.now();
     single(s, 0);
-    await new Promise((r) => setTimeout(r, 60));
-    assert.deepEqual(s.acks(), [], 'no ack before the delay');
+    // logged when the record became durable, where an undelayed ack would have been scheduled
+    const durable = await logged(/delays its ack of offset 0 by 150 ms/);
     assert.equal(emu.allRows(OT_TABLE).length, 1);
     await s.ackedUpTo(0);
-    assert.ok(Date.now() - t0 >= 140);
+    const after = Date.now() - durable.at;
+    assert.ok(after >= 140, `the ack came ${after} ms after the record became durable`);
     s.end();
     await s.status;
   });
@@ -168,8 +187,7 @@ describe('emulator: fault controls', () => {
     assert.equal(res.status, 200);
     const s = await opened();
     single(s, 0);
-    await new Promise((r) => setTimeout(r, 40));
-    assert.deepEqual(s.acks(), []);
+    await noAckBeforeSignal(s, () => faultOverHttp(emu, 'sendCloseSignal', [60_000]));
     assert.equal((await faultOverHttp(emu, 'reset')).status, 200);
     await s.ackedUpTo(0);
     s.end();
