@@ -4,6 +4,7 @@
  * service again, and never probes faster than about once a second.
  */
 import assert from 'node:assert/strict';
+import * as sinon from 'sinon';
 import { AUTH_RETRY_INITIAL_MS, authRetryBackoff, PROBE_AFTER_MS, waitForRetry } from '../../../lib/zerobus/backoff';
 import { isAuthFailure } from '../../../lib/zerobus/auth';
 
@@ -38,10 +39,15 @@ describe('retry timing: authentication failures and outages', () => {
     });
     assert.ok(fired);
     assert.equal(probes, 0);
-    let late = false;
-    const cancel = waitForRetry(50, undefined, () => (late = true));
-    cancel();
-    await new Promise((r) => setTimeout(r, 120));
-    assert.equal(late, false);
+    const clock = sinon.useFakeTimers();
+    try {
+      let late = false;
+      const cancel = waitForRetry(50, () => true, () => (late = true));
+      cancel();
+      clock.tick(60_000); // past the delay and every probe
+      assert.equal(late, false);
+    } finally {
+      clock.restore();
+    }
   });
 });

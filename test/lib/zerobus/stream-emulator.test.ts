@@ -79,12 +79,14 @@ describe('zerobus client against the emulator', function () {
     const stream = json({ maxInflightRecords: 100 });
     const ledger = new Ledger();
     await ledger.ingest(stream, makeRows(10));
+    const stored = emu.allRows(TABLE).length;
     emu.faults.withholdAcks(true);
     const first = ledger.ingest(stream, makeRows(100));
     assert.equal(stream.hasCapacity(), false);
     let secondDone = false;
     const second = ledger.ingest(stream, makeRows(50)).then(() => (secondDone = true));
-    await new Promise((r) => setTimeout(r, 150));
+    // the first call's records are stored and their acks held back: only then may the second still wait
+    await waitFor(() => emu.allRows(TABLE).length === stored + 100, 5000, 'the first call stored, its acks withheld');
     assert.equal(secondDone, false);
     assert.equal(stream.metrics().recordsInFlight, 150);
     emu.faults.withholdAcks(false);

@@ -3,6 +3,7 @@ import { status } from '@grpc/grpc-js';
 import { ZerobusClient, ZerobusError, type StreamState } from '../../../lib/zerobus';
 import { WIRE_RECORD_TYPE } from '../../../lib/zerobus/protocol';
 import { startFakeServer, type FakeServer } from './fake-server';
+import { waitFor } from '../../support/wait-for';
 
 const FAST = { backoff: { initialMs: 10, maxMs: 50 }, createTimeoutMs: 2000 };
 const rows = (from: number, n: number) => Array.from({ length: n }, (_, i) => JSON.stringify({ id: from + i }));
@@ -92,8 +93,7 @@ describe('zerobus stream against a scripted server', () => {
     assert.equal(stream.metrics().recordsInFlight, 6);
     held[0].call.write({ ingest_record_response: { durability_ack_up_to_offset: 0 } });
     await a;
-    await new Promise((r) => setTimeout(r, 50));
-    assert.equal(server.received.length, 2);
+    await waitFor('the second call sent once there was room', () => server!.received.length === 2);
     held[1].call.write({ ingest_record_response: { durability_ack_up_to_offset: 1 } });
     await b;
     assert.deepEqual(done, [0, 1]);
