@@ -88,7 +88,9 @@ describe('zerobus stream against a scripted server', () => {
     const a = stream.ingest(rows(0, 3)).then(() => done.push(0));
     const b = stream.ingest(rows(3, 3)).then(() => done.push(1));
     assert.equal(stream.hasCapacity(), false);
-    await new Promise((r) => setTimeout(r, 100));
+    // once the first request reached the server, the client has written all it was allowed to
+    await waitFor('the first request at the server', () => server!.received.length >= 1);
+    assert.equal(stream.metrics().requestsSent, 1, 'the second call waits without being written');
     assert.equal(server.received.length, 1, 'the second call waits without being sent');
     assert.equal(stream.metrics().recordsInFlight, 6);
     held[0].call.write({ ingest_record_response: { durability_ack_up_to_offset: 0 } });
