@@ -176,7 +176,7 @@ describe('the editor in a browser', function () {
     }
     await page.screenshot({ path: path.join(ARTIFACTS, 'dialog-zerobus-batch-rules.png') });
     await tray.locator('#node-dialog-ok').click();
-    await page.waitForTimeout(400);
+    await tray.waitFor({ state: 'detached' });
     const saved = await page.evaluate((id) => {
       const n = (window as any).RED.nodes.node(id);
       return { rules: n.rules, changed: !!n.changed, valid: n.valid !== false };
@@ -197,7 +197,8 @@ describe('the editor in a browser', function () {
     assert.deepEqual(labels.filter((l, i) => labels.indexOf(l) !== i), [], `config node names: ${labels.join(', ')}`);
     assert.equal(configs.filter((c) => c.type === 'zerobus-config').length, 1, 'the examples share one Zerobus connection');
     await page.evaluate(() => (window as any).RED.sidebar.show('config'));
-    await page.waitForTimeout(300);
+    // the list is drawn: the shared connection's entry is there (then nothing may be drawn disabled)
+    await page.locator('.red-ui-sidebar-node-config .red-ui-palette-node-config').first().waitFor({ state: 'visible' });
     assert.equal(await page.locator('.red-ui-sidebar-config-category-disabled, .red-ui-palette-node-config-disabled').count(), 0, 'no config node drawn as disabled');
     await page.screenshot({ path: path.join(ARTIFACTS, 'config-nodes.png') });
   });
@@ -246,7 +247,7 @@ describe('the editor in a browser', function () {
       await pressDone();
     }
     await page.evaluate(() => (window as any).RED.sidebar.show('help'));
-    await page.waitForTimeout(300);
+    await page.locator('.red-ui-sidebar-help-toc').getByText('sparkplug broker').first().waitFor({ state: 'visible' });
     const index = await page.locator('.red-ui-sidebar-help-toc').innerText();
     assert.doesNotMatch(index, /zerobus-sparkplug-broker|zerobus-config/, 'help index names');
     assert.match(index, /sparkplug broker/);
@@ -330,9 +331,12 @@ describe('the editor in a browser', function () {
     await eventually('a receiving status', () => page.evaluate(() => /events\/s/.test((window as any).RED.nodes.node('a1f0c0de00000003').status?.text ?? '')), 30_000);
     const overlaps: string[] = [];
     for (const file of exampleFiles(true)) {
-      const tab = (JSON.parse(fs.readFileSync(file, 'utf8')) as { id: string; type: string }[]).find((n) => n.type === 'tab')!;
+      const flow = JSON.parse(fs.readFileSync(file, 'utf8')) as { id: string; type: string; z?: string }[];
+      const tab = flow.find((n) => n.type === 'tab')!;
+      const drawn = flow.filter((n) => n.z === tab.id && n.type !== 'group' && n.type !== 'junction').length;
       await page.evaluate((id) => (window as any).RED.workspaces.show(id), tab.id);
-      await page.waitForTimeout(300); // statuses are drawn on the next view refresh
+      // statuses are drawn with the view: wait until every node of the tab is on the canvas
+      await page.waitForFunction((n) => document.querySelectorAll('#red-ui-workspace-chart g.red-ui-flow-node-group').length >= n, drawn);
       overlaps.push(...(await page.evaluate(() => {
         const nodes = Array.from(document.querySelectorAll('#red-ui-workspace-chart g.red-ui-flow-node-group'));
         const out: string[] = [];
