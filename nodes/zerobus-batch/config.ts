@@ -3,8 +3,8 @@
  * editor, or as strings when a user typed `${ENV}`; blank means "use the default".
  */
 import { BATCH_DEFAULTS, BatcherOptionsError, type BatcherOptions, type CompressionRule } from '../../lib/batching';
-import { flag } from '../shared/flag';
-import { readNumber } from '../shared/number-property';
+import { flag } from '../common/flag';
+import { readNumber } from '../common/number-property';
 
 export interface BatchNodeConfig {
   size?: number | string;

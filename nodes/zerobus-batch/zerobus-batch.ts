@@ -11,12 +11,12 @@ import { TagBatcher, type Batch, type BatcherStats } from '../../lib/batching';
 import type { BatchSettingsView } from '../../lib/ignition/config-route';
 import { deliveryTracker, TICKETS_PROPERTY, ticketsOf } from '../../lib/delivery/tickets';
 import { handoverBoard, type HandoverTarget } from '../../lib/delivery/handover';
-import { directHandoverTargets, handOverBatches } from '../shared/handover';
-import { pluralKey } from '../shared/status';
-import { NodeUpkeep } from '../shared/upkeep';
-import { NextInstanceHandover } from '../shared/next-instance';
-import { translator, type Translate } from '../shared/i18n';
-import { ReachableSinks } from '../shared/flow-sinks';
+import { directHandoverTargets, handOverBatches } from '../common/handover';
+import { pluralKey } from '../common/status';
+import { NodeUpkeep } from '../common/upkeep';
+import { NextInstanceHandover } from '../common/next-instance';
+import { translator, type Translate } from '../common/i18n';
+import { ReachableSinks } from '../common/flow-sinks';
 import { settingsFromConfig, type BatchNodeConfig } from './config';
 
 const TYPE = 'zerobus-batch';

@@ -1,7 +1,7 @@
 import { ZerobusClient } from '../../lib/zerobus';
 import { parseEndpoint } from '../../lib/zerobus/endpoint';
 import { clientOptionsFrom, isEnvReference, type ConnectionSettings } from './connection-options';
-import type { Translate } from '../shared/i18n';
+import type { Translate } from '../common/i18n';
 
 /** What the editor's Test connection button shows. Never contains a secret or a token. */
 export interface TestResult {

@@ -2,7 +2,7 @@ import type { Node, NodeAPI, NodeDef } from 'node-red';
 import type { Request, Response } from 'express';
 import { ZerobusClient } from '../../lib/zerobus';
 import { clientOptionsFrom, plaintextRemoteHost, type ConnectionSettings } from './connection-options';
-import { translator } from '../shared/i18n';
+import { translator } from '../common/i18n';
 import { testConnection, type TestRequest } from './test-connection';
 
 export interface ZerobusConfigCredentials {

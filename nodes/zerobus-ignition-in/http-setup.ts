@@ -2,7 +2,7 @@ import type { IncomingMessage, Server } from 'http';
 import type { NodeAPI } from 'node-red';
 import { createCorsMiddleware, normaliseBasePath, routeServes, serveH2cAsHttp1, type CorsOptions, type Middleware, type MiddlewareApp } from '../../lib/ignition';
 import type { IgnitionInRuntimeSettings } from './settings';
-import type { Translate } from '../shared/i18n';
+import type { Translate } from '../common/i18n';
 
 /**
  * The per-route middleware core `http in` applies from settings.js: `httpNodeMiddleware`

@@ -11,7 +11,7 @@ import {
   normaliseBasePath,
   type AckMode,
 } from '../../lib/ignition';
-import { numberProperty, type NumberRule } from '../shared/number-property';
+import { numberProperty, type NumberRule } from '../common/number-property';
 
 const WHOLE_POSITIVE: NumberRule = { min: 1, integer: true };
 const WHOLE_NON_NEGATIVE: NumberRule = { min: 0, integer: true };

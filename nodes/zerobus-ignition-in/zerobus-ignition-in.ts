@@ -12,11 +12,11 @@ import {
   type ReceiverPath,
 } from '../../lib/ignition';
 import { PACKAGE_VERSION } from '../../lib/paths';
-import { formatRate } from '../shared/status';
-import { NodeUpkeep } from '../shared/upkeep';
+import { formatRate } from '../common/status';
+import { NodeUpkeep } from '../common/upkeep';
 import { reachableWithoutAuth, unresolvedReference } from './exposure';
-import { translator } from '../shared/i18n';
-import { ReachableSinks } from '../shared/flow-sinks';
+import { translator } from '../common/i18n';
+import { ReachableSinks } from '../common/flow-sinks';
 import { routeMiddleware, serveH2cOnReceiverRoutes } from './http-setup';
 import { safeFileName, spoolRootFor, type ZerobusOutRuntimeSettings } from '../zerobus-out/settings';
 import { resolveSettings, type IgnitionInDef, type IgnitionInRuntimeSettings, type IgnitionInSettings } from './settings';

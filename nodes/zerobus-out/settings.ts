@@ -1,7 +1,7 @@
 import * as os from 'os';
 import * as path from 'path';
 import type { NodeDef } from 'node-red';
-import { numberProperty } from '../shared/number-property';
+import { numberProperty } from '../common/number-property';
 import { SINK_DEFAULTS, type SinkFormat, type SinkRecordType, type ZerobusSinkOptions } from '../../lib/sink';
 
 /** The zerobus-out node's properties as saved in the flow (numbers may be strings or ${ENV}). */

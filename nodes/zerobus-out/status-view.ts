@@ -1,7 +1,7 @@
 import type { NodeStatus } from 'node-red';
 import type { SinkFailure, SinkStats, SinkStatus } from '../../lib/sink';
-import { formatRate, shorten, STATUS_MAX_CHARS } from '../shared/status';
-import type { Translate } from '../shared/i18n';
+import { formatRate, shorten, STATUS_MAX_CHARS } from '../common/status';
+import type { Translate } from '../common/i18n';
 
 /** Catalog key of the short label for a final error, by lib error code. */
 const FAILURE_KIND: Record<string, string> = {

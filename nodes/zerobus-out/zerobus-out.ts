@@ -6,10 +6,10 @@ import { ZerobusSink, isBackpressureError, type SinkFailure } from '../../lib/si
 import { ReceiptCoalescer } from '../../lib/sink/receipt-coalescer';
 import { decodeOtEventProto } from '../../lib/tags';
 import { StandingNotice, SummedReport } from '../../lib/rate-limit';
-import { NodeUpkeep } from '../shared/upkeep';
-import { shorten } from '../shared/status';
-import { redactorFor } from '../shared/redact';
-import { translator } from '../shared/i18n';
+import { NodeUpkeep } from '../common/upkeep';
+import { shorten } from '../common/status';
+import { redactorFor } from '../common/redact';
+import { translator } from '../common/i18n';
 import type { ZerobusConfigNode } from '../zerobus-config/zerobus-config';
 import { resolveOutSettings, TABLE_NAME_RE, type ZerobusOutDef, type ZerobusOutRuntimeSettings } from './settings';
 import { failureKind, statusFor } from './status-view';

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import type { HostConnectionOptions } from '../../lib/sparkplug';
-import { flag } from '../shared/flag';
-import { numberProperty } from '../shared/number-property';
+import { flag } from '../common/flag';
+import { numberProperty } from '../common/number-property';
 
 export interface BrokerSettings {
   url: string;

@@ -2,8 +2,8 @@ import type { NodeAPI, NodeDef } from 'node-red';
 import {
   SparkplugHostConnection, topicMatches, type HostConnectionStatus,
 } from '../../lib/sparkplug';
-import { translator } from '../shared/i18n';
-import { numberProperty } from '../shared/number-property';
+import { translator } from '../common/i18n';
+import { numberProperty } from '../common/number-property';
 import type { SparkplugBrokerNode, SparkplugBrokerUser } from './broker-api';
 import { hostConnectionOptions, hostIdOf, type BrokerCredentials, type BrokerSettings } from './connection-options';
 

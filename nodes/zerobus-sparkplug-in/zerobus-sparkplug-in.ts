@@ -4,11 +4,11 @@ import {
   DEFAULT_MAX_STATE_BYTES, DEFAULT_TAG_PATH_TEMPLATE, SparkplugHost, groupFilter, isValidId,
   type HostConnectionStatus, type HostIssue, type HostResult, type RebirthAction,
 } from '../../lib/sparkplug';
-import { formatRate, pluralKey } from '../shared/status';
-import { NodeUpkeep } from '../shared/upkeep';
-import { translator } from '../shared/i18n';
-import { flag } from '../shared/flag';
-import { numberProperty, type NumberRule } from '../shared/number-property';
+import { formatRate, pluralKey } from '../common/status';
+import { NodeUpkeep } from '../common/upkeep';
+import { translator } from '../common/i18n';
+import { flag } from '../common/flag';
+import { numberProperty, type NumberRule } from '../common/number-property';
 import type { SparkplugBrokerNode, SparkplugBrokerUser } from '../zerobus-sparkplug-broker/broker-api';
 
 interface SparkplugInDef extends NodeDef {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { flag } from '../../nodes/shared/flag';
+import { flag } from '../../nodes/common/flag';
 
 describe('checkbox properties (flag)', () => {
   it('reads booleans, and "true"/"false" text from hand-written flows and ${VAR}s; anything else is the default', () => {

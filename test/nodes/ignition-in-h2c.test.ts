@@ -3,7 +3,7 @@ import type { RequestHandler } from 'express';
 import { ev, flowOf, helper, loadFlow, sinkControl } from '../lib/ignition/node-harness';
 import type { NodeAPI } from 'node-red';
 import { serveH2cOnReceiverRoutes } from '../../nodes/zerobus-ignition-in/http-setup';
-import { translator } from '../../nodes/shared/i18n';
+import { translator } from '../../nodes/common/i18n';
 import { h2cExchange } from '../support/h2c-request';
 
 /**

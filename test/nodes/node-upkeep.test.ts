@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import sinon from 'sinon';
 import type { Node, NodeAPI, NodeStatus } from 'node-red';
-import { NodeUpkeep } from '../../nodes/shared/upkeep';
-import { NextInstanceHandover } from '../../nodes/shared/next-instance';
-import { redact, redactorFor } from '../../nodes/shared/redact';
+import { NodeUpkeep } from '../../nodes/common/upkeep';
+import { NextInstanceHandover } from '../../nodes/common/next-instance';
+import { redact, redactorFor } from '../../nodes/common/redact';
 
 /** The few parts of RED and a node that the shared glue touches, recording what it does. */
 function fakeNode(): { RED: NodeAPI; node: Node; statuses: NodeStatus[]; published: Array<{ topic: string; data: Record<string, unknown> }> } {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { numberProperty, readNumber } from '../../nodes/shared/number-property';
+import { numberProperty, readNumber } from '../../nodes/common/number-property';
 import { resolveOutSettings, OUT_DEFAULTS } from '../../nodes/zerobus-out/settings';
 import { settingsFromConfig, NODE_DEFAULTS } from '../../nodes/zerobus-batch/config';
 import { resolveSettings } from '../../nodes/zerobus-ignition-in/settings';

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
-import { fitStatus, formatRate, pluralKey, StatusThrottle, STATUS_MAX_CHARS } from '../../nodes/shared/status';
+import { fitStatus, formatRate, pluralKey, StatusThrottle, STATUS_MAX_CHARS } from '../../nodes/common/status';
 import { statusFor } from '../../nodes/zerobus-out/status-view';
 import type { SinkStats, SinkStatus } from '../../lib/sink';
 
