@@ -17,9 +17,9 @@ import { newClient } from 'sparkplug-client';
 import { freePort, NodeRedProcess } from '../../demo/node-red-process';
 import { httpJson } from '../../demo/emulator-process';
 import { OT_DESCRIPTOR, otJson, otProto } from '../lib/emulator/raw-client';
-import { EmulatorBin, packInto, post, runtimes } from './acceptance-kit';
+import { EmulatorBin, packedWorkspace, post, runtimes } from './acceptance-kit';
 import { startWatchedBroker, type WatchedBroker } from './watched-broker';
-import { eventually, requireBuiltPackage } from '../support/dist';
+import { eventually } from '../support/dist';
 import { skipBecause } from '../support/skip-summary';
 
 const PKG = '@ot-lakehouse/node-red-zerobus';
@@ -64,10 +64,8 @@ for (const runtime of RUNTIMES) describe(`acceptance on ${runtime.name}: docs/DE
 
   before(async function () {
     this.timeout(240_000);
-    requireBuiltPackage();
-    work = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-accept-'));
-    const tarball = packInto(work);
-    userDir = path.join(work, 'user');
+    let tarball: string;
+    ({ work, tarball, userDir } = packedWorkspace('zb-accept-'));
     nodeRed = new NodeRedProcess({ userDir, flows: [], install: { tarball }, redJs: runtime.redJs, nodeBinary: runtime.nodeBinary });
     nodeRed.prepare(); // npm install <tarball> into the user dir, default settings
 

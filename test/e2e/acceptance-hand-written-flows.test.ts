@@ -11,15 +11,14 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import * as mqtt from 'mqtt';
 import * as protobuf from 'protobufjs';
 import { freePort, LINKED_PACKAGE_DIR, NodeRedProcess } from '../../demo/node-red-process';
 import { httpJson } from '../../demo/emulator-process';
-import { EmulatorBin, packInto, post, runtimes, type Row } from './acceptance-kit';
+import { EmulatorBin, packedWorkspace, post, runtimes, type Row } from './acceptance-kit';
 import { startWatchedBroker, type WatchedBroker } from './watched-broker';
-import { eventually, requireBuiltPackage } from '../support/dist';
+import { eventually } from '../support/dist';
 
 const PKG = '@ot-lakehouse/node-red-zerobus';
 const OT = 'main.ot.tag_events';
@@ -67,10 +66,8 @@ for (const runtime of RUNTIMES) describe(`acceptance on ${runtime.name}: hand-wr
 
   before(async function () {
     this.timeout(240_000);
-    requireBuiltPackage();
-    work = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-accept2-'));
-    const tarball = packInto(work);
-    userDir = path.join(work, 'user');
+    let tarball: string;
+    ({ work, tarball, userDir } = packedWorkspace('zb-accept2-'));
 
     const [grpcPort, httpPort] = [await freePort(), await freePort()];
     const grpcEndpoint = `http://127.0.0.1:${grpcPort}`;

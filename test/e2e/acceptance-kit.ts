@@ -4,14 +4,23 @@
  */
 import assert from 'node:assert/strict';
 import { ChildProcess, execFileSync, spawn } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { httpJson } from '../../demo/emulator-process';
 import { LINKED_PACKAGE_DIR } from '../../demo/node-red-process';
-import { eventually } from '../support/dist';
+import { eventually, requireBuiltPackage } from '../support/dist';
 
 export type Row = Record<string, unknown>;
 
 const PKG = '@ot-lakehouse/node-red-zerobus';
+
+/** A fresh work folder holding the packed package, and the Node-RED user dir to install it into. */
+export function packedWorkspace(prefix: string): { work: string; tarball: string; userDir: string } {
+  requireBuiltPackage();
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  return { work, tarball: packInto(work), userDir: path.join(work, 'user') };
+}
 
 /** `npm pack` of the built package into `dir`, as a release would be; returns the tarball's path. */
 export function packInto(dir: string): string {

@@ -10,15 +10,14 @@ import assert from 'node:assert/strict';
 import { ChildProcess, execFileSync, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as net from 'net';
-import * as os from 'os';
 import * as path from 'path';
 import * as mqtt from 'mqtt';
 import * as protobuf from 'protobufjs';
 import { newClient } from 'sparkplug-client';
 import { freePort, NodeRedProcess } from '../../demo/node-red-process';
-import { EmulatorBin, packInto, post, runtimes } from './acceptance-kit';
+import { EmulatorBin, packedWorkspace, post, runtimes } from './acceptance-kit';
 import { startWatchedBroker, type WatchedBroker } from './watched-broker';
-import { eventually, requireBuiltPackage } from '../support/dist';
+import { eventually } from '../support/dist';
 
 const PKG = '@ot-lakehouse/node-red-zerobus';
 const OT = 'main.ot.tag_events';
@@ -99,10 +98,8 @@ for (const runtime of RUNTIMES) describe(`acceptance on ${runtime.name}: Sparkpl
 
   before(async function () {
     this.timeout(240_000);
-    requireBuiltPackage();
-    work = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-accept3-'));
-    const tarball = packInto(work);
-    userDir = path.join(work, 'user');
+    let tarball: string;
+    ({ work, tarball, userDir } = packedWorkspace('zb-accept3-'));
     nodeRed = new NodeRedProcess({ userDir, flows: [], install: { tarball }, redJs: runtime.redJs, nodeBinary: runtime.nodeBinary });
     nodeRed.prepare();
     const root = protobuf.loadSync(path.join(userDir, 'node_modules', PKG, 'proto', 'sparkplug_b.proto'));
