@@ -114,7 +114,8 @@ function checkRows(file: string): { unique: number; duplicates: number; outOfOrd
 
 export async function run(opts: BenchOptions): Promise<BenchResult[]> {
   const measureMs = opts.quick ? 3000 : 8000;
-  const counts: (number | 'auto')[] = opts.quick ? [1, 4] : [1, 2, 4, 'auto'];
+  const only = process.env.BENCH_STREAMS_ONLY; // e.g. "4" or "auto", for a profile of one count
+  const counts: (number | 'auto')[] = only ? [only === 'auto' ? 'auto' : Number(only)] : opts.quick ? [1, 4] : [1, 2, 4, 'auto'];
   const measured: [number | 'auto', Measured][] = [];
   for (const streams of counts) measured.push([streams, await measure(streams, measureMs)]);
   const one = measured[0][1].recordsPerSecond;

@@ -70,29 +70,28 @@ export function fnv1a(buf: Uint8Array, start: number, end: number): number {
 
 /** Hash of the first top-level occurrence of `field` (its value's bytes); undefined when absent or unreadable. */
 export function protoFieldHash(buf: Uint8Array, field: number): number | undefined {
-  let pos = 0;
   const end = buf.length;
+  let pos = 0;
   while (pos < end) {
     const tag = readVarint(buf, pos, end);
     if (!tag) return undefined;
     pos = tag[1];
     const wire = tag[0] % 8;
-    const start = pos;
+    const mine = Math.floor(tag[0] / 8) === field;
+    let start = pos;
     if (wire === WIRE_VARINT) {
-      const v = readVarint(buf, pos, end);
-      if (!v) return undefined;
-      pos = v[1];
+      while (pos < end && buf[pos] >= 0x80) pos++;
+      pos++;
     } else if (wire === WIRE_I64) pos += 8;
     else if (wire === WIRE_I32) pos += 4;
     else if (wire === WIRE_LEN) {
       const len = readVarint(buf, pos, end);
       if (!len) return undefined;
-      pos = len[1] + len[0];
-      if (Math.floor(tag[0] / 8) === field) return pos <= end ? fnv1a(buf, len[1], pos) : undefined;
-      continue;
+      start = len[1];
+      pos = start + len[0];
     } else return undefined;
     if (pos > end) return undefined;
-    if (Math.floor(tag[0] / 8) === field) return fnv1a(buf, start, pos);
+    if (mine) return fnv1a(buf, start, pos);
   }
   return undefined;
 }

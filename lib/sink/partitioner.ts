@@ -13,9 +13,16 @@ interface Layout {
   lanes: number;
 }
 
+/** Keys remembered per sequence (a power of two): every lane reads every record, one reads its key. */
+const KEY_CACHE_SIZE = 1 << 16;
+
 export class Partitioner {
   /** oldest first; only the layouts a record still waiting can need are kept */
   private layouts: Layout[];
+
+  /** the key of the record `seq` at seq % size (NaN: none), valid where keySeqs holds seq; made with a second lane */
+  private keySeqs: Float64Array | undefined;
+  private keys: Float64Array | undefined;
 
   constructor(lanes: number, fromSeq: number, private readonly keyOf: PartitionKeyReader | undefined) {
     this.layouts = [{ fromSeq, lanes }];
@@ -52,8 +59,21 @@ export class Partitioner {
   laneOf(seq: number, data: Buffer): number {
     const lanes = this.lanesAt(seq);
     if (lanes === 1) return 0;
-    const key = this.keyOf?.(data);
-    return (key === undefined ? seq : key) % lanes;
+    const key = this.keyAt(seq, data);
+    return (key === key ? key : seq) % lanes;
+  }
+
+  /** The record's key (NaN: it has none), read once for all lanes. */
+  private keyAt(seq: number, data: Buffer): number {
+    if (!this.keyOf) return NaN;
+    this.keySeqs ??= new Float64Array(KEY_CACHE_SIZE).fill(-1);
+    this.keys ??= new Float64Array(KEY_CACHE_SIZE);
+    const i = seq & (KEY_CACHE_SIZE - 1);
+    if (this.keySeqs[i] === seq) return this.keys[i];
+    const key = this.keyOf(data) ?? NaN;
+    this.keySeqs[i] = seq;
+    this.keys[i] = key;
+    return key;
   }
 
   /**
