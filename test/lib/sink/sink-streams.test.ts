@@ -92,6 +92,21 @@ describe('lib/sink ZerobusSink with several streams', function () {
     assertEveryTagInOrder(emu.allRows(OT_TABLE), 1800);
   });
 
+  it('a stream that is not open holds one batch in flight: the backlog of an outage waits on disk', async () => {
+    emu = await startTestEmulator();
+    client = clientFor(emu);
+    emu.faults.refuseCreate(14, 1_000_000, 'service down');
+    const s = sink({ streams: 2, maxBatchRecords: 100, maxInflightRecords: 2000 });
+    for (let i = 0; i < 20; i++) await s.accept(numericEvents(250, 'Line5/Outage', i * 250));
+    await waitFor(() => s.stats().streams.every((x) => x.inFlight > 0), 'each stream took its one batch');
+    const held = s.stats().streams.map((x) => x.inFlight);
+    assert.ok(held.every((n) => n <= 100), `at most one batch per stream while down, held ${held.join(', ')}`);
+    assert.equal(s.stats().backlog, 5000);
+    emu.faults.reset();
+    await waitFor(() => s.stats().backlog === 0, 'delivered once the service is back', 15_000);
+    assertEveryTagInOrder(emu.allRows(OT_TABLE), 5000);
+  });
+
   it('after a restart every record any stream left unacknowledged is sent again, also with another stream count', async () => {
     emu = await startTestEmulator();
     client = clientFor(emu);
