@@ -3,7 +3,8 @@
  * non-negative int64 values): the one writer behind the hand-written encoders — the client's
  * requests (lib/zerobus/wire.ts), the OT event row (lib/tags/row-codec.ts) and compiled table
  * rows (lib/schema/proto-writer.ts). Negative values (64-bit two's complement) stay with the
- * encoders that write them.
+ * encoders that write them. readVarint is the one reader, for the wire checks and for the
+ * partition key of a spooled record (lib/sink/partition-key.ts).
  */
 
 /** Bytes of the varint of n. */
@@ -34,4 +35,18 @@ export function writeVarint(buf: Uint8Array, pos: number, n: number): number {
   }
   buf[pos++] = n;
   return pos;
+}
+
+/** The varint at pos (before `end`): its value and the position after it; null when cut short or longer than 10 bytes. */
+export function readVarint(buf: Uint8Array, pos: number, end: number): [number, number] | null {
+  let value = 0;
+  let scale = 1;
+  for (let i = 0; i < 10; i++) {
+    if (pos >= end) return null;
+    const b = buf[pos++];
+    value += (b & 0x7f) * scale;
+    scale *= 128;
+    if (b < 0x80) return [value, pos];
+  }
+  return null;
 }

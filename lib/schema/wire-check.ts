@@ -1,5 +1,6 @@
 import { isUtf8 } from 'buffer';
 import * as protobuf from 'protobufjs';
+import { readVarint } from '../varint';
 
 /**
  * A strict structural check of one encoded message against its type, run before decoding:
@@ -47,19 +48,6 @@ function ruleFor(name: string, type: string, resolved: protobuf.ReflectionObject
   if (resolved instanceof protobuf.Type) return { name, wire: WIRE_LEN, packable: false, utf8: false, sub: checkerFor(resolved, cache) };
   const wire = wireTypeOf(type);
   return { name, wire, packable: repeated && wire !== WIRE_LEN, utf8: type === 'string' };
-}
-
-function readVarint(buf: Uint8Array, pos: number, end: number): [number, number] | null {
-  let value = 0;
-  let scale = 1;
-  for (let i = 0; i < 10; i++) {
-    if (pos >= end) return null;
-    const b = buf[pos++];
-    value += (b & 0x7f) * scale;
-    scale *= 128;
-    if (b < 0x80) return [value, pos];
-  }
-  return null;
 }
 
 function structural(rules: Map<number, FieldRule>): Check {

@@ -5,6 +5,7 @@ import { OT_EVENT_DESCRIPTOR, encodeOtEventJson, encodeOtEventProto } from '../t
 import { toOtEventRow } from '../tags/row';
 import { SinkConfigError } from './errors';
 import type { SinkFormat, SinkRecordType } from './options';
+import { partitionKeyReader, type PartitionKeyReader } from './partition-key';
 import { plainRowToJson, schemaRowEncoder } from './row-encoder';
 
 export type EncodeOutcome = { ok: true; data: Buffer } | { ok: false; reason: string };
@@ -16,6 +17,8 @@ export interface RecordEncoder {
   /** DescriptorProto sent when a PROTO stream is created. */
   readonly descriptorProto?: Buffer;
   encode(item: unknown, ingestionMicros: number): EncodeOutcome;
+  /** What picks the stream of a record when the sink runs several (format rows: `column`, none: round robin). */
+  partitionKey(column?: string): PartitionKeyReader | undefined;
 }
 
 export interface RecordEncoderOptions {
@@ -40,6 +43,7 @@ function otEventEncoder(opts: RecordEncoderOptions): RecordEncoder {
     format: 'ot-event',
     recordType: opts.recordType,
     descriptorProto: proto ? OT_EVENT_DESCRIPTOR : undefined,
+    partitionKey: () => partitionKeyReader({ format: 'ot-event' }),
     encode(item, ingestionMicros) {
       try {
         ctx.ingestionMicros = ingestionMicros;
@@ -71,6 +75,13 @@ function rowsEncoder(opts: RecordEncoderOptions): RecordEncoder {
     format: 'rows',
     recordType: opts.recordType,
     descriptorProto,
+    partitionKey(column) {
+      if (!column) return undefined;
+      if (!table) return partitionKeyReader({ format: 'rows', column });
+      const found = table.columns.find((c) => c.name.toLowerCase() === column.toLowerCase());
+      if (!found) throw new SinkConfigError(`the partition column '${column}' is not a column of ${table.name}`);
+      return partitionKeyReader({ format: 'rows', column: found.name, fieldNumber: messageType?.fields[found.name]?.id });
+    },
     encode(item) {
       if (item === null || typeof item !== 'object' || Array.isArray(item) || Buffer.isBuffer(item)) {
         return { ok: false, reason: `a row must be an object of column values, got ${describe(item)}` };

@@ -1,6 +1,8 @@
 /**
- * The sink's sender: reads the spool in order from its cursor and hands batches to the stream,
- * keeping at most maxInflight records unacknowledged. Everything it sends belongs to an epoch
+ * The sender of one of the sink's streams: reads the spool in order from its cursor and hands
+ * batches of the records its stream owns (all of them with one stream) to the stream, keeping
+ * at most maxInflight records unacknowledged, and only one batch while the stream is not open
+ * (a backlog waits on disk, not in memory, during an outage). Everything it sends belongs to an epoch
  * (one AbortController); a rewind aborts the epoch, drops what was in flight (its late
  * callbacks are ignored) and starts again at the oldest unacknowledged record. While isolating
  * a refused request it sends one record per request (isolation.ts).
@@ -13,16 +15,25 @@ import { RecordIsolation, type Suspect } from './isolation';
 import type { SinkRecordType } from './options';
 import type { RecordConverter } from './spool-format';
 
+/** One read of several streams' records stays this small (the spool reads it in one call). */
+const MAX_READ_BYTES = 16 * 1024 * 1024;
+
 /** What the sender needs from its sink. */
 export interface SenderHost {
-  /** every record up to this one is acknowledged */
+  /** every record up to this one that this sender owns is acknowledged */
   ackedSeq(): number;
+  /** the last record this sender may read now (a change of the stream count waits at a boundary) */
+  readableUpTo(): number;
+  /** whether the record belongs to this sender's stream */
+  owns(seq: number, data: Buffer): boolean;
+  /** streams sharing the spool: a read covers this many batches' worth of records */
+  span(): number;
   /** the last record appended to the spool */
   appendedSeq(): number;
   /** true while nothing should be sent (a final error is being waited out) */
   paused(): boolean;
   convert: RecordConverter;
-  /** records up to `upto` are acknowledged */
+  /** this sender's records up to `upto` are acknowledged (`count` of them; 0 when it owned none) */
   acked(ack: { upto: number; count: number; latencyMs: number }): void;
   latency(ms: number): void;
   /** a record the table refused on its own, now released */
@@ -56,20 +67,28 @@ export class SpoolSender {
     return this.inflight.records;
   }
 
+  /** the last record read (sent, or owned by another stream) */
+  get position(): number {
+    return this.cursor;
+  }
+
   /** Streams spooled records in order until stop(). */
   async run(): Promise<void> {
     this.cursor = this.host.ackedSeq();
     while (!this.stopped) {
       const { signal } = this.epoch;
       const isolating = !!this.isolation;
-      const room = (isolating ? 1 : this.limits.maxInflight) - this.inflight.records;
-      if (room <= 0 || this.cursor >= this.host.appendedSeq() || this.host.paused()) {
+      const room = this.window(isolating) - this.inflight.records;
+      const end = Math.min(this.host.appendedSeq(), this.host.readableUpTo());
+      if (room <= 0 || this.cursor >= end || this.host.paused()) {
         await this.sleep();
         continue;
       }
-      let records: { seq: number; data: Buffer }[];
+      const want = isolating ? 1 : Math.min(room, this.limits.maxBatchRecords);
+      const span = this.host.span();
+      let read: { seq: number; data: Buffer }[];
       try {
-        records = await this.spool.readAfter(this.cursor, isolating ? 1 : Math.min(room, this.limits.maxBatchRecords), this.limits.maxBatchBytes);
+        read = await this.spool.readAfter(this.cursor, Math.min(end - this.cursor, want * span), Math.min(this.limits.maxBatchBytes * span, MAX_READ_BYTES));
       } catch (err) {
         if (this.stopped) return;
         this.rewind();
@@ -77,16 +96,17 @@ export class SpoolSender {
         continue;
       }
       if (signal.aborted) continue;
-      if (records.length === 0) {
+      if (read.length === 0) {
         await this.sleep(); // the records past the cursor were dropped: wait for the next append
         continue;
       }
-      if (this.isolation?.isSuspect(records[0].seq)) {
+      const { records, lastSeq } = span === 1 ? { records: read, lastSeq: read[read.length - 1].seq } : this.own(read, want);
+      if (records.length > 0 && this.isolation?.isSuspect(records[0].seq)) {
         this.cursor = records[0].seq; // refused alone already: not sent again
         continue;
       }
-      const batch: InflightBatch = { lastSeq: records[records.length - 1].seq, count: records.length, sentAt: this.host.now(), acked: false };
-      if (isolating) batch.data = records[0].data;
+      const batch: InflightBatch = { lastSeq, count: records.length, sentAt: this.host.now(), acked: false };
+      if (isolating && records.length > 0) batch.data = records[0].data;
       this.cursor = batch.lastSeq;
       const payload = this.payloadOf(records);
       this.inflight.push(batch);
@@ -104,6 +124,32 @@ export class SpoolSender {
         },
       );
     }
+  }
+
+  /** Records this sender may have unacknowledged: one batch while the stream is not open. */
+  private window(isolating: boolean): number {
+    if (isolating) return 1;
+    return this.stream.state === 'open' ? this.limits.maxInflight : Math.min(this.limits.maxInflight, this.limits.maxBatchRecords);
+  }
+
+  /**
+   * This stream's records of a read, up to one batch; the batch covers the read up to its last
+   * record (the others' records in between are theirs to send).
+   */
+  private own(read: { seq: number; data: Buffer }[], want: number): { records: { seq: number; data: Buffer }[]; lastSeq: number } {
+    const records: { seq: number; data: Buffer }[] = [];
+    let bytes = 0;
+    let lastSeq = this.cursor;
+    for (const record of read) {
+      if (this.host.owns(record.seq, record.data)) {
+        if (records.length > 0 && bytes + record.data.length > this.limits.maxBatchBytes) break;
+        records.push(record);
+        bytes += record.data.length;
+      }
+      lastSeq = record.seq;
+      if (records.length === want) break; // a batch (while isolating: one record) ends at its last record
+    }
+    return { records, lastSeq };
   }
 
   /** Nothing more is sent; callbacks of what is in flight are ignored. */
@@ -168,8 +214,8 @@ export class SpoolSender {
     if (signal.aborted) return;
     const acked = this.inflight.ack(batch, this.host.now(), (ms) => this.host.latency(ms));
     if (!acked) return;
-    if (this.isolation) {
-      // a record after the suspects was accepted: the suspects never fit; the ack releases them
+    if (this.isolation && acked.count > 0) {
+      // a record after the suspects was accepted (a batch of other streams' records proves nothing): the suspects never fit; the ack releases them
       const { refused, done } = this.isolation.confirm(acked.upto);
       for (const suspect of refused) this.host.refused(suspect);
       if (done) this.isolation = undefined;

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'events';
 import { createSpool, SPOOL_DEFAULTS, SpoolDiskFullError, SpoolFullError, type Spool } from '../spool';
-import type { FinalErrorPolicy, StreamState, ZerobusClient, ZerobusError, ZerobusStream } from '../zerobus';
+import type { FinalErrorPolicy, StreamState, ZerobusClient, ZerobusError } from '../zerobus';
 import { isAuthFailure } from '../zerobus/auth';
 import { authRetryBackoff, type Backoff } from '../zerobus/backoff';
 import { maxRecordBytes } from '../zerobus/wire';
@@ -8,10 +8,12 @@ import { AckWaiters } from './ack-waiters';
 import { BackpressureError, SinkConfigError } from './errors';
 import { bounded, diskFull, spoolFull } from './failure';
 import { LatencyWindow, RateMeter } from './meters';
-import { MAX_REQUEST_BYTES, SINK_DEFAULTS, type SinkFormat, type SinkRecordType, type ZerobusSinkOptions } from './options';
+import { MAX_REQUEST_BYTES, SINK_DEFAULTS, streamCount, type SinkFormat, type SinkRecordType, type ZerobusSinkOptions } from './options';
 import { createRecordEncoder, type RecordEncoder } from './record-encoder';
-import { SpoolSender, type SenderHost } from './sender';
+import type { PartitionKeyReader } from './partition-key';
 import { SpoolAcker } from './spool-acker';
+import { StreamAutoscaler } from './stream-autoscaler';
+import { StreamLanes, type SharedSenderHost, type StreamLane } from './stream-lanes';
 import { StatusBoard } from './status-board';
 import { prepareSpoolFormat, type RecordConverter } from './spool-format';
 import type { AcceptResult, RejectedRecord, SinkFailure, SinkReceipt, SinkStats, SinkStatus } from './types';
@@ -34,12 +36,13 @@ export interface ZerobusSinkEvents {
 /**
  * The store-and-forward pipeline behind zerobus-out, free of Node-RED.
  *
- * accept() encodes items and appends them to the spool; the sender (sender.ts) reads the
- * spool in order, keeps several ingest requests in flight on ONE stream, and spool space is
- * released only when Zerobus acknowledged the records. The stream's supervisor
- * (lib/zerobus/supervisor.ts) runs every attempt and, after a final error, asks this sink's
- * policy (`afterFinalError`) what follows: a slow retry, or resending a refused range record
- * by record. The spool is the single source of truth for what still has to be sent: after a
+ * accept() encodes items and appends them to the spool; each of the sink's streams
+ * (stream-lanes.ts: one by default, several or 'auto' for tables beyond one stream's quota)
+ * has a sender (sender.ts) that reads the spool in order and keeps several ingest requests in
+ * flight; spool space is released only when Zerobus acknowledged the records on every stream.
+ * Each stream's supervisor (lib/zerobus/supervisor.ts) runs every attempt and, after a final
+ * error, asks this sink's policy (`afterFinalError`) what follows: a slow retry, or resending
+ * a refused range record by record. The spool is the single source of truth for what still has to be sent: after a
  * final error, a restart or a crash the sender starts again from the oldest unacknowledged
  * record, so nothing is skipped and duplicates (at-least-once) carry the same event_id.
  *
@@ -64,6 +67,8 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
   private readonly failedRetryMs: number;
   private readonly now: () => number;
   private readonly streamOptions: Parameters<ZerobusClient['createStream']>[0];
+  /** how many streams, how a record picks its stream, how 'auto' decides */
+  private readonly streams: { mode: number | 'auto'; max: number; key: PartitionKeyReader | undefined; autoscale: ZerobusSinkOptions['autoscale'] };
 
   private readonly board: StatusBoard;
   private startPromise: Promise<void> | undefined;
@@ -75,8 +80,7 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
   private lastAcceptBytes = 0;
 
   private convert: RecordConverter = (_seq, data) => data;
-  private stream: ZerobusStream | undefined;
-  private sender: SpoolSender | undefined;
+  private lanes: StreamLanes | undefined;
   private ackedSeq = 0;
   private appendedSeq = 0;
   private readonly waiters = new AckWaiters();
@@ -121,6 +125,9 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
       schemaSql: opts.schemaSql,
       onWarning: (text) => this.emit('warning', text),
     });
+    const mode = opts.streams === 'auto' ? 'auto' : streamCount(opts.streams ?? SINK_DEFAULTS.streams);
+    const max = mode === 'auto' ? streamCount(opts.maxStreams ?? SINK_DEFAULTS.maxStreams) : mode;
+    this.streams = { mode, max, key: this.encoder.partitionKey(opts.partitionColumn?.trim() || undefined), autoscale: opts.autoscale };
     this.spool = createSpool(opts.spool ?? {});
     this.spoolMaxBytes = opts.spool?.maxBytes ?? (opts.spool?.dir ? SPOOL_DEFAULTS.diskMaxBytes : SPOOL_DEFAULTS.memoryMaxBytes);
     this.memory = !opts.spool?.dir;
@@ -137,7 +144,6 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
       backoff: opts.backoff,
       ackTimeoutMs: opts.ackTimeoutMs,
       createTimeoutMs: opts.createTimeoutMs,
-      finalErrors: (err, attempt) => this.afterFinalError(err, attempt.wasOpen),
     };
   }
 
@@ -194,7 +200,6 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
 
   /** Encodes items and appends them to the spool (durable on disk). */
   private async store(items: unknown[]): Promise<AcceptResult> {
-
     const ingestionMicros = Math.round(this.now() * 1000);
     const records: Buffer[] = [];
     const rejected: RejectedRecord[] = [];
@@ -245,13 +250,16 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
       rateOut: this.rateOut.perSecond(),
       backlog: spool?.backlogRecords ?? 0,
       backlogBytes: spool?.backlogBytes ?? 0,
-      inFlight: this.sender?.inFlightRecords ?? 0,
+      inFlight: this.lanes?.inFlightRecords ?? 0,
       latencyMs: this.latencies.percentiles(),
       reconnects: this.board.reconnects,
       dropped: this.dropped,
       rejected: this.rejected,
       spoolMode: this.memory ? 'memory' : 'disk',
       lastError: this.board.lastFailure,
+      streams: this.lanes?.all.map((lane) => lane.stats()) ?? [],
+      streamsMode: this.streams.mode,
+      maxStreams: this.streams.max,
     };
   }
 
@@ -270,12 +278,8 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
     try {
       await this.spool.open();
       this.spoolOpen = true;
-      this.convert = await prepareSpoolFormat(this.spool, {
-        format: this.format,
-        recordType: this.recordType,
-        table: this.table,
-        where: this.memory ? 'the spool' : 'the spool folder',
-      });
+      const where = this.memory ? 'the spool' : 'the spool folder';
+      this.convert = await prepareSpoolFormat(this.spool, { format: this.format, recordType: this.recordType, table: this.table, where });
       const stats = this.spool.stats();
       this.ackedSeq = stats.ackedSeq;
       this.spoolAcker.startAt(stats.ackedSeq);
@@ -288,30 +292,41 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
     if (!this.closing) this.openStream();
   }
 
-  /** The sink's one stream: its supervisor retries everything, asking afterFinalError after a final error. */
+  /** The sink's streams: each one's supervisor retries everything, asking afterFinalError after a final error. */
   private openStream(): void {
-    let stream: ZerobusStream;
+    const limits = { recordType: this.recordType, maxInflight: this.maxInflight, maxBatchRecords: this.maxBatchRecords, maxBatchBytes: this.maxBatchBytes };
+    const lanes = new StreamLanes({
+      spool: this.spool,
+      createStream: (options) => this.client.createStream(options),
+      streamOptions: this.streamOptions,
+      sender: this.senderHost(),
+      limits,
+      acked: (count, frontier, latencyMs) => this.onAcked(count, frontier, latencyMs),
+      state: (_lane, state, detail) => this.onStreamState(state, detail),
+      finalError: (lane, err, wasOpen) => this.afterFinalError(lane, err, wasOpen),
+      now: this.now,
+    }, this.streams.key);
+    this.board.connecting();
     try {
-      stream = this.client.createStream(this.streamOptions);
+      lanes.start(this.streams.mode === 'auto' ? 1 : this.streams.mode, this.ackedSeq);
     } catch (err) {
+      this.lanes = lanes;
       this.board.fail(err); // a closed client or options it refuses: no later attempt can differ
       return;
     }
-    this.stream = stream;
-    stream.on('state', (state: StreamState, detail?: { retryInMs?: number; error?: Error }) => this.onStreamState(state, detail));
-    stream.on('error', () => undefined); // the stream fails only while the sink closes
-    this.board.connecting();
-    this.sender = new SpoolSender(this.spool, stream, this.senderHost(), {
-      recordType: this.recordType,
-      maxInflight: this.maxInflight,
-      maxBatchRecords: this.maxBatchRecords,
-      maxBatchBytes: this.maxBatchBytes,
-    });
-    void this.sender.run();
+    this.lanes = lanes;
+    if (this.streams.mode === 'auto') {
+      const { autoscale, max } = this.streams;
+      const scaler = new StreamAutoscaler({ ...autoscale, maxStreams: max, smallBacklog: this.maxBatchRecords });
+      lanes.autoscale(scaler, autoscale?.intervalMs ?? 1000, () => (this.closing || this.board.failed ? undefined : { backlog: this.appendedSeq - this.ackedSeq, rateOut: this.rateOut.perSecond() }));
+    }
   }
 
+  /** The sink shows its streams as one: a stream connecting beside an open one changes nothing shown. */
   private onStreamState(state: StreamState, detail?: { retryInMs?: number; error?: Error }): void {
-    if (this.closing || !this.board.streamState(state, detail)) return;
+    if (this.closing) return;
+    if ((state === 'idle' || state === 'connecting') && this.lanes?.anyOpen) return;
+    if (!this.board.streamState(state, detail)) return;
     this.authBackoff.reset();
     this.wake();
   }
@@ -322,8 +337,8 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
    * final error keeps everything spooled and tries a new stream (new token) every
    * failedRetryMs in case an operator fixes the cause.
    */
-  private afterFinalError(err: ZerobusError, wasOpen: boolean): ReturnType<FinalErrorPolicy> {
-    const sender = this.sender!;
+  private afterFinalError(lane: StreamLane, err: ZerobusError, wasOpen: boolean): ReturnType<FinalErrorPolicy> {
+    const sender = lane.sender;
     if (this.closing) return undefined;
     if (err.code === 'INVALID_ARGUMENT' && wasOpen && sender.isolate(err, this.table)) {
       sender.rewind();
@@ -340,14 +355,12 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
 
   // ---- sending -----------------------------------------------------------------------------
 
-  private senderHost(): SenderHost {
+  private senderHost(): SharedSenderHost {
     return {
-      ackedSeq: () => this.ackedSeq,
       appendedSeq: () => this.appendedSeq,
       // nothing is sent while a final error is waited out
       paused: () => this.board.failed,
       convert: (seq, data) => this.convert(seq, data),
-      acked: (ack) => this.onAcked(ack),
       latency: (ms) => this.latencies.add(ms),
       refused: (suspect) => {
         this.rejected++;
@@ -368,10 +381,11 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
     if (this.closing) return;
     const failure = this.board.fail(err, this.failedRetryMs);
     await bounded(this.closeBegun, this.failedRetryMs);
-    if (!this.closing && this.board.status.error === failure) this.board.set({ state: this.stream?.state === 'open' ? 'streaming' : 'connecting' });
+    if (!this.closing && this.board.status.error === failure) this.board.set({ state: this.lanes?.allOpen ? 'streaming' : 'connecting' });
   }
 
-  private onAcked({ upto, count, latencyMs }: { upto: number; count: number; latencyMs: number }): void {
+  /** `count` records were acknowledged on one stream; every record up to `upto` is, on all. */
+  private onAcked(count: number, upto: number, latencyMs: number): void {
     this.ackedSeq = upto;
     this.recordsOut += count;
     this.rateOut.add(count);
@@ -382,7 +396,7 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
   }
 
   private wake(): void {
-    this.sender?.wake();
+    this.lanes?.wake();
   }
 
   private onSpoolDrop(info: { records: number; bytes: number }): void {
@@ -408,18 +422,12 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
     // upstream nodes closing at the same moment hand their held events over first
     await bounded(handovers, Math.max(left(), 1000));
 
-    if (this.stream && this.ackedSeq < this.appendedSeq && !waitingOutFailure) {
+    if (this.lanes && this.ackedSeq < this.appendedSeq && !waitingOutFailure) {
       await bounded(this.waiters.waitFor(this.appendedSeq, this.ackedSeq).catch(() => undefined), left());
     }
-    this.sender?.stop();
-    const stream = this.stream;
-    this.stream = undefined;
-    if (stream) {
-      stream.removeAllListeners('state');
-      stream.removeAllListeners('error');
-      stream.on('error', () => undefined);
-      await bounded(stream.close(Math.max(1, Math.min(left(), 1000))).catch(() => undefined), Math.max(left(), 200));
-    }
+    const lanes = this.lanes;
+    this.lanes = undefined;
+    if (lanes) await bounded(lanes.close(Math.max(1, Math.min(left(), 1000))), Math.max(left(), 200));
     this.waiters.rejectBelow(new BackpressureError('closing', 'the sink closed before Zerobus acknowledged the records; resend them'));
     this.spoolClosing = true;
     const unsent = this.spoolOpen ? this.spool.stats().backlogRecords : 0;

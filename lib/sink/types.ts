@@ -1,4 +1,5 @@
 /** Shapes the sink reports to its owner (the zerobus-out node, a bench, a test). */
+import type { StreamState } from '../zerobus';
 
 export type SinkStateName = 'starting' | 'connecting' | 'streaming' | 'reconnecting' | 'failed' | 'closing' | 'closed';
 
@@ -63,4 +64,26 @@ export interface SinkStats {
   rejected: number;
   spoolMode: 'disk' | 'memory';
   lastError?: SinkFailure;
+  /** one entry per stream the sink runs now, by index */
+  streams: SinkStreamStats[];
+  /** the `streams` option: a fixed count or 'auto' */
+  streamsMode: number | 'auto';
+  /** 'auto': the most streams it opens (a fixed count: that count) */
+  maxStreams: number;
+}
+
+/** One of the sink's streams to its table. */
+export interface SinkStreamStats {
+  /** 0-based */
+  index: number;
+  state: StreamState;
+  /** records sent on it and not yet acknowledged */
+  inFlight: number;
+  /** records it got acknowledged since it opened */
+  recordsOut: number;
+  /** acknowledged records per second (5 s window) */
+  rateOut: number;
+  reconnects: number;
+  /** 'auto' is closing it: it finishes the records it owns, then closes */
+  retiring: boolean;
 }
