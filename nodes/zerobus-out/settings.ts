@@ -2,8 +2,7 @@ import * as os from 'os';
 import * as path from 'path';
 import type { NodeDef } from 'node-red';
 import { numberProperty } from '../common/number-property';
-import { SINK_DEFAULTS, type SinkFormat, type SinkRecordType, type ZerobusSinkOptions } from '../../lib/sink';
-import { MAX_STREAMS } from '../../lib/sink/options';
+import { MAX_STREAMS, SINK_DEFAULTS, type SinkFormat, type SinkRecordType, type ZerobusSinkOptions } from '../../lib/sink';
 import { parseCreateTables } from '../../lib/schema';
 
 /** The zerobus-out node's properties as saved in the flow (numbers may be strings or ${ENV}). */

@@ -4,7 +4,7 @@ import * as path from 'path';
 import { OUT_DEFAULTS } from '../../nodes/zerobus-out/settings';
 import { NODE_DEFAULTS as BATCH_DEFAULTS } from '../../nodes/zerobus-batch/config';
 import { STREAM_DEFAULTS } from '../../lib/zerobus';
-import { MAX_STREAMS } from '../../lib/sink/options';
+import { MAX_STREAMS } from '../../lib/sink';
 import {
   DEFAULT_BODY_TIMEOUT_MS, DEFAULT_DURABLE_TIMEOUT_MS, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONCURRENT_BODIES, DEFAULT_MAX_EVENTS,
 } from '../../lib/ignition';

@@ -2,9 +2,7 @@
 import assert from 'node:assert/strict';
 import { resolveOutSettings, OUT_DEFAULTS, type ZerobusOutDef } from '../../nodes/zerobus-out/settings';
 import { perStreamFigures, streamsChip } from '../../nodes/zerobus-out/stream-figures';
-import { MAX_STREAMS } from '../../lib/sink/options';
-import type { SinkStats } from '../../lib/sink';
-import type { SinkStreamStats } from '../../lib/sink/types';
+import { MAX_STREAMS, type SinkStats, type SinkStreamStats } from '../../lib/sink';
 import { READINGS_SQL, READINGS_TABLE } from '../lib/sink/helpers';
 
 const resolve = (def: Partial<ZerobusOutDef>) => resolveOutSettings({ id: 'o', type: 'zerobus-out', z: '', name: '', spool: 'memory', ...def } as ZerobusOutDef, {});

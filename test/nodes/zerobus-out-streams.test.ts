@@ -116,8 +116,9 @@ describe('zerobus-out on several streams', function () {
 
   it('rows with partitionColumn over two streams: each partition value keeps its order', async () => {
     const { node } = await load({ streams: '2', format: 'rows', recordType: 'json', table: READINGS_TABLE, schema: READINGS_SQL, partitionColumn: 'name' });
-    const NAMES = ['press', 'oven', 'filler', 'capper', 'labeler', 'packer'];
-    const PER_NAME = 100;
+    // five names over two streams: round robin would put each name on both
+    const NAMES = ['press', 'oven', 'filler', 'capper', 'labeler'];
+    const PER_NAME = 200;
     for (let i = 0; i < PER_NAME; i++) node.receive({ payload: NAMES.map((name, k) => ({ id: i * NAMES.length + k, name })) });
     const total = NAMES.length * PER_NAME;
     await waitFor(() => emu.allRows(READINGS_TABLE).length >= total, `${total} rows`, 20_000);
