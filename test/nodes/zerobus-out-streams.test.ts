@@ -131,14 +131,33 @@ describe('zerobus-out on several streams', function () {
     assert.deepEqual((node as any).warn.args, [], 'nothing to warn about');
   });
 
-  it('streams "auto" reports its mode and ceiling; a bad count warns, naming the value, and runs one stream', async () => {
+  it('streams "auto" opens a second stream while one stream\'s quota binds and the backlog grows; stats and sidebar say so', async () => {
+    await emu.stop();
+    emu = await startTestEmulator({ quota: { recordsPerSecond: 1000 } });
     const { node, stats } = await load({ streams: 'auto', maxStreams: '3' });
-    await waitFor(() => stats.length > 0, 'a stats message');
-    assert.equal(stats[0].streamsMode, 'auto');
-    assert.equal(stats[0].maxStreams, 3);
+    const seen = await watchSidebar();
+    // twice what one stream may take, until the node has opened another
+    let sent = 0;
+    const feed = setInterval(() => {
+      node.receive({ payload: Array.from({ length: 200 }, (_, k) => ({ tagPath: `[default]Auto/T${k % 20}`, value: sent + k, quality: 'Good', timestamp: 1765456245000 + sent + k })) });
+      sent += 200;
+    }, 100);
+    try {
+      await waitFor(() => openStreams(OT_TABLE).length >= 2, 'a second open stream to the table', 20_000);
+    } finally {
+      clearInterval(feed);
+    }
+    assert.ok(emu.throttled(OT_TABLE).count > 0, 'the first stream was held to its quota');
+    await waitFor(() => stats.some((s) => s.streams.length >= 2), 'stats with two streams');
+    const last = stats.filter((s) => s.streams.length >= 2).pop()!;
+    assert.equal(last.streamsMode, 'auto');
+    assert.equal(last.maxStreams, 3);
+    await waitFor(() => seen.some((p) => /^[23] \(auto, max 3\)$/.test(String(p.extra?.streams)) && (p.streams?.length ?? 0) >= 2), 'the sidebar chip and rows');
+    assert.ok(seen.some((p) => p.extra?.streams === '1 (auto, max 3)'), 'it started with one stream');
     assert.deepEqual((node as any).warn.args, []);
-    await helper.unload();
+  });
 
+  it('a bad stream count warns, naming the value, and runs one stream', async () => {
     const bad = await load({ streams: '20' });
     assert.ok(bad.node.warn.args.some((a: unknown[]) => /^Streams "20" is neither a whole number from 1 to 16 nor auto: running 1 stream$/.test(String(a[0]))), 'warned');
     bad.node.receive({ payload: [{ tagPath: '[default]One/Stream', value: 1, quality: 'Good', timestamp: 1765456245000 }] });
