@@ -10,8 +10,8 @@ import * as path from 'path';
 import type { Browser, Page } from 'playwright-core';
 import { PACKAGE_ROOT } from '../../lib/paths';
 import { LIVE_STATS_TOPIC, type LiveStatsPayload, type LiveStreamFigures } from '../../nodes/common/live-stats';
+import { haveChromium, launchChromium } from '../support/chromium';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const EDITOR_VENDOR = path.join(path.dirname(require.resolve('@node-red/editor-client/package.json')), 'public', 'vendor', 'vendor.js');
 
 /** What the plugin asks of RED, recording the comms subscription so the test can publish. */
@@ -27,18 +27,13 @@ window.RED = {
 
 describe('the Zerobus sidebar card of a zerobus-out on several streams', function () {
   this.timeout(60_000);
-  if (!fs.existsSync(CHROMIUM)) {
-    if (process.env.CI) it('needs chromium', () => assert.fail(`${CHROMIUM} is not installed`));
-    else it.skip(`needs ${CHROMIUM} (apt-get install chromium)`);
-    return;
-  }
+  if (!haveChromium()) return;
   let browser: Browser;
   let page: Page;
   const errors: string[] = [];
 
   before(async () => {
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'] });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 400, height: 900 } });
     page.on('pageerror', (err) => errors.push(err.message));
     await page.setContent('<!doctype html><html><body></body></html>');
