@@ -157,6 +157,19 @@ describe('zerobus-out on several streams', function () {
     assert.deepEqual((node as any).warn.args, []);
   });
 
+  it('takes the count from a ${VAR}, as Node-RED resolves it', async () => {
+    process.env.ZB_TEST_STREAMS = '3';
+    try {
+      const { node, stats } = await load({ streams: '${ZB_TEST_STREAMS}' });
+      await waitFor(() => openStreams(OT_TABLE).length === 3, 'three open streams');
+      await waitFor(() => stats.length > 0, 'a stats message');
+      assert.equal(stats.at(-1)!.streamsMode, 3);
+      assert.deepEqual((node as any).warn.args, []);
+    } finally {
+      delete process.env.ZB_TEST_STREAMS;
+    }
+  });
+
   it('a bad stream count warns, naming the value, and runs one stream', async () => {
     const bad = await load({ streams: '20' });
     assert.ok(bad.node.warn.args.some((a: unknown[]) => /^Streams "20" is neither a whole number from 1 to 16 nor auto: running 1 stream$/.test(String(a[0]))), 'warned');
