@@ -18,6 +18,7 @@ const SUITES: { name: string; title: string; file: string }[] = [
   { name: 'e2e', title: 'end to end (Ignition → batch → zerobus-out → emulator)', file: './e2e' },
   { name: 'backlog', title: 'spool backlog memory and drain', file: './backlog' },
   { name: 'quota', title: 'per-stream quota (lib client → emulator at 20,000 records/s per stream)', file: './quota' },
+  { name: 'streams', title: 'several streams per table (disk-spooled sink → emulator at 20,000 records/s per stream)', file: './streams' },
 ];
 
 async function main(): Promise<void> {
