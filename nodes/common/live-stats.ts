@@ -19,9 +19,22 @@ export interface LiveStatsPayload {
   latencyP99?: number;
   reconnects?: number;
   lastError?: string;
+  /** a node writing over several Zerobus streams (zerobus-out): one entry per stream, by index */
+  streams?: LiveStreamFigures[];
   /** a few extra figures the node wants to show, label → value */
   extra?: Record<string, string | number>;
   at: number;
+}
+
+/** One Zerobus stream of a node, as its sidebar card lists it. */
+export interface LiveStreamFigures {
+  /** 0-based */
+  index: number;
+  state: string;
+  inFlight: number;
+  ackedPerSec: number;
+  /** being closed (streams: auto): it finishes what it holds */
+  retiring: boolean;
 }
 
 export const LIVE_STATS_TOPIC = 'zerobus/stats';

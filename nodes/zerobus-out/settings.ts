@@ -2,7 +2,8 @@ import * as os from 'os';
 import * as path from 'path';
 import type { NodeDef } from 'node-red';
 import { numberProperty } from '../common/number-property';
-import { SINK_DEFAULTS, type SinkFormat, type SinkRecordType, type ZerobusSinkOptions } from '../../lib/sink';
+import { MAX_STREAMS, SINK_DEFAULTS, type SinkFormat, type SinkRecordType, type ZerobusSinkOptions } from '../../lib/sink';
+import { parseCreateTables } from '../../lib/schema';
 
 /** The zerobus-out node's properties as saved in the flow (numbers may be strings or ${ENV}). */
 export interface ZerobusOutDef extends NodeDef {
@@ -21,6 +22,10 @@ export interface ZerobusOutDef extends NodeDef {
   schema?: string;
   statsInterval?: string | number;
   failedRetryInterval?: string | number;
+  /** "1".."16" or "auto" */
+  streams?: string | number;
+  maxStreams?: string | number;
+  partitionColumn?: string;
 }
 
 /** Settings from settings.js this node reads (all optional). */
@@ -42,6 +47,8 @@ export const OUT_DEFAULTS = {
   statsInterval: 10,
   failedRetryInterval: 60,
   closeTimeoutMs: 5000,
+  streams: SINK_DEFAULTS.streams,
+  maxStreams: SINK_DEFAULTS.maxStreams,
 };
 
 export const TABLE_NAME_RE = /^[^.\s`]+\.[^.\s`]+\.[^.\s`]+$/;
@@ -53,7 +60,16 @@ export interface ResolvedOutSettings {
   spoolDir?: string;
   /** table rows without a CREATE TABLE to build PROTO records from: sent as JSON records instead */
   rowsAsJson: boolean;
+  /** properties whose value could not be used: the node warns and runs with the default */
+  invalid: InvalidProperty[];
   sink: Omit<ZerobusSinkOptions, 'client' | 'clientFactory'>;
+}
+
+export interface InvalidProperty {
+  property: string;
+  value: string;
+  /** what is used instead */
+  fallback: string;
 }
 
 export function resolveOutSettings(def: ZerobusOutDef, runtime: ZerobusOutRuntimeSettings): ResolvedOutSettings {
@@ -67,12 +83,18 @@ export function resolveOutSettings(def: ZerobusOutDef, runtime: ZerobusOutRuntim
   const memory = def.spool === 'memory';
   const spoolMaxMB = numberProperty(def.spoolMaxMB, memory ? OUT_DEFAULTS.memorySpoolMaxMB : OUT_DEFAULTS.spoolMaxMB);
   const spoolDir = memory ? undefined : spoolDirFor(def, runtime);
+  const invalid: InvalidProperty[] = [];
+  const streams = streamsProperty(def.streams, invalid);
+  // the ceiling matters (and is checked) only when the node picks its stream count itself
+  const maxStreams = streams === 'auto' ? streamCount('maxStreams', def.maxStreams, OUT_DEFAULTS.maxStreams, invalid) : OUT_DEFAULTS.maxStreams;
+  const partitionColumn = format === 'rows' ? partitionColumnProperty(def.partitionColumn, schemaSql, invalid) : '';
   return {
     table,
     statsIntervalMs: Math.max(0, numberProperty(def.statsInterval, OUT_DEFAULTS.statsInterval)) * 1000,
     closeTimeoutMs: Math.max(0, numberProperty(runtime.zerobusOutCloseTimeout, OUT_DEFAULTS.closeTimeoutMs)),
     spoolDir,
     rowsAsJson,
+    invalid,
     sink: {
       table,
       format,
@@ -88,8 +110,46 @@ export function resolveOutSettings(def: ZerobusOutDef, runtime: ZerobusOutRuntim
       maxBatchBytes: Math.max(1024, Math.round(numberProperty(def.batchBytes, OUT_DEFAULTS.batchBytes))),
       backoff: { maxMs: Math.max(0.1, numberProperty(def.retryBackoffMax, OUT_DEFAULTS.retryBackoffMax)) * 1000 },
       failedRetryMs: Math.max(0.01, numberProperty(def.failedRetryInterval, OUT_DEFAULTS.failedRetryInterval)) * 1000,
+      streams,
+      maxStreams,
+      partitionColumn,
     },
   };
+}
+
+/** `streams`: a whole number from 1 to MAX_STREAMS, or "auto" (any case); blank is the default. */
+function streamsProperty(raw: unknown, invalid: InvalidProperty[]): number | 'auto' {
+  if (typeof raw === 'string' && raw.trim().toLowerCase() === 'auto') return 'auto';
+  return streamCount('streams', raw, OUT_DEFAULTS.streams, invalid);
+}
+
+/** A stream count: a whole number from 1 to MAX_STREAMS, else the fallback (noted in `invalid`). */
+function streamCount(property: string, raw: unknown, fallback: number, invalid: InvalidProperty[]): number {
+  const n = numberProperty(raw, NaN, { min: 1 });
+  if (Number.isInteger(n) && n <= MAX_STREAMS) return n;
+  const blank = raw === undefined || raw === null || String(raw).trim() === '';
+  if (!blank) invalid.push({ property, value: String(raw), fallback: String(fallback) });
+  return fallback;
+}
+
+/**
+ * `partitionColumn` (format rows): a column of the table when the schema is known, spelt as the
+ * schema spells it (rows carry that key). A name the schema lacks would put every row in one
+ * stream, so it falls back to round robin.
+ */
+function partitionColumnProperty(raw: string | undefined, schemaSql: string | undefined, invalid: InvalidProperty[]): string {
+  const column = (raw ?? '').trim();
+  if (!column || !schemaSql) return column;
+  let columns: string[];
+  try {
+    columns = parseCreateTables(schemaSql).flatMap((t) => t.columns.map((c) => c.name));
+  } catch {
+    return column; // a schema that does not parse is reported by the sink itself
+  }
+  const found = columns.find((c) => c === column) ?? columns.find((c) => c.toLowerCase() === column.toLowerCase());
+  if (found !== undefined) return found;
+  invalid.push({ property: 'partitionColumn', value: column, fallback: '' });
+  return '';
 }
 
 /**

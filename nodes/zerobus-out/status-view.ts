@@ -29,6 +29,7 @@ export function statusFor(status: SinkStatus, stats: SinkStats, accepting: boole
       return { fill: 'yellow', shape: 'ring', text: t('status.connecting', { backlog }) };
     case 'streaming':
       if (!accepting) return { fill: 'yellow', shape: 'ring', text: t('status.spoolFull', { backlog }) };
+      if (streamCount(stats) > 1) return { fill: 'green', shape: 'dot', text: t('status.streamingMany', { count: streamCount(stats), rate: formatRate(stats.rateOut), backlog }) };
       return { fill: 'green', shape: 'dot', text: t('status.streaming', { rate: formatRate(stats.rateOut), backlog }) };
     case 'reconnecting': {
       const seconds = status.retryInMs ? Math.max(1, Math.round(status.retryInMs / 1000)) : 0;
@@ -49,6 +50,11 @@ export function statusFor(status: SinkStatus, stats: SinkStats, accepting: boole
     default:
       return {};
   }
+}
+
+/** Streams the sink runs now (stats without the list count as one). */
+function streamCount(stats: SinkStats): number {
+  return stats.streams?.length ?? 1;
 }
 
 /** HH:MM:SS in the server's time zone: when the next attempt is due. */

@@ -2,7 +2,7 @@ import type { Node, NodeAPI, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { deliveryTracker, ticketsOf } from '../../lib/delivery/tickets';
 import { nextSinkInstance, sinkRegistry, type SinkSettingsView } from '../../lib/delivery/sinks';
 import { handoverBoard } from '../../lib/delivery/handover';
-import { ZerobusSink, isBackpressureError, type SinkFailure } from '../../lib/sink';
+import { MAX_STREAMS, ZerobusSink, isBackpressureError, type SinkFailure } from '../../lib/sink';
 import { ReceiptCoalescer } from '../../lib/sink/receipt-coalescer';
 import { decodeOtEventProto } from '../../lib/tags';
 import { StandingNotice, SummedReport } from '../../lib/rate-limit';
@@ -13,6 +13,7 @@ import { translator } from '../common/i18n';
 import type { ZerobusConfigNode } from '../zerobus-config/zerobus-config';
 import { resolveOutSettings, TABLE_NAME_RE, type ZerobusOutDef, type ZerobusOutRuntimeSettings } from './settings';
 import { failureKind, statusFor } from './status-view';
+import { perStreamFigures, streamsChip } from './stream-figures';
 
 /** Receipts are summed and sent at most this often, so a dashboard is not flooded at 100k/s. */
 const RECEIPT_INTERVAL_MS = 1000;
@@ -87,6 +88,7 @@ export default function (RED: NodeAPI): void {
 
     if (sink) wireSink(sink);
     if (sink && settings.rowsAsJson) node.warn(t('errors.rowsAsJson', { table: settings.table }));
+    for (const bad of settings.invalid) node.warn(t(`errors.invalid.${bad.property}`, { ...bad, max: MAX_STREAMS }));
 
     function wireSink(s: ZerobusSink): void {
       const refresh = () => {
@@ -107,7 +109,8 @@ export default function (RED: NodeAPI): void {
           latencyP99: stats.latencyMs.p99,
           reconnects: stats.reconnects,
           lastError: stats.lastError ? clean(stats.lastError.message) : undefined,
-          extra: { table: settings.table, spool: stats.spoolMode, rejected: stats.rejected, dropped: stats.dropped },
+          streams: perStreamFigures(stats),
+          extra: { table: settings.table, spool: stats.spoolMode, rejected: stats.rejected, dropped: stats.dropped, ...streamsChip(stats) },
         });
       };
       s.on('state', (st) => {

@@ -19,8 +19,8 @@ import { IgnitionGatewaySimulator } from '../../demo/ignition-simulator';
 import { NodeRedProcess } from '../../demo/node-red-process';
 import { SparkplugEdgeSimulator } from '../../demo/sparkplug-simulator';
 import { eventually, requireBuiltPackage } from '../support/dist';
+import { haveChromium, launchChromium } from '../support/chromium';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = path.join(PACKAGE_ROOT, 'test-artifacts', 'editor');
 const PALETTE = [
   { type: 'zerobus-out', label: 'zerobus out' },
@@ -31,12 +31,7 @@ const PALETTE = [
 
 describe('the editor in a browser', function () {
   this.timeout(180_000);
-  if (!fs.existsSync(CHROMIUM)) {
-    // CI installs chromium (.ci/run); there, a missing browser is a failure, not a skip
-    if (process.env.CI) it('needs chromium', () => assert.fail(`${CHROMIUM} is not installed`));
-    else it.skip(`needs ${CHROMIUM} (apt-get install chromium)`);
-    return;
-  }
+  if (!haveChromium()) return;
   let dir: string;
   let emulator: Emulator;
   let aedes: Aedes;
@@ -73,11 +68,7 @@ describe('the editor in a browser', function () {
       s.start();
       stops.push(() => s.stop());
     }
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-    });
+    browser = await launchChromium(['--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic']);
     page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
     page.on('console', (m) => {
       if (m.type() === 'error') consoleErrors.push(m.text());

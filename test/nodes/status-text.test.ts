@@ -46,6 +46,21 @@ describe('status texts', () => {
     assert.equal(pluralKey('status.devices', 2), 'status.devicesMany');
   });
 
+  it('zerobus-out streaming: the same text on one stream, the stream count when there are more, always one line', () => {
+    const streaming = { state: 'streaming' } as SinkStatus;
+    const stream = (index: number) => ({ index, state: 'open', inFlight: 0, recordsOut: 0, rateOut: 0, reconnects: 0, retiring: false });
+    const text = (streams: number, rateOut = 12_345, backlog = 0) =>
+      statusFor(streaming, { rateOut, backlog, streams: Array.from({ length: streams }, (_, i) => stream(i)) } as unknown as SinkStats, true, t).text;
+    assert.equal(text(1), 'streaming · 12k rows/s · backlog 0');
+    assert.equal(text(0), 'streaming · 12k rows/s · backlog 0', 'before the first stream opens');
+    assert.equal(statusFor(streaming, { rateOut: 950, backlog: 3 } as unknown as SinkStats, true, t).text, 'streaming · 950 rows/s · backlog 3');
+    assert.equal(text(4), 'streaming ×4 · 12k/s · backlog 0');
+    const longest = text(16, 1_234_567, 999_999);
+    assert.equal(longest, 'streaming ×16 · 1.2M/s · backlog 1000k');
+    assert.ok(longest!.length <= STATUS_MAX_CHARS);
+    assert.equal(statusFor(streaming, { rateOut: 1, backlog: 9, streams: [stream(0), stream(1)] } as unknown as SinkStats, false, t).text, 'spool full · backlog 9', 'a full spool says so whatever the streams');
+  });
+
   it('keeps the time of the next attempt in a failed status whatever the length of the reason', () => {
     const retryAt = new Date(2026, 0, 1, 15, 4, 12).getTime();
     const status = { state: 'failed', retryAt, error: { code: 'TOKEN_REJECTED', message: `token endpoint 127.0.0.1:39487 answered HTTP 401: ${'x'.repeat(80)}`, retryable: false } } as unknown as SinkStatus;

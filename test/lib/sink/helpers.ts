@@ -116,6 +116,8 @@ export interface NodeTestHelper {
   getNode(id: string): any;
   log(): any;
   request(): any;
+  /** http://<address>:<port> of the helper's server (the editor's comms websocket is at /comms) */
+  url(): string;
 }
 
 export const nodeHelper: NodeTestHelper = require('node-red-node-test-helper');
