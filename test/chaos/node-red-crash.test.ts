@@ -1,5 +1,5 @@
 /**
- * Scenario 2: Node-RED itself dies.
+ * Scenario 2: Node-RED itself dies (its zerobus-out runs three streams).
  * - SIGKILL during load, restart, repeatedly: every event that got a 200 is delivered
  *   (the spool is fsync'd before the 200, and resent from the oldest unacknowledged record).
  * - A power-cut style torn tail: with Zerobus down (so the spool holds a backlog), Node-RED is
@@ -10,7 +10,8 @@ import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
 import { eventually } from '../support/dist';
-import { ChaosRig, isAlive, report, scaled, sleep, useChaosRig } from './rig';
+import { httpJson } from '../../demo/emulator-process';
+import { ChaosRig, isAlive, report, scaled, sleep, TABLE, useChaosRig } from './rig';
 import { Prng } from '../support/prng';
 
 function newestSegment(dir: string): string | undefined {
@@ -21,7 +22,8 @@ function newestSegment(dir: string): string | undefined {
 describe('chaos: Node-RED is killed with SIGKILL', function () {
   this.timeout(scaled(240_000));
   let rig: ChaosRig;
-  useChaosRig({ name: 'nodered' }, (started) => {
+  // three streams to the table: what one stream left unacknowledged must come back as surely
+  useChaosRig({ name: 'nodered', outProps: { streams: '3' } }, (started) => {
     rig = started;
   });
 
@@ -29,6 +31,10 @@ describe('chaos: Node-RED is killed with SIGKILL', function () {
     const prng = new Prng(0xc4a05);
     rig.source.start();
     await eventually('rows flowing', async () => (await rig.emulator.rowCount()) > 0, 30_000);
+    await eventually('three streams open to the table', async () => {
+      const stats = (await httpJson(`${rig.emulator.url}/api/stats`)).json as { streams: { table: string }[] };
+      return stats.streams.filter((s) => s.table === TABLE).length === 3;
+    }, 10_000);
 
     const kills = scaled(3);
     const restartMs: number[] = [];
