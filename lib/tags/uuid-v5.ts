@@ -1,10 +1,11 @@
 /**
  * Name-based UUIDs (RFC 9562 version 5: SHA-1 of namespace bytes + UTF-8 name).
  *
- * The SHA-1 runs in JavaScript over a reused buffer: an event id is computed for every row,
- * and for names of a few dozen bytes a native `crypto` call costs several times more in
- * call overhead than the two compression rounds themselves (measured in bench/mapping.ts,
- * which also checks the result against node:crypto).
+ * The name is written into a reused buffer and hashed there: an event id is computed for every
+ * row. `crypto.createHash` costs several times the two compression rounds in call overhead for
+ * names of a few dozen bytes, so the hash is Node's one-shot `crypto.hash` (Node ≥ 20.12: one
+ * call, the digest back as a 20-character latin1 string, no Hash object and no Buffer), and
+ * SHA-1 in JavaScript where that is missing (bench/mapping.ts checks both against node:crypto).
  *
  * Names can be written piece by piece straight into that buffer (`nameStart` … `nameFinish`),
  * so that an event id needs no intermediate name string; and the UUID text is produced as one
@@ -13,7 +14,12 @@
  * times the cost of the hash itself (bench/mapping.ts).
  */
 
+import * as crypto from 'crypto';
 import { grownBuffer } from '../buffer-growth';
+
+type OneShotHash = (algorithm: string, data: Uint8Array, outputEncoding: 'latin1') => string;
+/** Node's one-shot hash (20.12 and later); ≈ 0.3 µs for an event name, the JavaScript SHA-1 ≈ 0.6 µs */
+const oneShotHash = (crypto as unknown as { hash?: OneShotHash }).hash;
 
 const W = new Int32Array(80);
 let block: Buffer = Buffer.alloc(4096);
@@ -38,7 +44,18 @@ const DIGITS = new Uint8Array(24);
 
 /** Room for `bytes` more name bytes and the SHA-1 padding after them (at most 72 bytes). */
 function ensureRoom(bytes: number): void {
-  block = grownBuffer(block, pos, bytes + 72);
+  const grown = grownBuffer(block, pos, bytes + 72);
+  if (grown !== block) {
+    block = grown;
+    prefixes = [];
+  }
+}
+
+/** block[0, len) by len, made once: hashing a name allocates no view of it */
+let prefixes: Uint8Array[] = [];
+
+function prefix(len: number): Uint8Array {
+  return (prefixes[len] ??= new Uint8Array(block.buffer, block.byteOffset, len));
 }
 
 /** Writes the UTF-8 bytes of `s` at `at`; returns the new position. `block` must have room. */
@@ -184,6 +201,12 @@ export function nameFinish(): string {
   return uuidText();
 }
 
+/** nameFinish() with the JavaScript SHA-1, whatever Node offers: for tests of that fallback. */
+export function nameFinishWithJsSha1(): string {
+  sha1Js(pos);
+  return uuidText();
+}
+
 /** Parses "xxxxxxxx-xxxx-…" into 16 bytes. */
 export function uuidBytes(uuid: string): Uint8Array {
   const hex = uuid.replace(/-/g, '');
@@ -205,6 +228,19 @@ const WORDS = new Int32Array(4);
 
 /** SHA-1 of block[0, len) ⇒ WORDS. */
 function digest(len: number): void {
+  if (oneShotHash) {
+    const d = oneShotHash('sha1', prefix(len), 'latin1');
+    setWords(wordOf(d, 0), wordOf(d, 4), wordOf(d, 8), wordOf(d, 12));
+  } else sha1Js(len);
+}
+
+/** Big-endian int32 of the four digest bytes at `at` of a latin1 digest string. */
+function wordOf(d: string, at: number): number {
+  return (d.charCodeAt(at) << 24) | (d.charCodeAt(at + 1) << 16) | (d.charCodeAt(at + 2) << 8) | d.charCodeAt(at + 3);
+}
+
+/** SHA-1 in JavaScript of block[0, len) ⇒ WORDS (pads the block in place). */
+function sha1Js(len: number): void {
   const buf = block;
   // SHA-1 padding: 0x80, zeros, 64-bit big-endian bit length, to a multiple of 64 bytes
   const total = ((len + 8) >> 6) * 64 + 64;
@@ -255,7 +291,11 @@ function digest(len: number): void {
     h3 = (h3 + d) | 0;
     h4 = (h4 + e) | 0;
   }
-  // first 16 bytes of the digest, version 5 in byte 6, RFC variant in byte 8
+  setWords(h0, h1, h2, h3);
+}
+
+/** The first 16 bytes of a digest (big-endian words) ⇒ WORDS, with version 5 in byte 6 and the RFC variant in byte 8. */
+function setWords(h0: number, h1: number, h2: number, h3: number): void {
   WORDS[0] = h0;
   WORDS[1] = (h1 & 0xffff00ff) | ((((h1 >>> 8) & 0x0f) | 0x50) << 8);
   WORDS[2] = (h2 & 0x00ffffff) | ((((h2 >>> 24) & 0x3f) | 0x80) << 24);

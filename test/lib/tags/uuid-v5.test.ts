@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { nameFinish, nameNumber, nameStart, uuidBytes, uuidV5 } from '../../../lib/tags/uuid-v5';
+import * as crypto from 'crypto';
+import { nameFinish, nameFinishWithJsSha1, nameNumber, nameStart, nameText, uuidBytes, uuidV5 } from '../../../lib/tags/uuid-v5';
 
 const NS = uuidBytes('e056b771-d7ec-42ae-98d6-1bbf41bd1bf9');
 
@@ -58,5 +59,37 @@ describe('tags/uuid-v5 nameNumber', () => {
         check(edge + d * 2 ** -10);
       }
     }
+  });
+});
+
+describe('tags/uuid-v5 hashing', () => {
+  /** The textbook UUID v5 through a node:crypto Hash object. */
+  function reference(name: string): string {
+    const h = crypto.createHash('sha1').update(NS).update(name, 'utf8').digest();
+    h[6] = (h[6] & 0x0f) | 0x50;
+    h[8] = (h[8] & 0x3f) | 0x80;
+    const x = h.subarray(0, 16).toString('hex');
+    return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
+  }
+
+  it('gives the node:crypto UUID with the one-shot hash and with the JavaScript SHA-1, at every padding boundary', () => {
+    // 16 namespace bytes + name: one, two and three 64-byte blocks, multi-byte UTF-8 included
+    for (let len = 0; len <= 200; len++) {
+      for (const name of ['x'.repeat(len), 'é'.repeat(len >> 1) + 'a'.repeat(len & 1), '\u{1F600}'.repeat(len >> 2)]) {
+        const want = reference(name);
+        nameStart(NS);
+        nameText(name);
+        assert.equal(nameFinish(), want, `nameFinish, ${Buffer.byteLength(name)} bytes`);
+        nameStart(NS);
+        nameText(name);
+        assert.equal(nameFinishWithJsSha1(), want, `JavaScript SHA-1, ${Buffer.byteLength(name)} bytes`);
+      }
+    }
+  });
+
+  it('hashes names longer than the reused buffer it started with', () => {
+    const name = 'tag/'.repeat(3000);
+    assert.equal(uuidV5(NS, name), reference(name));
+    assert.equal(uuidV5(NS, 'short'), reference('short'));
   });
 });
