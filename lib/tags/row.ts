@@ -18,7 +18,7 @@ import type { TagEvent } from './event';
 import { isIntegerType } from './data-type';
 import { canonicalValueText, jsonText } from './json-value';
 import { rowFieldsOrReason } from './normalise';
-import { nameChar, nameFinish, nameJsonString, nameNumber, nameStart, nameText, uuidBytes } from './uuid-v5';
+import { nameChar, nameDigest, nameFinish, nameJsonString, nameNumber, nameStart, nameText, uuidBytes } from './uuid-v5';
 
 export interface OtEventRow {
   event_id: string;
@@ -134,14 +134,28 @@ function setValueColumns(row: OtEventRow, value: unknown, dataType: string | und
  * reason when the event cannot be understood. A missing timestamp becomes the ingestion time.
  */
 export function toOtEventRow(event: TagEvent | unknown, ctx: RowContext): OtEventRow {
+  return mapRow(event, ctx, true);
+}
+
+/**
+ * toOtEventRow for an encoder that writes the event id's text itself (row-codec's
+ * encodeOtEventRecordProto): `event_id` is left empty and the id is uuid-v5's latest digest, to
+ * be written with writeUuidText before any other id is computed. Saves the id string per row.
+ */
+export function toOtEventRowIdDigested(event: TagEvent | unknown, ctx: RowContext): OtEventRow {
+  return mapRow(event, ctx, false);
+}
+
+function mapRow(event: TagEvent | unknown, ctx: RowContext, idText: boolean): OtEventRow {
   const micros = ctx.ingestionMicros;
   if (!Number.isSafeInteger(micros)) throw new RowMappingError(`ingestion time ${String(micros)} is not an integer of microseconds`);
   const e = rowFieldsOrReason(event, Math.floor(micros / 1000));
   if (typeof e === 'string') throw new RowMappingError(e);
   const sourceSystem = e.sourceSystem ?? (ctx.sourceSystem === '' ? undefined : ctx.sourceSystem);
+  writeEventName(e, sourceSystem ?? '');
   // properties in column order, so that the row reads like the table wherever it is printed
   const row = {
-    event_id: eventId(e, sourceSystem ?? ''),
+    event_id: idText ? nameFinish() : (nameDigest(), ''),
     event_time: Math.round(e.timestamp * 1000),
     tag_path: e.tagPath,
     tag_provider: e.tagProvider ?? 'default',
