@@ -132,7 +132,7 @@ export function encodeOtEventProto(row: OtEventRow): Buffer {
   return encodeRow(row, false);
 }
 
-/** The UUID text's length, and its field with key and one-byte length. */
+/** Length of a UUID's text; its field takes two bytes more (key and a one-byte length). */
 const UUID_TEXT_BYTES = 36;
 
 /**
