@@ -111,6 +111,8 @@ export async function run(opts: BenchOptions): Promise<BenchResult[]> {
       const r = await measure(target, { concurrency: 8 });
       const notes = `p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, peak RSS ${Math.round(r.peakRssMb)} MB, CPU ${Math.round(r.cpuPercent)}%, Node-RED ${r.usPerEvent.toFixed(1)} µs/event (main thread ${r.mainUsPerEvent.toFixed(1)}), load generator ${((r.cpuSeconds * 1e6) / r.okEvents).toFixed(1)} µs/event, statuses ${JSON.stringify(r.statuses)}`;
       results.push(withRatio({ scenario: label, metric: 'throughput', value: r.eventsPerSec, unit: 'events/s', baseline: { name: 'http in→response', value: baseline.eventsPerSec }, notes }));
+      // the figure least moved by other load on the machine: what one event costs the flow's thread
+      results.push({ scenario: label, metric: 'main thread CPU', value: r.mainUsPerEvent, unit: 'µs/event', notes: `Node-RED process ${r.usPerEvent.toFixed(1)} µs/event` });
     }
     // latency at the original module's claimed rate
     const fixed = await measure('durable', { rate: 30_000 });

@@ -87,7 +87,7 @@ function approxValueBytes(value: unknown): number {
     case 'string':
       return value.length + 2;
     case 'number':
-      return Number.isInteger(value) ? String(value).length : 18;
+      return Number.isInteger(value) ? integerTextLength(value) : 18;
     case 'boolean':
       return value ? 4 : 5;
     case 'bigint':
@@ -102,4 +102,19 @@ function approxValueBytes(value: unknown): number {
         return 64;
       }
   }
+}
+
+/** 10^0 … 10^21, all exact doubles */
+const POWERS_OF_TEN = Array.from({ length: 22 }, (_, k) => 10 ** k);
+
+/**
+ * String(v).length of an integer, without making the string (quality codes and integer values
+ * of every event): below 10^21 String writes every digit, beyond it uses exponent notation.
+ */
+export function integerTextLength(v: number): number {
+  const a = v < 0 ? -v : v;
+  if (!(a < 1e21)) return String(v).length;
+  let n = 1;
+  while (a >= POWERS_OF_TEN[n]) n++;
+  return v < 0 ? n + 1 : n;
 }

@@ -73,14 +73,25 @@ export class DedupWindow {
     let n = 0;
     // the oldest entry is at `next` once the ring has wrapped, else at 0
     const start = this.ringFilled < slotsInRing ? 0 : this.next;
+    // ids next to each other in the ring mostly came in one request, with one delivery: ask the
+    // WeakSet once per run of them, not once per id (this runs over the whole window, on the main thread)
+    let last: PendingDelivery | null = null;
+    let lastConfirmed = true;
     for (let k = 0; k < this.ringFilled; k++) {
       const r = 4 * ((start + k) % slotsInRing);
       const slot = this.find(ring, r);
       if (slot < 0) continue; // forgotten since
       const delivery = this.state[slot];
-      if (delivery !== null && !this.confirmed.has(delivery)) continue;
-      out.set(ring.subarray(r, r + 4), 4 * n);
-      n++;
+      if (delivery !== last) {
+        last = delivery;
+        lastConfirmed = delivery === null || this.confirmed.has(delivery);
+      }
+      if (!lastConfirmed) continue;
+      const o = 4 * n++;
+      out[o] = ring[r];
+      out[o + 1] = ring[r + 1];
+      out[o + 2] = ring[r + 2];
+      out[o + 3] = ring[r + 3];
     }
     return out.subarray(0, 4 * n);
   }

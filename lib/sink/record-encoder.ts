@@ -1,7 +1,7 @@
 import type * as protobuf from 'protobufjs';
 import { descriptorForTable, parseCreateTables, type TableSchema } from '../schema';
 // from their modules, not the lib/tags index, whose CommonJS re-exports are getters (called per record)
-import { OT_EVENT_DESCRIPTOR, encodeOtEventJson, encodeOtEventProto } from '../tags/row-codec';
+import { OT_EVENT_DESCRIPTOR, encodeOtEventJson, encodeOtEventRecordProto } from '../tags/row-codec';
 import { toOtEventRow } from '../tags/row';
 import { SinkConfigError } from './errors';
 import type { SinkFormat, SinkRecordType } from './options';
@@ -47,8 +47,8 @@ function otEventEncoder(opts: RecordEncoderOptions): RecordEncoder {
     encode(item, ingestionMicros) {
       try {
         ctx.ingestionMicros = ingestionMicros;
-        const row = toOtEventRow(item, ctx);
-        return { ok: true, data: proto ? encodeOtEventProto(row) : Buffer.from(encodeOtEventJson(row), 'utf8') };
+        const data = proto ? encodeOtEventRecordProto(item, ctx) : Buffer.from(encodeOtEventJson(toOtEventRow(item, ctx)), 'utf8');
+        return { ok: true, data };
       } catch (err) {
         return { ok: false, reason: (err as Error).message };
       }

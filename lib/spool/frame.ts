@@ -9,7 +9,7 @@
  * to the wrong place, so it fails the check too. The magic lets recovery find the next frame
  * after a corrupt one.
  */
-import { crc32 } from './crc32';
+import { crc32, crc32Range } from './crc32';
 
 export const FRAME_MAGIC = 0x5a425350; // 'ZBSP'
 export const MAGIC_BYTES = Buffer.from([0x5a, 0x42, 0x53, 0x50]);
@@ -60,7 +60,7 @@ export function stampFrames(frames: EncodedFrames, firstSeq: number): void {
     const seq = firstSeq + i;
     buf.writeUInt32BE(Math.floor(seq / TWO_32), seqAt);
     buf.writeUInt32BE(seq >>> 0, seqAt + 4);
-    buf.writeUInt32BE(crc32(buf.subarray(seqAt, seqAt + 8), payloadCrcs[i]), seqAt + 8);
+    buf.writeUInt32BE(crc32Range(buf, seqAt, seqAt + 8, payloadCrcs[i]), seqAt + 8);
   }
 }
 
@@ -81,7 +81,7 @@ export function checkFrame(buf: Buffer, at: number): FrameCheck {
   if (end > buf.length) return { ok: false, need: frameBytes(payloadBytes) };
   const payloadStart = at + FRAME_PREFIX_BYTES;
   const payloadEnd = payloadStart + payloadBytes;
-  if (crc32(buf.subarray(payloadStart, payloadEnd + 8)) !== buf.readUInt32BE(payloadEnd + 8)) return { ok: false };
+  if (crc32Range(buf, payloadStart, payloadEnd + 8) !== buf.readUInt32BE(payloadEnd + 8)) return { ok: false };
   const seq = buf.readUInt32BE(payloadEnd) * TWO_32 + buf.readUInt32BE(payloadEnd + 4);
   return { ok: true, seq, payloadStart, payloadEnd, end };
 }

@@ -13,7 +13,8 @@ import * as protobuf from 'protobufjs';
 import * as descriptor from 'protobufjs/ext/descriptor';
 import { PROTO_DIR } from '../paths';
 import { writeVarint } from '../varint';
-import { RowMappingError, type OtEventRow } from './row';
+import { RowMappingError, toOtEventRowIdDigested, type OtEventRow, type RowContext } from './row';
+import { writeUuidText } from './uuid-v5';
 
 const root = new protobuf.Root().loadSync(path.join(PROTO_DIR, 'ot_event.proto'), { keepCase: true });
 root.resolveAll();
@@ -128,10 +129,26 @@ function room(s: string | undefined): number {
 
 /** Protobuf bytes of one row; absent columns are absent fields (NULL), as proto2 keeps presence. */
 export function encodeOtEventProto(row: OtEventRow): Buffer {
+  return encodeRow(row, false);
+}
+
+/** Length of a UUID's text; its field takes two bytes more (key and a one-byte length). */
+const UUID_TEXT_BYTES = 36;
+
+/**
+ * encodeOtEventProto(toOtEventRow(event, ctx)) without the event id's string: the id's text
+ * goes from the hash straight into the record. Throws RowMappingError as they do.
+ */
+export function encodeOtEventRecordProto(event: unknown, ctx: RowContext): Buffer {
+  return encodeRow(toOtEventRowIdDigested(event, ctx), true);
+}
+
+/** `idDigested`: row.event_id is empty and the id is uuid-v5's latest digest (toOtEventRowIdDigested). */
+function encodeRow(row: OtEventRow, idDigested: boolean): Buffer {
   // upper bound of the size: fixed-width fields at their widest (11-byte varints, 9-byte double)
   const sv = row.string_value;
   const bound =
-    5 * 11 + 9 + 2 + room(row.event_id) + room(row.tag_path) + room(row.tag_provider) + room(sv) +
+    5 * 11 + 9 + 2 + (idDigested ? UUID_TEXT_BYTES + 2 : room(row.event_id)) + room(row.tag_path) + room(row.tag_provider) + room(sv) +
     room(row.quality) + room(row.source_system) + room(row.data_type) + room(row.alarm_state);
   // a rare huge row (a big JSON value) gets a buffer of its own
   let buf: Buffer;
@@ -145,7 +162,11 @@ export function encodeOtEventProto(row: OtEventRow): Buffer {
   const start = buf === slab ? slabUsed : 0;
   let p = start;
   let v: string | number | boolean | undefined;
-  if ((v = row.event_id) != null) p = writeString(buf, p, K_EVENT_ID, v);
+  if (idDigested) {
+    buf[p++] = K_EVENT_ID;
+    buf[p++] = UUID_TEXT_BYTES;
+    p = writeUuidText(buf, p);
+  } else if ((v = row.event_id) != null) p = writeString(buf, p, K_EVENT_ID, v);
   if ((v = row.event_time) != null) {
     checkInt64(v, 'event_time');
     buf[p++] = K_EVENT_TIME;

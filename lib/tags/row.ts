@@ -18,7 +18,7 @@ import type { TagEvent } from './event';
 import { isIntegerType } from './data-type';
 import { canonicalValueText, jsonText } from './json-value';
 import { rowFieldsOrReason } from './normalise';
-import { nameChar, nameFinish, nameJsonString, nameNumber, nameStart, nameText, uuidBytes } from './uuid-v5';
+import { nameChar, nameDigest, nameFinish, nameJsonString, nameNumber, nameStart, nameText, uuidBytes } from './uuid-v5';
 
 export interface OtEventRow {
   event_id: string;
@@ -134,11 +134,8 @@ function setValueColumns(row: OtEventRow, value: unknown, dataType: string | und
  * reason when the event cannot be understood. A missing timestamp becomes the ingestion time.
  */
 export function toOtEventRow(event: TagEvent | unknown, ctx: RowContext): OtEventRow {
-  const micros = ctx.ingestionMicros;
-  if (!Number.isSafeInteger(micros)) throw new RowMappingError(`ingestion time ${String(micros)} is not an integer of microseconds`);
-  const e = rowFieldsOrReason(event, Math.floor(micros / 1000));
-  if (typeof e === 'string') throw new RowMappingError(e);
-  const sourceSystem = e.sourceSystem ?? (ctx.sourceSystem === '' ? undefined : ctx.sourceSystem);
+  const e = rowFields(event, ctx);
+  const sourceSystem = sourceSystemOf(e, ctx);
   // properties in column order, so that the row reads like the table wherever it is printed
   const row = {
     event_id: eventId(e, sourceSystem ?? ''),
@@ -150,9 +147,67 @@ export function toOtEventRow(event: TagEvent | unknown, ctx: RowContext): OtEven
   if (e.quality !== undefined) row.quality = e.quality;
   if (e.qualityCode !== undefined) row.quality_code = e.qualityCode;
   if (sourceSystem !== undefined) row.source_system = sourceSystem;
-  row.ingestion_timestamp = micros;
+  row.ingestion_timestamp = ctx.ingestionMicros;
   if (e.dataType !== undefined) row.data_type = e.dataType;
   if (e.alarmState !== undefined) row.alarm_state = e.alarmState;
   if (e.alarmPriority !== undefined) row.alarm_priority = e.alarmPriority;
   return row;
+}
+
+/**
+ * toOtEventRow for an encoder that writes the row out at once and the event id's text itself
+ * (row-codec's encodeOtEventRecordProto): the row is one reused object of a fixed shape (every
+ * column present, undefined when NULL), valid until the next call; `event_id` is left empty
+ * and the id is uuid-v5's latest digest, to be written with writeUuidText before any other id
+ * is computed. Saves the row object and the id string per record.
+ */
+export function toOtEventRowIdDigested(event: TagEvent | unknown, ctx: RowContext): OtEventRow {
+  const e = rowFields(event, ctx);
+  const sourceSystem = sourceSystemOf(e, ctx);
+  writeEventName(e, sourceSystem ?? '');
+  nameDigest();
+  const row = REUSED_ROW;
+  row.event_time = Math.round(e.timestamp * 1000);
+  row.tag_path = e.tagPath;
+  row.tag_provider = e.tagProvider ?? 'default';
+  row.numeric_value = row.string_value = row.boolean_value = undefined;
+  setValueColumns(row, e.value, e.dataType);
+  row.quality = e.quality;
+  row.quality_code = e.qualityCode;
+  row.source_system = sourceSystem;
+  row.ingestion_timestamp = ctx.ingestionMicros;
+  row.data_type = e.dataType;
+  row.alarm_state = e.alarmState;
+  row.alarm_priority = e.alarmPriority;
+  return row;
+}
+
+const REUSED_ROW: OtEventRow = {
+  event_id: '',
+  event_time: 0,
+  tag_path: '',
+  tag_provider: undefined,
+  numeric_value: undefined,
+  string_value: undefined,
+  boolean_value: undefined,
+  quality: undefined,
+  quality_code: undefined,
+  source_system: undefined,
+  ingestion_timestamp: 0,
+  data_type: undefined,
+  alarm_state: undefined,
+  alarm_priority: undefined,
+};
+
+/** The event's row fields (see rowFieldsOrReason), after checking the ingestion time. */
+function rowFields(event: TagEvent | unknown, ctx: RowContext): TagEvent {
+  const micros = ctx.ingestionMicros;
+  if (!Number.isSafeInteger(micros)) throw new RowMappingError(`ingestion time ${String(micros)} is not an integer of microseconds`);
+  const e = rowFieldsOrReason(event, Math.floor(micros / 1000));
+  if (typeof e === 'string') throw new RowMappingError(e);
+  return e;
+}
+
+function sourceSystemOf(e: TagEvent, ctx: RowContext): string | undefined {
+  return e.sourceSystem ?? (ctx.sourceSystem === '' ? undefined : ctx.sourceSystem);
 }

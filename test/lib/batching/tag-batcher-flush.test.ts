@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { approxEventBytes, BatcherOptionsError, TagBatcher } from '../../../lib/batching';
+import { integerTextLength } from '../../../lib/batching/event-fields';
 import { disposeHarness, ev, makeHarness, type Harness } from './harness';
 
 describe('TagBatcher flush triggers', () => {
@@ -61,6 +62,13 @@ describe('TagBatcher flush triggers', () => {
     h.batcher.push(ev('big', 'x'.repeat(one * 3)));
     assert.deepEqual(h.batches.slice(2).map((b) => b.batch.events.map((e) => (e as { tagPath: string }).tagPath)), [['Line1/Speed'], ['big']]);
     assert.equal(h.batcher.stats().buffered, 0);
+  });
+
+  it('counts the digits of integers as String writes them', () => {
+    const cases = [0, -0, 7, -7, 9, 10, 99, 100, 192, -2147483132, 2 ** 53 - 1, -(2 ** 53), 1e20, 999999999999999900000, 1e21, -1e21, 1.5e300, 123456789012345680000];
+    for (let k = 0; k < 22; k++) cases.push(10 ** k, 10 ** k - 1, -(10 ** k));
+    for (const v of cases) assert.equal(integerTextLength(v), String(v).length, String(v));
+    assert.equal(approxEventBytes({ qualityCode: -192 }), 2 + 'qualityCode'.length + 4 + '-192'.length);
   });
 
   it('size wins over maxBytes when reached first', () => {

@@ -107,7 +107,7 @@ describe('ignition: dedup window', () => {
     assert.equal(keyOf(short), before);
   });
 
-  it('agrees with a plain Map model through long runs of remember, evict, forget and drop', () => {
+  it('agrees with a plain Map model through long runs of remember, evict, forget, drop and saving', () => {
     // small table, so that probe runs are long and deletions shift entries often
     const capacity = 50;
     const w = new DedupWindow(capacity);
@@ -148,6 +148,11 @@ describe('ignition: dedup window', () => {
         deliveries[which] = Promise.resolve(which === 0);
       }
       if (step % 50 === 0) {
+        // what a restart would restore: every id whose delivery is done, none pending
+        const saved = w.knownIds();
+        const savedIds = new Set(Array.from({ length: saved.length / 4 }, (_, j) => Array.from(saved.subarray(4 * j, 4 * j + 4)).join()));
+        const doneIds = new Set([...model].filter(([, d]) => d === null).map(([n]) => Array.from(keys(n)).join()));
+        assert.deepEqual(savedIds, doneIds, `known ids at step ${step}`);
         for (let i = 0; i < 120; i++) {
           const n = `id-${i}`;
           const expected = model.has(n) ? (model.get(n) === null ? 'known' : 'pending') : 'new';

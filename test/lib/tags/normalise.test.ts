@@ -3,6 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { canonicalDataType, normaliseOrReason, normaliseTagEvent, type TagEvent } from '../../../lib/tags';
 import { rowFieldsOrReason } from '../../../lib/tags/normalise';
+import { generatedRawEvents } from './generated-events';
 
 const FIXTURES = path.join(__dirname, '../../fixtures/tags');
 const NOW = 1_700_000_000_000;
@@ -311,31 +312,10 @@ describe('tags/normalise', () => {
     });
 
     it('gives every row field exactly as normaliseOrReason does, over generated raw and normalised events', () => {
-      let seed = 11;
-      const pick = <T>(xs: readonly T[]): T => {
-        seed = (Math.imul(seed, 1103515245) + 12345) & 0x7fffffff;
-        return xs[seed % xs.length];
-      };
-      const fields: Record<string, readonly unknown[]> = {
-        tagPath: ['[default]A/B', 'C', ' ', '', 7, undefined],
-        tagProvider: ['default', 'None', 'null', '', ' ', undefined, null, 5, 'p'.repeat(300)],
-        value: [1.5, 0, -0, NaN, Infinity, 'x', '', 'NaN', '12', '2024-01-01T00:00:00Z', true, null, undefined, [1, 2], { a: 1 }, 5n],
-        quality: ['Good', 'Bad', 'Bad_Stale', 'good', 192, '', undefined, null],
-        qualityCode: [192, 0, 516, -2147483132, '192', 1.5, undefined, null],
-        timestamp: [1_700_000_000_123, 1_700_000_000_123.5, 1_700_000_000, '1700000000123', NaN, undefined, null, 'bad'],
-        dataType: ['Float8', 'float', 'Int4', 'Int8', 'String', 'DateTime', 'Boolean', 'Nonsense', 'x'.repeat(300), 3, '', undefined],
-        sourceSystem: ['gw', '', ' ', 3, null, undefined, 's'.repeat(256)],
-        alarmState: ['Active', '', null, undefined, 2],
-        alarmPriority: [0, 3, -0, 1.5, 2 ** 31, '3', 'High', '', null, undefined],
-        historical: [true, false, undefined],
-      };
       let reused = 0;
+      const events = generatedRawEvents(11);
       for (let i = 0; i < 20_000; i++) {
-        const raw: Record<string, unknown> = {};
-        for (const [k, values] of Object.entries(fields)) {
-          const v = pick(values);
-          if (v !== undefined || pick([true, false])) raw[k] = v;
-        }
+        const raw = events();
         // half of them as the receiver hands them on: already normalised
         const once = normaliseOrReason(raw, NOW);
         const input = typeof once !== 'string' && i % 2 === 1 ? once : raw;

@@ -12,6 +12,8 @@ import {
   toOtEventRow,
   type OtEventRow,
 } from '../../../lib/tags';
+import { encodeOtEventRecordProto } from '../../../lib/tags/row-codec';
+import { generatedRawEvents } from './generated-events';
 
 const ctx = { sourceSystem: 'edge-box', ingestionMicros: 1_700_000_001_234_567 };
 const full: OtEventRow = {
@@ -113,6 +115,35 @@ describe('tags/row-codec', () => {
       assert.throws(() => encodeOtEventProto({ ...full, ingestion_timestamp: 2 ** 60 }), RowMappingError);
       assert.throws(() => encodeOtEventProto({ ...full, quality_code: 2 ** 31 }), /quality_code/);
       assert.throws(() => encodeOtEventProto({ ...full, alarm_priority: 0.5 }), /alarm_priority/);
+    });
+  });
+
+  describe('encodeOtEventRecordProto', () => {
+    /** The record bytes, or the error's message */
+    const outcome = (f: () => Buffer): Buffer | string => {
+      try {
+        return Buffer.from(f());
+      } catch (err) {
+        assert.ok(err instanceof RowMappingError, String(err));
+        return err.message;
+      }
+    };
+
+    it('writes the bytes of encodeOtEventProto(toOtEventRow(..)) and throws where they throw, over generated events', () => {
+      // tag paths and string values of every kind nameJsonString meets: printable ASCII of many
+      // lengths, escapes, multi-byte and lone surrogates
+      const texts = ['[default]A/B', 'x'.repeat(200), 'say "hi"', 'back\\slash', 'tab\there', 'Größe/°C', '\u{1F600}', 'lone \ud800', '\u007f'];
+      const events = generatedRawEvents(29, { tagPath: [...texts, ' ', 7, undefined], value: [...texts, 1.5, NaN, 5n, true, null, { a: 1 }, [1, 2]] });
+      const ctxs = [ctx, { sourceSystem: '', ingestionMicros: ctx.ingestionMicros }, { sourceSystem: 'gw "7"', ingestionMicros: 1.5 }];
+      let records = 0;
+      for (let i = 0; i < 20_000; i++) {
+        const raw = events();
+        const c = ctxs[i % ctxs.length];
+        const want = outcome(() => encodeOtEventProto(toOtEventRow(raw, c)));
+        assert.deepEqual(outcome(() => encodeOtEventRecordProto(raw, c)), want, JSON.stringify(raw, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v)));
+        if (typeof want !== 'string') records++;
+      }
+      assert.ok(records > 1000, `${records} events became records`);
     });
   });
 

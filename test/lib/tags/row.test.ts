@@ -1,24 +1,14 @@
 import assert from 'node:assert/strict';
-import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { canonicalValueText, EVENT_ID_NAMESPACE, eventId, normaliseTagEvent, RowMappingError, toOtEventRow, type OtEventRow, type TagEvent } from '../../../lib/tags';
+import { canonicalValueText, eventId, normaliseTagEvent, RowMappingError, toOtEventRow, type OtEventRow, type TagEvent } from '../../../lib/tags';
+import { referenceUuidV5 } from './reference-uuid';
 
 const ctx = { sourceSystem: 'edge-box', ingestionMicros: 1_700_000_001_000_000 };
 const base = { tagPath: '[default]Line1/Speed', tagProvider: 'default', value: 42.5, quality: 'Good', qualityCode: 192, timestamp: 1700000000123, dataType: 'float' };
 const row = (extra: Record<string, unknown> = {}) => toOtEventRow({ ...base, ...extra }, ctx);
 const VALUE_COLUMNS = ['numeric_value', 'string_value', 'boolean_value'] as const;
 const valueColumns = (r: OtEventRow) => Object.fromEntries(VALUE_COLUMNS.filter((k) => k in r).map((k) => [k, r[k]]));
-
-/** UUID v5 computed the textbook way with node:crypto, to check our JavaScript SHA-1. */
-function referenceUuidV5(name: string): string {
-  const ns = Buffer.from(EVENT_ID_NAMESPACE.replace(/-/g, ''), 'hex');
-  const h = crypto.createHash('sha1').update(ns).update(name, 'utf8').digest();
-  h[6] = (h[6] & 0x0f) | 0x50;
-  h[8] = (h[8] & 0x3f) | 0x80;
-  const x = h.subarray(0, 16).toString('hex');
-  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
-}
 
 describe('tags/row', () => {
   it('maps the docs/DESIGN.md §3 example to the docs/DESIGN.md §5 row', () => {

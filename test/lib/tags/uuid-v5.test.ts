@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
-import { nameFinish, nameNumber, nameStart, uuidBytes, uuidV5 } from '../../../lib/tags/uuid-v5';
+import { EVENT_ID_NAMESPACE } from '../../../lib/tags/row';
+import { referenceUuidV5 } from './reference-uuid';
+import { nameFinish, nameFinishWithJsSha1, nameNumber, nameStart, nameText, uuidBytes, uuidV5 } from '../../../lib/tags/uuid-v5';
 
-const NS = uuidBytes('e056b771-d7ec-42ae-98d6-1bbf41bd1bf9');
+const NS = uuidBytes(EVENT_ID_NAMESPACE);
 
 /** UUID of the name written by nameNumber(n): equal to that of String(n) only if the bytes are. */
 function byNameNumber(n: number): string {
@@ -58,5 +60,28 @@ describe('tags/uuid-v5 nameNumber', () => {
         check(edge + d * 2 ** -10);
       }
     }
+  });
+});
+
+describe('tags/uuid-v5 hashing', () => {
+  it('gives the node:crypto UUID with the one-shot hash and with the JavaScript SHA-1, at every padding boundary', () => {
+    // 16 namespace bytes + name: one, two and three 64-byte blocks, multi-byte UTF-8 included
+    for (let len = 0; len <= 200; len++) {
+      for (const name of ['x'.repeat(len), 'é'.repeat(len >> 1) + 'a'.repeat(len & 1), '\u{1F600}'.repeat(len >> 2)]) {
+        const want = referenceUuidV5(name);
+        nameStart(NS);
+        nameText(name);
+        assert.equal(nameFinish(), want, `nameFinish, ${Buffer.byteLength(name)} bytes`);
+        nameStart(NS);
+        nameText(name);
+        assert.equal(nameFinishWithJsSha1(), want, `JavaScript SHA-1, ${Buffer.byteLength(name)} bytes`);
+      }
+    }
+  });
+
+  it('hashes names longer than the reused buffer it started with', () => {
+    const name = 'tag/'.repeat(3000);
+    assert.equal(uuidV5(NS, name), referenceUuidV5(name));
+    assert.equal(uuidV5(NS, 'short'), referenceUuidV5('short'));
   });
 });
