@@ -129,7 +129,7 @@ export async function run(opts: BenchOptions): Promise<BenchResult[]> {
       value: m.recordsPerSecond,
       unit: 'rec/s',
       baseline: { name: 'streams: 1', value: one },
-      notes: `${m.accepted.toLocaleString('en-US')} events, 0 lost, ${m.duplicates} repeated, 0 out of order per tag; ${m.streamsAtEnd} streams at the end${auto}`,
+      notes: `${m.accepted.toLocaleString('en-US')} events, 0 lost, ${m.duplicates} repeated, 0 out of order per tag; ${m.streamsAtEnd} stream${m.streamsAtEnd === 1 ? '' : 's'} at the end${auto}`,
     });
   });
 }
