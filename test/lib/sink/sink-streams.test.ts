@@ -78,6 +78,17 @@ describe('lib/sink ZerobusSink with several streams', function () {
     assertEveryTagInOrder(rows, 4000);
   });
 
+  it('with a memory spool, accept() resolves once every stream acknowledged the call\'s records', async () => {
+    emu = await startTestEmulator();
+    client = clientFor(emu);
+    const s = new ZerobusSink({ client, table: OT_TABLE, sourceSystem: 'edge-1', backoff: FAST_BACKOFF, streams: 3, maxBatchRecords: 25 });
+    sinks.push(s);
+    await s.accept(numericEvents(300, 'Line6/Mem'));
+    assert.equal(emu.allRows(OT_TABLE).length, 300, 'all stored when accept() resolved');
+    assert.equal(s.stats().spoolMode, 'memory');
+    assert.equal(s.stats().backlog, 0);
+  });
+
   it('a stream that fails recovers on its own while the others go on; nothing is lost and the order holds', async () => {
     emu = await startTestEmulator();
     client = clientFor(emu);
@@ -142,6 +153,29 @@ describe('lib/sink ZerobusSink with several streams', function () {
     await waitFor(() => s.stats().streams.length === 1, 'streams given back', 10_000);
     await waitFor(() => openStreams() === 1, 'the server sees one stream', 5000);
     assertEveryTagInOrder(emu.allRows(OT_TABLE), sent);
+  });
+
+  it('a row the table refuses is isolated on its own stream: reported with the record, the rest land in order per key', async () => {
+    emu = await startTestEmulator();
+    client = clientFor(emu);
+    const table = 'main.plant.keyed';
+    emu.addTable(`CREATE TABLE ${table} (line STRING, n BIGINT)`);
+    const s = sink({ table, format: 'rows', recordType: 'json', streams: 3, partitionColumn: 'line', maxBatchRecords: 20 });
+    const refused: { reason: string; record: Buffer }[] = [];
+    s.on('rejected', (r) => refused.push(r));
+    const rows: Row[] = Array.from({ length: 240 }, (_, n) => ({ line: `L${n % 6}`, n }));
+    rows[100] = { line: 'L4', n: 100, no_such_column: true };
+    await s.accept(rows);
+    await waitFor(() => s.stats().backlog === 0 && refused.length === 1, 'all but one landed, one refused');
+    assert.deepEqual(JSON.parse(refused[0].record.toString()), rows[100]);
+    const landed = emu.allRows(table);
+    assert.equal(landed.length, 239);
+    assert.equal(new Set(landed.map((r) => Number(r.n))).size, 239, 'each row once');
+    for (let k = 0; k < 6; k++) {
+      const ns = landed.filter((r) => r.line === `L${k}`).map((r) => Number(r.n));
+      assert.deepEqual(ns, [...ns].sort((a, b) => a - b), `L${k} in order`);
+    }
+    assert.equal(s.state.state, 'streaming');
   });
 
   it('rows go round robin without a partition column, and by its value with one', async () => {
