@@ -75,6 +75,7 @@ async function runOnce(opts: BenchOptions, label: string, nodeArgs: string[]): P
     const peakFill = fill.stop();
     const spooledRss = memoryMb(pid).rss;
     const split = heapSplit(probeFile);
+    saveLog(nodeRed, 'fill');
     results.push(withRatio({ scenario: `backlog ${target.toLocaleString('en-US')} events, emulator down (${label})`, metric: 'peak RSS while filling', value: peakFill, unit: 'MB', baseline: { name: 'idle Node-RED', value: idle }, notes: `spooled ${spooled} events in ${fillSeconds.toFixed(1)} s (${Math.round(spooled / fillSeconds)} events/s); RSS at rest ${Math.round(spooledRss)} MB${split}` }));
 
     const drain = sampleRss(pid);
@@ -94,13 +95,25 @@ async function runOnce(opts: BenchOptions, label: string, nodeArgs: string[]): P
     const drainSeconds = firstAt ? Math.max(0.2, (Date.now() - firstAt) / 1000) : totalSeconds;
     const peakDrain = drain.stop();
     results.push(withRatio({ scenario: `backlog drain after the emulator returns (${label})`, metric: 'drain rate', value: (rows - firstRows) / drainSeconds, unit: 'events/s', notes: `${rows} of ${spooled} rows ${totalSeconds.toFixed(1)} s after the emulator started (first rows after ${(totalSeconds - drainSeconds).toFixed(1)} s: reconnect backoff); peak RSS while draining ${Math.round(peakDrain)} MB` }));
-    results.push(withRatio({ scenario: `backlog drain after the emulator returns (${label})`, metric: 'peak RSS while draining', value: peakDrain, unit: 'MB', baseline: { name: 'idle Node-RED', value: idle } }));
+    // the probe keeps the highest RSS of the whole run: the drain's when it rose above the fill's
+    const drainSplit = peakDrain > peakFill ? heapSplit(probeFile) : '';
+    results.push(withRatio({ scenario: `backlog drain after the emulator returns (${label})`, metric: 'peak RSS while draining', value: peakDrain, unit: 'MB', baseline: { name: 'idle Node-RED', value: idle }, notes: drainSplit.replace(/^; /, '') }));
   } finally {
+    saveLog(nodeRed, 'run');
     await nodeRed.stop();
     await emulator.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   }
   return results;
+}
+
+/**
+ * BENCH_NODE_RED_LOG=FILE writes Node-RED's output (with BENCH_NODE_RED_ARGS=--trace-gc-nvp:
+ * what each collection promoted) to FILE.fill after the fill and FILE.run at the end.
+ */
+function saveLog(nodeRed: NodeRedProcess, phase: 'fill' | 'run'): void {
+  const file = process.env.BENCH_NODE_RED_LOG;
+  if (file) fs.writeFileSync(`${file}.${phase}`, nodeRed.log.join('\n'));
 }
 
 /** process.memoryUsage() at the peak RSS the probe saw, as a note ('' when it wrote none). */

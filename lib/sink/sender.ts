@@ -75,55 +75,59 @@ export class SpoolSender {
   /** Streams spooled records in order until stop(). */
   async run(): Promise<void> {
     this.cursor = this.host.ackedSeq();
-    while (!this.stopped) {
-      const { signal } = this.epoch;
-      const isolating = !!this.isolation;
-      const room = this.window(isolating) - this.inflight.records;
-      const end = Math.min(this.host.appendedSeq(), this.host.readableUpTo());
-      if (room <= 0 || this.cursor >= end || this.host.paused()) {
-        await this.sleep();
-        continue;
-      }
-      const want = isolating ? 1 : Math.min(room, this.limits.maxBatchRecords);
-      const span = this.host.span();
-      let read: { seq: number; data: Buffer }[];
-      try {
-        read = await this.spool.readAfter(this.cursor, Math.min(end - this.cursor, want * span), Math.min(this.limits.maxBatchBytes * span, MAX_READ_BYTES));
-      } catch (err) {
-        if (this.stopped) return;
-        this.rewind();
-        await this.host.sendFailed(new SpoolReadError(err as Error));
-        continue;
-      }
-      if (signal.aborted) continue;
-      if (read.length === 0) {
-        await this.sleep(); // the records past the cursor were dropped: wait for the next append
-        continue;
-      }
-      const { records, lastSeq } = span === 1 ? { records: read, lastSeq: read[read.length - 1].seq } : this.own(read, want);
-      if (records.length > 0 && this.isolation?.isSuspect(records[0].seq)) {
-        this.cursor = records[0].seq; // refused alone already: not sent again
-        continue;
-      }
-      const batch: InflightBatch = { lastSeq, count: records.length, sentAt: this.host.now(), acked: false };
-      if (isolating && records.length > 0) batch.data = records[0].data;
-      this.cursor = batch.lastSeq;
-      const payload = this.payloadOf(records);
-      this.inflight.push(batch);
-      if (payload.length === 0) {
-        this.onBatchAcked(signal, batch);
-        continue;
-      }
-      this.stream.ingest(payload as Buffer[]).then(
-        () => this.onBatchAcked(signal, batch),
-        (err: Error) => {
-          // dropped by a rewind or at the close: expected; anything else pauses sending
-          if (signal.aborted || this.stopped) return;
-          this.rewind();
-          void this.host.sendFailed(err);
-        },
-      );
+    // each batch is read and handed over in sendNext(), whose frame ends there: a batch's
+    // records are never held by this loop while it sleeps on a full window (a drain would
+    // promote every record it sends into the old generation)
+    while (!this.stopped) await this.sendNext();
+  }
+
+  /**
+   * Reads and sends the next batch, or sleeps until wake() when there is nothing to do (the
+   * sleep starts in the same turn as the check, so a wake() right after it is not lost).
+   */
+  private async sendNext(): Promise<void> {
+    const { signal } = this.epoch;
+    const isolating = !!this.isolation;
+    const room = this.window(isolating) - this.inflight.records;
+    const end = Math.min(this.host.appendedSeq(), this.host.readableUpTo());
+    if (room <= 0 || this.cursor >= end || this.host.paused()) return this.sleep();
+    const want = isolating ? 1 : Math.min(room, this.limits.maxBatchRecords);
+    const span = this.host.span();
+    let read: { seq: number; data: Buffer }[];
+    try {
+      read = await this.spool.readAfter(this.cursor, Math.min(end - this.cursor, want * span), Math.min(this.limits.maxBatchBytes * span, MAX_READ_BYTES));
+    } catch (err) {
+      if (this.stopped) return;
+      this.rewind();
+      await this.host.sendFailed(new SpoolReadError(err as Error));
+      return;
     }
+    if (signal.aborted) return;
+    // the records past the cursor were dropped: wait for the next append
+    if (read.length === 0) return this.sleep();
+    const { records, lastSeq } = span === 1 ? { records: read, lastSeq: read[read.length - 1].seq } : this.own(read, want);
+    if (records.length > 0 && this.isolation?.isSuspect(records[0].seq)) {
+      this.cursor = records[0].seq; // refused alone already: not sent again
+      return;
+    }
+    const batch: InflightBatch = { lastSeq, count: records.length, sentAt: this.host.now(), acked: false };
+    if (isolating && records.length > 0) batch.data = records[0].data;
+    this.cursor = batch.lastSeq;
+    const payload = this.payloadOf(records);
+    this.inflight.push(batch);
+    if (payload.length === 0) {
+      this.onBatchAcked(signal, batch);
+      return;
+    }
+    this.stream.ingest(payload as Buffer[]).then(
+      () => this.onBatchAcked(signal, batch),
+      (err: Error) => {
+        // dropped by a rewind or at the close: expected; anything else pauses sending
+        if (signal.aborted || this.stopped) return;
+        this.rewind();
+        void this.host.sendFailed(err);
+      },
+    );
   }
 
   /** Records this sender may have unacknowledged: one batch while the stream is not open. */
