@@ -14,10 +14,10 @@ import { EmulatorProcess } from '../demo/emulator-process';
 import { freePort } from '../demo/node-red-process';
 import { ZerobusSink } from '../lib/sink';
 import { ZerobusClient } from '../lib/zerobus';
+import { QUOTA_RECORDS_PER_SECOND as QUOTA } from './quota';
 import { BenchOptions, BenchResult, runDirectly, withRatio } from './result';
 
 const TABLE = 'main.ot.tag_events';
-const QUOTA = 20_000;
 const TAGS = 200;
 const CALL = 500;
 const WARM_UP_MS = 2000;
