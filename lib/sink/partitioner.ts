@@ -28,11 +28,6 @@ export class Partitioner {
     this.layouts = [{ fromSeq, lanes }];
   }
 
-  /** The lane count of the newest layout. */
-  get lanes(): number {
-    return this.layouts[this.layouts.length - 1].lanes;
-  }
-
   /** The most lanes any kept layout has: how many batches' worth a lane reads to fill one. */
   get widest(): number {
     let widest = 1;

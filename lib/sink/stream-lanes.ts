@@ -51,7 +51,7 @@ export class StreamLane {
       inFlight: this.sender.inFlightRecords,
       recordsOut: this.recordsOut,
       rateOut: this.rateOut.perSecond(),
-      reconnects: this.stream.metrics().reconnects,
+      reconnects: this.stream.reconnects,
       retiring: this.retireAfter !== undefined,
     };
   }
@@ -73,11 +73,6 @@ export class StreamLanes {
 
   get all(): readonly StreamLane[] {
     return this.lanes;
-  }
-
-  /** every record up to this one is acknowledged on every lane */
-  get ackedSeq(): number {
-    return this.frontier;
   }
 
   get inFlightRecords(): number {

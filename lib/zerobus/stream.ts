@@ -95,6 +95,11 @@ export class ZerobusStream extends EventEmitter {
     });
   }
 
+  /** Attempts after the first (cheaper than metrics(), which sorts the latency window). */
+  get reconnects(): number {
+    return this.supervisor.reconnects;
+  }
+
   get state(): StreamState {
     return this._state;
   }
@@ -201,7 +206,7 @@ export class ZerobusStream extends EventEmitter {
       recordsInFlight: this.lz.records + this.admission.waitingRecords(),
       bytesInFlight: this.lz.bytes,
       requestsSent: this.requestsSent,
-      reconnects: this.supervisor.reconnects,
+      reconnects: this.reconnects,
       ackLatencyMs: this.latency.summary(),
       state: this._state,
     };
