@@ -107,13 +107,19 @@ describe('the editor in a browser', function () {
       else if (node._def.category === 'config') RED.editor.editConfig('', node.type, nodeId);
       else RED.editor.edit(node);
     }, id);
-    await page.locator('.red-ui-tray').last().waitFor({ state: 'visible' });
+    const tray = page.locator('.red-ui-tray').last();
+    await tray.waitFor({ state: 'visible' });
+    // The tray slides in before its form is built: nodes with credentials and tabs first fetch
+    // them over HTTP. Node-RED adds the Properties/Description/Appearance tabs once the form,
+    // oneditprepare included, is complete; a user sees the form before pressing Done.
+    await tray.locator('.red-ui-tray-body .red-ui-tabs').first().waitFor({ state: 'attached' });
   }
 
-  async function pressDone(): Promise<void> {
+  async function pressDone(what: string): Promise<void> {
     const tray = page.locator('.red-ui-tray').last();
     await tray.locator('#node-dialog-ok, #node-config-dialog-ok').first().click();
-    await page.waitForFunction(() => document.querySelectorAll('.red-ui-tray').length === 0);
+    await page.waitForFunction(() => document.querySelectorAll('.red-ui-tray').length === 0, null, { timeout: 10_000 })
+      .catch((err: Error) => { throw new Error(`${what}: the dialog stayed open after Done (${err.message}); console: ${JSON.stringify(consoleErrors)}`); });
   }
 
   /** The node as Export would write it, credentials aside. */
@@ -216,7 +222,7 @@ describe('the editor in a browser', function () {
             .map((el) => (el as HTMLElement).innerText.split('\n')[0]));
           assert.deepEqual(cut, [], `${what}: texts cut off in the dialog`);
         }
-        await pressDone();
+        await pressDone(what);
         assert.equal(await exported(n.id), before, `${what} changed by Done`);
         assert.equal(await deployDisabled(), true, `Deploy lit up after Done on ${what}`);
         assert.deepEqual(consoleErrors.slice(errors), [], `console errors while editing ${what}`);
@@ -235,7 +241,7 @@ describe('the editor in a browser', function () {
       await openDialog(id);
       const title = await page.locator('.red-ui-tray').last().locator('.red-ui-tray-titlebar').innerText();
       assert.doesNotMatch(title, /zerobus-/, `dialog title "${title}"`);
-      await pressDone();
+      await pressDone(type);
     }
     await page.evaluate(() => (window as any).RED.sidebar.show('help'));
     await page.locator('.red-ui-sidebar-help-toc').getByText('sparkplug broker').first().waitFor({ state: 'visible' });
