@@ -60,6 +60,12 @@ export class SpoolSender {
   private isolation: RecordIsolation | undefined;
   private wakeSender: (() => void) | undefined;
   private stopped = false;
+  /**
+   * Set after a failed read or send until the host says sending may go on. A failed stream
+   * refuses at once: resending without this wait would be a loop of microtasks that starves
+   * every timer (the close's bound included) and spins the process.
+   */
+  private held: Promise<void> | undefined;
 
   constructor(private readonly spool: Spool, private readonly stream: ZerobusStream, private readonly host: SenderHost, private readonly limits: SenderLimits) {}
 
@@ -90,16 +96,14 @@ export class SpoolSender {
     const isolating = !!this.isolation;
     const room = this.window(isolating) - this.inflight.records;
     const end = Math.min(this.host.appendedSeq(), this.host.readableUpTo());
-    if (room <= 0 || this.cursor >= end || this.host.paused()) return this.sleep();
+    if (room <= 0 || this.cursor >= end || this.held || this.host.paused()) return this.sleep();
     const want = isolating ? 1 : Math.min(room, this.limits.maxBatchRecords);
     const span = this.host.span();
     let read: { seq: number; data: Buffer }[];
     try {
       read = await this.spool.readAfter(this.cursor, Math.min(end - this.cursor, want * span), Math.min(this.limits.maxBatchBytes * span, MAX_READ_BYTES));
     } catch (err) {
-      if (this.stopped) return;
-      this.rewind();
-      await this.host.sendFailed(new SpoolReadError(err as Error));
+      if (!this.stopped) this.failed(new SpoolReadError(err as Error));
       return;
     }
     if (signal.aborted) return;
@@ -123,11 +127,21 @@ export class SpoolSender {
       () => this.onBatchAcked(signal, batch),
       (err: Error) => {
         // dropped by a rewind or at the close: expected; anything else pauses sending
-        if (signal.aborted || this.stopped) return;
-        this.rewind();
-        void this.host.sendFailed(err);
+        if (!signal.aborted && !this.stopped) this.failed(err);
       },
     );
+  }
+
+  /** Starts again at the oldest unacknowledged record once the host lets sending go on. */
+  private failed(err: Error): void {
+    const held = this.host.sendFailed(err);
+    this.held = held;
+    void held.then(() => {
+      if (this.held !== held) return;
+      this.held = undefined;
+      this.wake();
+    });
+    this.rewind();
   }
 
   /** Records this sender may have unacknowledged: one batch while the stream is not open. */

@@ -89,8 +89,7 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
   /** set once the spool starts closing: hand-overs (acceptHeld) are refused from then on */
   private spoolClosing = false;
   private readonly spoolAcker: SpoolAcker;
-  /** resolves when close() begins: ends a wait after a spool read error */
-  private closeBegins!: () => void;
+  private closeBegins!: () => void; // ends a wait after a spool read error
   private readonly closeBegun = new Promise<void>((resolve) => (this.closeBegins = resolve));
 
   private recordsIn = 0;
@@ -378,7 +377,8 @@ export class ZerobusSink extends EventEmitter<ZerobusSinkEvents> {
 
   /** The spool could not be read (or a batch was refused outright): shown like a final error, tried again after failedRetryMs. */
   private async pauseSending(err: Error): Promise<void> {
-    if (this.closing) return;
+    // while closing, the failed lane sends nothing more: the close stops it within its bound
+    if (this.closing) return bounded(this.closePromise ?? new Promise(() => undefined), this.failedRetryMs);
     const failure = this.board.fail(err, this.failedRetryMs);
     await bounded(this.closeBegun, this.failedRetryMs);
     if (!this.closing && this.board.status.error === failure) this.board.set({ state: this.lanes?.allOpen ? 'streaming' : 'connecting' });

@@ -147,6 +147,7 @@ describe('lib/sink ZerobusSink supervision (scripted sessions, fake timers)', ()
     await clock.tickAsync(2000);
     await closed;
     clock.restore();
+    sinon.restore();
   });
 
   it('a final error waits failedRetryInterval, keeps the data, then replays it from the spool', async () => {
@@ -262,6 +263,31 @@ describe('lib/sink ZerobusSink supervision (scripted sessions, fake timers)', ()
     assert.equal(server.sessions[0].signal.aborted, true, 'the attempt was aborted');
     assert.equal(a.settled(), 'rejected');
     assert.deepEqual(server.stored, [0, 1]);
+  });
+
+  it('a final error while closing stops sending: no resend loop, the close ends within its bound', async () => {
+    start();
+    offer(rows(0, 2));
+    await clock.tickAsync(10);
+    server.onRequest = () => undefined; // the server stops acknowledging
+    const a = offer(rows(2, 2));
+    await clock.tickAsync(10);
+    // A failed stream refuses ingest() at once. Resending after each refusal would be a loop of
+    // microtasks that no timer ever interrupts (the process spins, the close never ends): the
+    // stand-in stops such a loop after 50 calls so that the count below can tell.
+    const ingest = ZerobusStream.prototype.ingest;
+    let calls = 0;
+    sinon.stub(ZerobusStream.prototype, 'ingest').callsFake(function (this: ZerobusStream, records: Buffer[] | string[]) {
+      return ++calls > 50 ? new Promise<void>(() => undefined) : ingest.call(this, records);
+    });
+    const closed = sink.close(300);
+    await clock.tickAsync(1);
+    assert.equal(sink.state.state, 'closing');
+    server.sessions[0].end({ kind: 'error', error: new ZerobusError('UNAUTHENTICATED', 'token rejected', { retryable: false }) });
+    await clock.tickAsync(2000);
+    await closed;
+    assert.ok(calls <= 1, `${calls} ingest() calls after the stream failed`);
+    assert.equal(a.settled(), 'rejected', 'the unacknowledged accept is told to resend');
   });
 
   it('close during a retry backoff cancels the retry', async () => {
