@@ -35,7 +35,7 @@ export interface ZerobusSinkOptions {
   /** format 'rows': the column whose value picks the stream; none: round robin (no order between rows). */
   partitionColumn?: string;
   /** 'auto': how fast it decides (stream-autoscaler.ts; defaults suit a real quota, tests go faster). */
-  autoscale?: Partial<Pick<AutoscaleOptions, 'growFor' | 'idleFor' | 'settle'>> & { intervalMs?: number };
+  autoscale?: Partial<Pick<AutoscaleOptions, 'growFor' | 'idleFor' | 'settle' | 'drainWithin'>> & { intervalMs?: number };
   /** Records handed to each stream and not yet acknowledged (default 50,000). */
   maxInflightRecords?: number;
   /** Records per ingest request (default 1,000). */

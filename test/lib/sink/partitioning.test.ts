@@ -117,6 +117,24 @@ describe('lib/sink partitioning of records over several streams', () => {
       assert.ok(run(down, Array.from({ length: 10 }, () => ({ ...bound(50_000), allOpen: false }))).every((x) => x === 0));
     });
 
+    it('adds streams to work off a backlog that would take longer than drainWithin, while each added one raised the rate', () => {
+      // a restart after an outage: 3M records spooled, worked off at 20k/s per stream
+      const drain = (backlog: number, streams: number, perStream = 20_000) => ({ backlog, rateOut: perStream * streams, streams, allOpen: true });
+      const quota = new StreamAutoscaler(opts);
+      const one = run(quota, [0, 1, 2, 3].map((i) => drain(3_000_000 - i * 20_000, 1)));
+      assert.deepEqual(one, [0, 0, 0, 1], '150 s of backlog at one stream: a second after growFor');
+      const two = run(quota, Array.from({ length: 6 }, (_, i) => drain(2_900_000 - i * 40_000, 2)), 4000);
+      assert.deepEqual(two, [0, 0, 0, 0, 1, 0], 'the second carried as much as the first: a third once settled');
+      const cpu = new StreamAutoscaler(opts);
+      run(cpu, [0, 1, 2, 3].map((i) => drain(3_000_000 - i * 20_000, 1)));
+      const shared = run(cpu, Array.from({ length: 20 }, (_, i) => drain(2_900_000 - i * 20_000, 2, 10_000)), 4000);
+      assert.ok(shared.every((x) => x === 0), 'two streams carry what one did (the CPU binds): no third');
+      const short = run(new StreamAutoscaler(opts), Array.from({ length: 10 }, (_, i) => drain(500_000 - i * 20_000, 1)));
+      assert.ok(short.every((x) => x === 0), 'under 30 s of backlog: worked off with the streams there are');
+      const impatient = run(new StreamAutoscaler({ ...opts, drainWithin: 10_000 }), Array.from({ length: 4 }, (_, i) => drain(500_000 - i * 20_000, 1)));
+      assert.deepEqual(impatient, [0, 0, 0, 1], 'drainWithin is a setting');
+    });
+
     it('closes a stream once the load stayed low long enough and fits in fewer streams, not before', () => {
       const scaler = new StreamAutoscaler(opts);
       run(scaler, [bound(5000), bound(9000), bound(12_000), bound(15_000)]); // 2 streams, 20k/s each

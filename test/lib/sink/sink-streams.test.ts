@@ -156,6 +156,23 @@ describe('lib/sink ZerobusSink with several streams', function () {
     assertEveryTagInOrder(emu.allRows(OT_TABLE), sent);
   });
 
+  it("'auto' adds streams to work off a backlog that would take long at the quota (a restart after an outage)", async function () {
+    this.timeout(30_000);
+    emu = await startTestEmulator({ quota: { recordsPerSecond: 2000, burstMs: 100 } });
+    client = clientFor(emu);
+    const s = sink({ streams: 'auto', maxStreams: 3, maxBatchRecords: 100, autoscale: { intervalMs: 100, growFor: 300, settle: 400, idleFor: 60_000, drainWithin: 2000 } });
+    // 16,000 events at once, none after: 8 s of work for one stream at 2,000/s
+    await s.accept(numericEvents(16_000, 'Line5/Flow'));
+    let most = 1;
+    await waitFor(() => {
+      most = Math.max(most, s.stats().streams.length);
+      return s.stats().backlog === 0;
+    }, 'backlog worked off', 20_000);
+    // (a third needs the 5 s rate window to show that the second raised the rate: the unit test covers that)
+    assert.ok(most >= 2, 'a stream added while the backlog was worked off');
+    assertEveryTagInOrder(emu.allRows(OT_TABLE), 16_000);
+  });
+
   it('a row the table refuses is isolated on its own stream: reported with the record, the rest land in order per key', async () => {
     emu = await startTestEmulator();
     client = clientFor(emu);
