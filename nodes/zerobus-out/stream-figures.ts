@@ -7,7 +7,8 @@ import type { LiveStreamFigures } from '../common/live-stats';
  */
 export function streamsChip(stats: Pick<SinkStats, 'streams' | 'streamsMode' | 'maxStreams'>): { streams?: string } {
   const running = stats.streams?.length ?? 0;
-  if (stats.streamsMode === 'auto') return { streams: `${running} (auto, max ${stats.maxStreams})` };
+  // auto starts with one stream: the card says so before it has opened
+  if (stats.streamsMode === 'auto') return { streams: `${Math.max(1, running)} (auto, max ${stats.maxStreams})` };
   return running > 1 ? { streams: String(running) } : {};
 }
 

@@ -85,6 +85,7 @@ describe('zerobus-out streams in the sidebar', () => {
 
   it('auto: the streams it runs now and its ceiling, even while it runs one', () => {
     assert.deepEqual(streamsChip(stats([stream(0)], 'auto', 8)), { streams: '1 (auto, max 8)' });
+    assert.deepEqual(streamsChip(stats([], 'auto', 8)), { streams: '1 (auto, max 8)' }, 'the stream it starts with, before it opened');
     const closing = stats([stream(0), stream(1, { retiring: true })], 'auto', 8);
     assert.deepEqual(streamsChip(closing), { streams: '2 (auto, max 8)' });
     assert.equal(perStreamFigures(closing)![1].retiring, true);
