@@ -136,11 +136,12 @@ export class SpoolSender {
   private failed(err: Error): void {
     const held = this.host.sendFailed(err);
     this.held = held;
-    void held.then(() => {
+    const release = () => {
       if (this.held !== held) return;
       this.held = undefined;
       this.wake();
-    });
+    };
+    held.then(release, release);
     this.rewind();
   }
 
