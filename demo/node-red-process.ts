@@ -32,13 +32,36 @@ export interface NodeRedProcessOptions {
   nodeArgs?: string[];
 }
 
+/**
+ * A loopback port nothing listens on now, for a server started later (a server restarted on the
+ * same port, a flow that must name it first). Taken below Linux's ephemeral range (32768–60999),
+ * where the kernel never puts a `listen(0)` or an outgoing connection: a port from that range
+ * could be taken by another process's sockets before it is used (tests run two files at a time).
+ * This process never hands the same port out twice.
+ */
 export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = FREE_PORTS.from + Math.floor(Math.random() * (FREE_PORTS.to - FREE_PORTS.from));
+    if (handedOut.has(port)) continue;
+    if ((await listenOnce(port)) !== undefined) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  return (await listenOnce(0))!; // that range is crowded: the kernel's choice
+}
+
+const FREE_PORTS = { from: 20_000, to: 32_768 };
+const handedOut = new Set<number>();
+
+/** Listens on the port and closes again: the port it got, or undefined when the port was taken. */
+function listenOnce(port: number): Promise<number | undefined> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
+    srv.once('error', (err: NodeJS.ErrnoException) => (err.code === 'EADDRINUSE' ? resolve(undefined) : reject(err)));
+    srv.listen(port, '127.0.0.1', () => {
+      const got = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(got));
     });
   });
 }
