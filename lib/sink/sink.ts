@@ -42,9 +42,9 @@ export interface ZerobusSinkEvents {
  * flight; spool space is released only when Zerobus acknowledged the records on every stream.
  * Each stream's supervisor (lib/zerobus/supervisor.ts) runs every attempt and, after a final
  * error, asks this sink's policy (`afterFinalError`) what follows: a slow retry, or resending
- * a refused range record by record. The spool is the single source of truth for what still has to be sent: after a
- * final error, a restart or a crash the sender starts again from the oldest unacknowledged
- * record, so nothing is skipped and duplicates (at-least-once) carry the same event_id.
+ * a refused range record by record. The spool is the single source of truth for what still
+ * has to be sent: after a final error, a restart or a crash the senders start again from the
+ * oldest unacknowledged record, so nothing is skipped and duplicates carry the same event_id.
  *
  * Durability of accept(): with a disk spool it resolves once the records are fsync'd; with a
  * memory spool (nothing survives a restart) it resolves only when Zerobus acknowledged them.

@@ -86,7 +86,7 @@ export function resolveOutSettings(def: ZerobusOutDef, runtime: ZerobusOutRuntim
   const invalid: InvalidProperty[] = [];
   const streams = streamsProperty(def.streams, invalid);
   // the ceiling matters (and is checked) only when the node picks its stream count itself
-  const maxStreams = streams === 'auto' ? streamCount('maxStreams', def.maxStreams, OUT_DEFAULTS.maxStreams, invalid) : OUT_DEFAULTS.maxStreams;
+  const maxStreams = streams === 'auto' ? streamCountProperty('maxStreams', def.maxStreams, OUT_DEFAULTS.maxStreams, invalid) : OUT_DEFAULTS.maxStreams;
   const partitionColumn = format === 'rows' ? partitionColumnProperty(def.partitionColumn, schemaSql, invalid) : '';
   return {
     table,
@@ -120,11 +120,11 @@ export function resolveOutSettings(def: ZerobusOutDef, runtime: ZerobusOutRuntim
 /** `streams`: a whole number from 1 to MAX_STREAMS, or "auto" (any case); blank is the default. */
 function streamsProperty(raw: unknown, invalid: InvalidProperty[]): number | 'auto' {
   if (typeof raw === 'string' && raw.trim().toLowerCase() === 'auto') return 'auto';
-  return streamCount('streams', raw, OUT_DEFAULTS.streams, invalid);
+  return streamCountProperty('streams', raw, OUT_DEFAULTS.streams, invalid);
 }
 
 /** A stream count: a whole number from 1 to MAX_STREAMS, else the fallback (noted in `invalid`). */
-function streamCount(property: string, raw: unknown, fallback: number, invalid: InvalidProperty[]): number {
+function streamCountProperty(property: string, raw: unknown, fallback: number, invalid: InvalidProperty[]): number {
   const n = numberProperty(raw, NaN, { min: 1 });
   if (Number.isInteger(n) && n <= MAX_STREAMS) return n;
   const blank = raw === undefined || raw === null || String(raw).trim() === '';

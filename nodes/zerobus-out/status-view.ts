@@ -27,10 +27,12 @@ export function statusFor(status: SinkStatus, stats: SinkStats, accepting: boole
     case 'starting':
     case 'connecting':
       return { fill: 'yellow', shape: 'ring', text: t('status.connecting', { backlog }) };
-    case 'streaming':
+    case 'streaming': {
       if (!accepting) return { fill: 'yellow', shape: 'ring', text: t('status.spoolFull', { backlog }) };
-      if (streamCount(stats) > 1) return { fill: 'green', shape: 'dot', text: t('status.streamingMany', { count: streamCount(stats), rate: formatRate(stats.rateOut), backlog }) };
-      return { fill: 'green', shape: 'dot', text: t('status.streaming', { rate: formatRate(stats.rateOut), backlog }) };
+      const count = runningStreams(stats);
+      const rate = formatRate(stats.rateOut);
+      return { fill: 'green', shape: 'dot', text: count > 1 ? t('status.streamingMany', { count, rate, backlog }) : t('status.streaming', { rate, backlog }) };
+    }
     case 'reconnecting': {
       const seconds = status.retryInMs ? Math.max(1, Math.round(status.retryInMs / 1000)) : 0;
       const text = seconds ? t('status.reconnectingIn', { seconds, backlog }) : t('status.reconnecting', { backlog });
@@ -53,7 +55,7 @@ export function statusFor(status: SinkStatus, stats: SinkStats, accepting: boole
 }
 
 /** Streams the sink runs now (stats without the list count as one). */
-function streamCount(stats: SinkStats): number {
+function runningStreams(stats: SinkStats): number {
   return stats.streams?.length ?? 1;
 }
 
